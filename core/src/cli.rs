@@ -1,0 +1,381 @@
+//! The `zellige` command line (SPEC §3). Parses arguments with clap and calls the library; the
+//! only place besides `main` that uses `anyhow` for errors.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{self, Role, TokenKind};
+use crate::config::Config;
+use crate::content::Content;
+use crate::content::transfer::EntryLine;
+use crate::http::{self, AppState};
+use crate::store::db;
+use crate::tenancy::{self, NewTenant};
+
+/// Zellige: a multi-tenant headless CMS.
+#[derive(Debug, Parser)]
+#[command(name = "zellige", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./zellige.toml if present).
+    #[arg(long, global = true, env = "ZELLIGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Print the effective configuration, secrets masked.
+    Config,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Load entries from a JSON Lines file (idempotent: existing ids are skipped).
+    Import(ImportArgs),
+    /// Write a tenant's entries as JSON Lines.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind (default 127.0.0.1:4000).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Create the demo tenants, content and tokens if absent, and print them.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant with the built-in content types.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Locales, the default first.
+        #[arg(long, value_delimiter = ',', default_value = "ar,fr")]
+        locales: Vec<String>,
+        /// Host names that resolve to this tenant.
+        #[arg(long, value_delimiter = ',')]
+        domains: Vec<String>,
+    },
+    /// List tenants.
+    List,
+    /// Delete a tenant and all its content.
+    Delete {
+        slug: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; it is printed once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum)]
+        kind: TokenKind,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Expire after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from stdin (or prompted for on a terminal).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[arg(long)]
+    pub tenant: String,
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Output file (default: stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
+    if let Command::Serve(args) = &cli.command
+        && let Some(bind) = args.bind
+    {
+        config.bind = bind;
+    }
+    if let Command::Config = cli.command {
+        println!("{}", config.to_masked_json());
+        return Ok(());
+    }
+    let config = Arc::new(config);
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let content = Content::new(db.clone(), &config.limits);
+    match cli.command {
+        Command::Config => {}
+        Command::Migrate => println!("migrations applied"),
+        Command::Serve(args) => serve(config, db, content, args.demo).await?,
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            locales,
+            domains,
+        }) => {
+            let ctx = tenancy::create(
+                &db,
+                NewTenant {
+                    slug,
+                    name,
+                    locales,
+                    domains,
+                },
+            )
+            .await?;
+            println!(
+                "created tenant {} ({}), locales {}",
+                ctx.slug(),
+                ctx.id(),
+                ctx.locales().join(",")
+            );
+        }
+        Command::Tenant(TenantCommand::List) => {
+            for t in tenancy::list(&db).await? {
+                println!("{}\t{}\t{}", t.slug(), t.locales().join(","), t.name());
+            }
+        }
+        Command::Tenant(TenantCommand::Delete { slug, yes }) => {
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    bail!("refusing to delete tenant {slug} without --yes");
+                }
+                eprint!("Delete tenant {slug} and all its content? Type its slug to confirm: ");
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                if answer.trim() != slug {
+                    bail!("not confirmed");
+                }
+            }
+            tenancy::delete(&db, &slug).await?;
+            println!("deleted tenant {slug}");
+        }
+        Command::Token(TokenCommand::Create {
+            tenant,
+            kind,
+            name,
+            expires_in_days,
+        }) => {
+            let ctx = tenancy::by_slug(&db, &tenant).await?;
+            let expires_at =
+                expires_in_days.map(|d| crate::time::now_ms() + i64::from(d) * 86_400_000);
+            let token = auth::create_token(&db, &ctx, kind, &name, expires_at).await?;
+            eprintln!(
+                "{} token {} for {} (shown once):",
+                kind.as_str(),
+                token.id,
+                ctx.slug()
+            );
+            println!("{}", token.secret);
+        }
+        Command::User(UserCommand::Create {
+            tenant,
+            email,
+            role,
+        }) => {
+            let ctx = tenancy::by_slug(&db, &tenant).await?;
+            let password = read_password()?;
+            let id = auth::create_user(&db, &ctx, &email, role, &password).await?;
+            println!("created user {id} ({}) in {}", role.as_str(), ctx.slug());
+        }
+        Command::Import(args) => import(&content, &args).await?,
+        Command::Export(args) => export(&content, &args).await?,
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!(
+            "Password (echoed; at least {} characters): ",
+            auth::PASSWORD_MIN
+        );
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn serve(
+    config: Arc<Config>,
+    db: crate::store::Db,
+    content: Content,
+    demo: bool,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    if demo {
+        let tenants = crate::demo::ensure(&content, &config.data_dir).await?;
+        println!("Zellige demo on http://{addr}");
+        for t in tenants {
+            println!("  tenant {} ({})", t.slug, t.name);
+            println!("    public token: {}", t.public_token);
+            println!("    editor token: {}", t.editor_token);
+        }
+        println!("  health:  http://{addr}/healthz   readiness: http://{addr}/readyz");
+    }
+    tracing::info!(%addr, "listening");
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        http::shutdown_signal().await;
+        signal.cancel();
+    });
+    http::serve(listener, AppState::new(config, db), shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn import(content: &Content, args: &ImportArgs) -> anyhow::Result<()> {
+    let ctx = tenancy::by_slug(content.db(), &args.tenant).await?;
+    let mut text = String::new();
+    std::fs::File::open(&args.file)
+        .with_context(|| format!("opening {}", args.file.display()))?
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    // First pass: parse every line, so a malformed file fails before anything is written and
+    // references may point at entries later in the file.
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let line: EntryLine = serde_json::from_str(raw)
+            .with_context(|| format!("{}: line {}", args.file.display(), i + 1))?;
+        lines.push((i + 1, line));
+    }
+    let known: HashSet<(String, String)> = lines
+        .iter()
+        .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
+        .collect();
+    let bar = progress(lines.len() as u64, "importing");
+    let batch = content_batch(content);
+    let (mut created, mut skipped) = (0, 0);
+    let mut rest = lines.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<_> = rest.by_ref().take(batch).collect();
+        let n = chunk.len() as u64;
+        let stats = content
+            .import_batch(&ctx, chunk, &known)
+            .await
+            .map_err(|e| {
+                bar.abandon();
+                anyhow::anyhow!("{}: {}", args.file.display(), describe_line_error(&e))
+            })?;
+        created += stats.created;
+        skipped += stats.skipped;
+        bar.inc(n);
+    }
+    bar.finish_and_clear();
+    println!(
+        "imported {created} entries into {} ({skipped} already present)",
+        ctx.slug()
+    );
+    Ok(())
+}
+
+fn describe_line_error(e: &crate::content::transfer::LineError) -> String {
+    let fields = e.error.fields();
+    if fields.is_empty() {
+        format!("line {}: {}", e.line, e.error)
+    } else {
+        format!("line {}: {}", e.line, crate::error::describe_fields(fields))
+    }
+}
+
+fn content_batch(content: &Content) -> usize {
+    content.import_batch_size()
+}
+
+async fn export(content: &Content, args: &ExportArgs) -> anyhow::Result<()> {
+    let ctx = tenancy::by_slug(content.db(), &args.tenant).await?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(out);
+    let bar = ProgressBar::new_spinner();
+    bar.set_message("exporting");
+    let mut after: Option<String> = None;
+    let mut n = 0u64;
+    loop {
+        let page = content.export_page(&ctx, after.as_deref(), 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        for line in &page {
+            serde_json::to_writer(&mut out, line)?;
+            out.write_all(b"\n")?;
+        }
+        n += page.len() as u64;
+        bar.set_position(n);
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    eprintln!("exported {n} entries of {}", ctx.slug());
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Typed, layered configuration: defaults in code → optional `zellige.toml` → `ZELLIGE_*`
+//! environment variables (nested keys split on `__`, e.g. `ZELLIGE_DB__MAX_CONNECTIONS`) → CLI
+//! flags. Loaded once in `main` and shared as `Arc<Config>`; nothing else reads the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret value (database URL with a password, API keys). Printed masked.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The real value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("********")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded database, search index, media and plugin files live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; default: SQLite file `zellige.db` under `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Address `serve` binds to.
+    pub bind: SocketAddr,
+    /// Meilisearch URL; when absent the embedded index is used.
+    pub meili_url: Option<String>,
+    /// Meilisearch API key.
+    pub meili_key: Option<Secret>,
+    pub log: LogConfig,
+    pub db: DbConfig,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter used when `RUST_LOG` is unset.
+    pub filter: String,
+    /// JSON lines instead of human-readable output.
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DbConfig {
+    /// Pool size upper bound.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long a request waits for a pooled connection.
+    pub acquire_timeout_ms: u64,
+    /// SQLite: how long a writer waits for the write lock before failing.
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+/// Every size, count and time limit the server enforces. Defaults follow the SPEC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest HTTP request body, bytes.
+    pub request_body_bytes: usize,
+    /// A request that takes longer is answered with 408/503 and dropped.
+    pub request_timeout_ms: u64,
+    /// Largest serialized entry document, bytes.
+    pub entry_bytes: usize,
+    /// Largest value of a `many` field, items.
+    pub many_items: usize,
+    /// Largest page a list query may ask for (`first`/`last`).
+    pub page_size_max: u64,
+    /// Entries per transaction in `zellige import`.
+    pub import_batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./zellige-data"),
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            meili_url: None,
+            meili_key: None,
+            log: LogConfig::default(),
+            db: DbConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info,sqlx=warn,sea_orm=warn".to_owned(),
+            json: false,
+        }
+    }
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        DbConfig {
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout_ms: 5_000,
+            sqlite_busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_body_bytes: 2 * 1024 * 1024,
+            request_timeout_ms: 30_000,
+            entry_bytes: 1024 * 1024,
+            many_items: 1_000,
+            page_size_max: 100,
+            import_batch: 500,
+        }
+    }
+}
+
+/// Which database the configuration points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./zellige.toml` if it exists), then `ZELLIGE_*`.
+    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+        Self::figment(file).extract()
+    }
+
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("zellige.toml")),
+        }
+        figment.merge(
+            Env::prefixed("ZELLIGE_")
+                // Variables of the test harness share the prefix but are not configuration.
+                .filter(|key| !key.as_str().starts_with("test_"))
+                .split("__"),
+        )
+    }
+
+    pub fn database(&self) -> DatabaseTarget {
+        match &self.database_url {
+            Some(url) if url.expose().starts_with("postgres") => {
+                DatabaseTarget::Postgres(url.expose().to_owned())
+            }
+            Some(url) => {
+                let raw = url.expose();
+                let path = raw
+                    .strip_prefix("sqlite://")
+                    .or_else(|| raw.strip_prefix("sqlite:"))
+                    .unwrap_or(raw);
+                let path = path.split('?').next().unwrap_or(path);
+                DatabaseTarget::Sqlite(PathBuf::from(path))
+            }
+            None => DatabaseTarget::Sqlite(self.data_dir.join("zellige.db")),
+        }
+    }
+
+    /// The effective configuration with secrets masked, as `zellige config` prints it.
+    pub fn to_masked_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_secrets_are_masked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "zellige.toml",
+                "bind = \"127.0.0.1:5000\"\n[limits]\nimport_batch = 7\n",
+            )?;
+            jail.set_env("ZELLIGE_DATABASE_URL", "postgres://u:hunter2@localhost/db");
+            jail.set_env("ZELLIGE_LIMITS__PAGE_SIZE_MAX", "50");
+            jail.set_env("ZELLIGE_TEST_MEILI_URL", "http://127.0.0.1:7700");
+            let config = Config::load(None)?;
+            assert_eq!(config.bind.port(), 5000);
+            assert_eq!(config.limits.import_batch, 7);
+            assert_eq!(config.limits.page_size_max, 50);
+            assert!(matches!(config.database(), DatabaseTarget::Postgres(_)));
+            let printed = config.to_masked_json();
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(printed.contains("********"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("zellige.toml", "bnid = \"127.0.0.1:5000\"\n")?;
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let config = Config::default();
+        assert_eq!(
+            config.database(),
+            DatabaseTarget::Sqlite(PathBuf::from("./zellige-data/zellige.db"))
+        );
+    }
+}

@@ -1,0 +1,990 @@
+//! Entries: create, read, list, update (with `expectedVersion`), delete, publish, unpublish,
+//! version history and restore. Every write is one transaction: documents, index rows, a
+//! version row and an outbox event, or nothing.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::filter::{self, compile_sort};
+use super::model::ContentType;
+use super::values::{self, IndexRow};
+use super::{Content, ContentError, slug};
+use crate::error::FieldError;
+use crate::store::entries::{self as repo, DocRow, IndexBatch, ListQuery, Stage, VersionRow};
+use crate::store::outbox::{self, EventKind, NewEvent};
+use crate::store::{self, is_unique_violation};
+use crate::tenancy::TenantCtx;
+use crate::time::{now_ms, to_rfc3339};
+
+/// Whether an entry is live for readers of published content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Draft,
+    Published,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "DRAFT",
+            Status::Published => "PUBLISHED",
+        }
+    }
+    pub fn stage(self) -> Stage {
+        match self {
+            Status::Draft => Stage::Draft,
+            Status::Published => Stage::Published,
+        }
+    }
+}
+
+/// An entry as read: one stage of it (the draft or the published copy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub entry_type: String,
+    pub slug: String,
+    /// `PUBLISHED` when a published copy exists (the draft may hold newer changes).
+    pub status: Status,
+    /// Which copy this is.
+    pub stage: Stage,
+    pub version: i64,
+    /// Stored shape: localized fields are objects keyed by locale.
+    pub data: Map<String, Value>,
+    pub available_locales: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub published_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+impl Entry {
+    fn from_doc(doc: DocRow, stage: Stage) -> Entry {
+        Entry {
+            id: doc.entry_id,
+            entry_type: doc.entry_type,
+            slug: doc.slug,
+            status: if doc.published_at.is_some() {
+                Status::Published
+            } else {
+                Status::Draft
+            },
+            stage,
+            version: doc.version,
+            data: doc.data,
+            available_locales: doc.locales,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+            published_at: doc.published_at,
+            created_by: doc.created_by,
+            updated_by: doc.updated_by,
+        }
+    }
+
+    /// The entry as JSON for one locale (fallback to the tenant default), with system fields.
+    pub fn to_localized_json(&self, ct: &ContentType, locale: &str, default_locale: &str) -> Value {
+        let mut out = Map::new();
+        out.insert("id".into(), Value::from(self.id.clone()));
+        out.insert("type".into(), Value::from(self.entry_type.clone()));
+        out.insert("slug".into(), Value::from(self.slug.clone()));
+        out.insert("status".into(), Value::from(self.status.as_str()));
+        out.insert("version".into(), Value::from(self.version));
+        out.insert("locale".into(), Value::from(locale));
+        out.insert(
+            "availableLocales".into(),
+            Value::from(self.available_locales.clone()),
+        );
+        out.insert("createdAt".into(), Value::from(to_rfc3339(self.created_at)));
+        out.insert("updatedAt".into(), Value::from(to_rfc3339(self.updated_at)));
+        out.insert(
+            "publishedAt".into(),
+            self.published_at
+                .map(to_rfc3339)
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+        );
+        out.insert(
+            "createdBy".into(),
+            self.created_by
+                .clone()
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+        );
+        out.insert(
+            "updatedBy".into(),
+            self.updated_by
+                .clone()
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+        );
+        for field in &ct.fields {
+            let v = self
+                .data
+                .get(&field.name)
+                .and_then(|v| values::localized_value(field, v, locale, default_locale))
+                .cloned()
+                .unwrap_or(Value::Null);
+            out.insert(field.name.clone(), v);
+        }
+        Value::Object(out)
+    }
+}
+
+/// What a client sends to create or change an entry.
+#[derive(Debug, Clone, Default)]
+pub struct EntryInput {
+    pub data: Map<String, Value>,
+    /// When set, localized fields in `data` are plain values for this locale.
+    pub locale: Option<String>,
+    pub slug: Option<String>,
+}
+
+/// How to find one entry.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Id(String),
+    Slug(String),
+}
+
+/// List arguments (Relay-style).
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub filter: Option<Value>,
+    /// (field, descending)
+    pub order_by: Vec<(String, bool)>,
+    pub first: Option<u64>,
+    pub after: Option<String>,
+    pub last: Option<u64>,
+    pub before: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub entries: Vec<(Entry, String)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// One version of an entry's history.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    pub version: i64,
+    pub action: String,
+    pub status: String,
+    pub slug: String,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub data: Map<String, Value>,
+}
+
+/// Default page size.
+pub const PAGE_DEFAULT: u64 = 20;
+
+fn encode_cursor(signature: &str, position: &[Value]) -> String {
+    let v = serde_json::json!({ "s": signature, "p": position });
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+fn decode_cursor(arg: &str, signature: &str, cursor: &str) -> Result<Vec<Value>, ContentError> {
+    let bad = || ContentError::invalid(arg, "cursor", "not a cursor of this list and order");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if v.get("s").and_then(Value::as_str) != Some(signature) {
+        return Err(bad());
+    }
+    match v.get("p") {
+        Some(Value::Array(p)) => Ok(p.clone()),
+        _ => Err(bad()),
+    }
+}
+
+impl Content {
+    /// Reads one entry (`Stage::Published` for readers, `Stage::Draft` for editors/preview).
+    pub async fn get(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        lookup: &Lookup,
+        stage: Stage,
+    ) -> Result<Option<Entry>, ContentError> {
+        self.model(ctx).await?.get(entry_type)?;
+        let doc = match lookup {
+            Lookup::Id(id) => repo::get(&self.db, ctx, stage, Some(entry_type), id).await?,
+            Lookup::Slug(s) => repo::get_by_slug(&self.db, ctx, stage, entry_type, s).await?,
+        };
+        Ok(doc.map(|d| Entry::from_doc(d, stage)))
+    }
+
+    /// Reads many entries by id, any type, in one query (reference loaders).
+    pub async fn get_many(
+        &self,
+        ctx: &TenantCtx,
+        ids: &[String],
+        stage: Stage,
+    ) -> Result<Vec<Entry>, ContentError> {
+        Ok(repo::get_many(&self.db, ctx, stage, ids)
+            .await?
+            .into_iter()
+            .map(|d| Entry::from_doc(d, stage))
+            .collect())
+    }
+
+    fn list_query(
+        &self,
+        ctx: &TenantCtx,
+        ct: &ContentType,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<(ListQuery, String, u64), ContentError> {
+        let locale = ctx.resolve_locale(args.locale.as_deref()).to_owned();
+        let cond = match &args.filter {
+            Some(f) if !f.is_null() => Some(filter::compile_where(ct, f, &locale, "where")?),
+            _ => None,
+        };
+        let sort = compile_sort(ct, &args.order_by, &locale)?;
+        let signature = filter::sort_signature(&sort);
+        if args.first.is_some() && args.last.is_some() {
+            return Err(ContentError::invalid(
+                "last",
+                "exclusive",
+                "give `first` or `last`, not both",
+            ));
+        }
+        let (size, backward, cursor, arg) = match (args.last, &args.before) {
+            (Some(last), before) => (last, true, before.clone(), "before"),
+            (None, Some(before)) => (
+                args.first.unwrap_or(PAGE_DEFAULT),
+                true,
+                Some(before.clone()),
+                "before",
+            ),
+            (None, None) => (
+                args.first.unwrap_or(PAGE_DEFAULT),
+                false,
+                args.after.clone(),
+                "after",
+            ),
+        };
+        if size > self.page_max {
+            let name = if backward && args.last.is_some() {
+                "last"
+            } else {
+                "first"
+            };
+            return Err(ContentError::invalid(
+                name,
+                "max",
+                format!("at most {} entries per page", self.page_max),
+            ));
+        }
+        let after = cursor
+            .map(|c| decode_cursor(arg, &signature, &c))
+            .transpose()?;
+        Ok((
+            ListQuery {
+                stage,
+                entry_type: ct.name.clone(),
+                cond,
+                sort,
+                after,
+                limit: size + 1,
+                backward,
+            },
+            signature,
+            size,
+        ))
+    }
+
+    /// Lists entries of a type: filtered, sorted, paginated with opaque cursors.
+    pub async fn list(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<Page, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let (q, signature, size) = self.list_query(ctx, ct, args, stage)?;
+        let mut rows = repo::list(&self.db, ctx, &q).await?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        if q.backward {
+            rows.reverse();
+        }
+        let entries = rows
+            .into_iter()
+            .map(|r| {
+                let cursor = encode_cursor(&signature, &r.position);
+                (Entry::from_doc(r.doc, stage), cursor)
+            })
+            .collect();
+        let had_cursor = q.after.is_some();
+        Ok(Page {
+            entries,
+            has_next_page: if q.backward { had_cursor } else { more },
+            has_previous_page: if q.backward { more } else { had_cursor },
+        })
+    }
+
+    /// Counts the entries a list's filter matches (`totalCount`).
+    pub async fn count(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<i64, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let (q, _, _) = self.list_query(
+            ctx,
+            ct,
+            &PageArgs {
+                first: Some(0),
+                after: None,
+                last: None,
+                before: None,
+                ..args.clone()
+            },
+            stage,
+        )?;
+        Ok(repo::count(&self.db, ctx, &q).await?)
+    }
+
+    /// The database plan of a list (index-usage tests and diagnostics).
+    pub async fn explain_list(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<String, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let (q, _, _) = self.list_query(ctx, ct, args, stage)?;
+        Ok(repo::explain_list(&self.db, ctx, &q).await?)
+    }
+
+    /// Turns client input into the stored shape, merged over `base` (the current draft).
+    fn merge_input(
+        &self,
+        ctx: &TenantCtx,
+        ct: &ContentType,
+        input: &EntryInput,
+        base: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ContentError> {
+        let mut data = base.clone();
+        let locale = match &input.locale {
+            Some(l) if ctx.locales().iter().any(|x| x == l) => Some(l.as_str()),
+            Some(l) => {
+                return Err(ContentError::invalid(
+                    "locale",
+                    "locale",
+                    format!(
+                        "unknown locale `{l}`; the tenant has {}",
+                        ctx.locales().join(", ")
+                    ),
+                ));
+            }
+            None => None,
+        };
+        for (key, value) in &input.data {
+            let localized = ct.field(key).is_some_and(|f| f.localized);
+            match (localized, locale) {
+                (true, Some(l)) => {
+                    let mut per_locale = match data.remove(key) {
+                        Some(Value::Object(m)) => m,
+                        _ => Map::new(),
+                    };
+                    if value.is_null() {
+                        per_locale.remove(l);
+                    } else {
+                        per_locale.insert(l.to_owned(), value.clone());
+                    }
+                    if !per_locale.is_empty() {
+                        data.insert(key.clone(), Value::Object(per_locale));
+                    }
+                }
+                _ => {
+                    if value.is_null() {
+                        data.remove(key);
+                    } else {
+                        data.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    fn check(
+        &self,
+        ctx: &TenantCtx,
+        ct: &ContentType,
+        data: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ContentError> {
+        let out = values::check_entry(ct, data, ctx.locales(), ctx.default_locale(), &self.limits)
+            .map_err(ContentError::Invalid)?;
+        let size = Value::Object(out.clone()).to_string().len();
+        if size > self.entry_bytes {
+            return Err(ContentError::invalid(
+                "",
+                "maxBytes",
+                format!(
+                    "the entry is {size} bytes; at most {} allowed",
+                    self.entry_bytes
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Create an entry (a draft).
+    pub async fn create(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        input: EntryInput,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
+        values::apply_defaults(ct, &mut data, ctx.default_locale());
+        let data = self.check(ctx, ct, &data)?;
+        let now = now_ms();
+        let id = uuid::Uuid::now_v7().to_string();
+        let txn = store::begin_write(&self.db).await?;
+        check_references(&txn, ctx, ct, &data, &[]).await?;
+        check_unique(&txn, ctx, ct, &data, None).await?;
+        let slug = choose_slug(&txn, ctx, ct, input.slug.as_deref(), &data, None).await?;
+        let doc = DocRow {
+            entry_id: id.clone(),
+            entry_type: ct.name.clone(),
+            slug,
+            version: 1,
+            locales: values::available_locales(ct, &data, ctx.locales()),
+            data,
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            created_by: actor.map(str::to_owned),
+            updated_by: actor.map(str::to_owned),
+        };
+        repo::insert_docs(&txn, ctx, &[(Stage::Draft, &doc)])
+            .await
+            .map_err(slug_conflict)?;
+        write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
+        write_version(&txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
+        record(&txn, ctx, EventKind::EntryCreated, &doc, now).await?;
+        txn.commit().await?;
+        Ok(Entry::from_doc(doc, Stage::Draft))
+    }
+
+    /// Change an entry's draft. With `expected_version`, a stale version fails with `CONFLICT`.
+    pub async fn update(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        input: EntryInput,
+        expected_version: Option<i64>,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let txn = store::begin_write(&self.db).await?;
+        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(stale(expected, current.version));
+        }
+        let data = self.merge_input(ctx, ct, &input, &current.data)?;
+        let data = self.check(ctx, ct, &data)?;
+        check_references(&txn, ctx, ct, &data, &[]).await?;
+        check_unique(&txn, ctx, ct, &data, Some(id)).await?;
+        let slug = match &input.slug {
+            Some(s) if *s != current.slug => {
+                choose_slug(&txn, ctx, ct, Some(s), &data, Some(id)).await?
+            }
+            _ => current.slug.clone(),
+        };
+        let now = now_ms();
+        let doc = DocRow {
+            slug,
+            version: current.version + 1,
+            locales: values::available_locales(ct, &data, ctx.locales()),
+            data,
+            updated_at: now,
+            updated_by: actor.map(str::to_owned),
+            ..current.clone()
+        };
+        if !repo::update_draft(&txn, ctx, &doc, current.version)
+            .await
+            .map_err(slug_conflict)?
+        {
+            return Err(stale(
+                expected_version.unwrap_or(current.version),
+                current.version + 1,
+            ));
+        }
+        write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
+        write_version(&txn, ctx, &doc, "update", status_of(&doc), actor, now).await?;
+        record(&txn, ctx, EventKind::EntryUpdated, &doc, now).await?;
+        txn.commit().await?;
+        Ok(Entry::from_doc(doc, Stage::Draft))
+    }
+
+    /// Publish the current draft: readers of published content see it from now on.
+    pub async fn publish(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let txn = store::begin_write(&self.db).await?;
+        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
+        // The type may have gained rules since the draft was saved.
+        self.check(ctx, ct, &current.data)?;
+        let now = now_ms();
+        let draft = DocRow {
+            version: current.version + 1,
+            updated_at: now,
+            published_at: Some(now),
+            updated_by: actor.map(str::to_owned),
+            ..current.clone()
+        };
+        if !repo::update_draft(&txn, ctx, &draft, current.version).await? {
+            return Err(stale(current.version, current.version + 1));
+        }
+        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
+        repo::insert_docs(&txn, ctx, &[(Stage::Published, &draft)])
+            .await
+            .map_err(slug_conflict)?;
+        write_index(&txn, ctx, ct, Stage::Published, &draft).await?;
+        write_version(&txn, ctx, &draft, "publish", Status::Published, actor, now).await?;
+        record(&txn, ctx, EventKind::EntryPublished, &draft, now).await?;
+        txn.commit().await?;
+        Ok(Entry::from_doc(draft, Stage::Published))
+    }
+
+    /// Withdraw the published copy; the draft stays.
+    pub async fn unpublish(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        self.model(ctx).await?.get(entry_type)?;
+        let txn = store::begin_write(&self.db).await?;
+        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
+        let now = now_ms();
+        let draft = DocRow {
+            version: current.version + 1,
+            updated_at: now,
+            published_at: None,
+            updated_by: actor.map(str::to_owned),
+            ..current.clone()
+        };
+        if !repo::update_draft(&txn, ctx, &draft, current.version).await? {
+            return Err(stale(current.version, current.version + 1));
+        }
+        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
+        write_version(&txn, ctx, &draft, "unpublish", Status::Draft, actor, now).await?;
+        record(&txn, ctx, EventKind::EntryUnpublished, &draft, now).await?;
+        txn.commit().await?;
+        Ok(Entry::from_doc(draft, Stage::Draft))
+    }
+
+    /// Delete an entry, both copies and its history.
+    pub async fn delete(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+    ) -> Result<(), ContentError> {
+        self.model(ctx).await?.get(entry_type)?;
+        let txn = store::begin_write(&self.db).await?;
+        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
+        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
+        repo::delete_stage(&txn, ctx, id, Stage::Draft).await?;
+        repo::delete_versions(&txn, ctx, id).await?;
+        record(&txn, ctx, EventKind::EntryDeleted, &current, now_ms()).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// An entry's saved and published versions, newest first.
+    pub async fn versions(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+    ) -> Result<Vec<VersionInfo>, ContentError> {
+        self.model(ctx).await?.get(entry_type)?;
+        let rows = repo::list_versions(&self.db, ctx, id).await?;
+        if rows.is_empty() || rows.iter().any(|r| r.entry_type != entry_type) {
+            return Err(ContentError::NotFound(format!("{entry_type} {id}")));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| VersionInfo {
+                version: r.version,
+                action: r.action,
+                status: r.status,
+                slug: r.slug,
+                created_at: to_rfc3339(r.created_at),
+                created_by: r.created_by,
+                data: r.data,
+            })
+            .collect())
+    }
+
+    /// Make an earlier version the current draft (a new version; history is kept).
+    pub async fn restore(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        version: i64,
+        expected_version: Option<i64>,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        let old = repo::get_version(&self.db, ctx, id, version)
+            .await?
+            .filter(|v| v.entry_type == entry_type)
+            .ok_or_else(|| {
+                ContentError::NotFound(format!("version {version} of {entry_type} {id}"))
+            })?;
+        let input = EntryInput {
+            data: Map::new(),
+            locale: None,
+            slug: None,
+        };
+        // Replace every field: fields absent from the old version are cleared.
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let mut data = Map::new();
+        for f in &ct.fields {
+            data.insert(
+                f.name.clone(),
+                old.data.get(&f.name).cloned().unwrap_or(Value::Null),
+            );
+        }
+        let entry = self
+            .update(
+                ctx,
+                entry_type,
+                id,
+                EntryInput { data, ..input },
+                expected_version,
+                actor,
+            )
+            .await?;
+        Ok(entry)
+    }
+}
+
+fn stale(expected: i64, actual: i64) -> ContentError {
+    ContentError::Conflict {
+        message: format!("the entry is at version {actual}, not {expected}: reload and retry"),
+        fields: vec![FieldError::new(
+            "expectedVersion",
+            "stale",
+            format!("expected {expected}, current {actual}"),
+        )],
+    }
+}
+
+fn slug_conflict(e: sea_orm::DbErr) -> ContentError {
+    if is_unique_violation(&e) {
+        ContentError::Conflict {
+            message: "the slug is already used by another entry of this type".into(),
+            fields: vec![FieldError::new(
+                "slug",
+                "unique",
+                "already used by another entry of this type",
+            )],
+        }
+    } else {
+        ContentError::Db(e)
+    }
+}
+
+fn status_of(doc: &DocRow) -> Status {
+    if doc.published_at.is_some() {
+        Status::Published
+    } else {
+        Status::Draft
+    }
+}
+
+/// Picks the slug: the client's (must be free and in slug form) or one derived from
+/// `slugFrom`, made unique with a numeric suffix.
+pub(crate) async fn choose_slug(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    requested: Option<&str>,
+    data: &Map<String, Value>,
+    except: Option<&str>,
+) -> Result<String, ContentError> {
+    if let Some(s) = requested {
+        if !slug::is_valid_slug(s) {
+            return Err(ContentError::invalid(
+                "slug",
+                "pattern",
+                format!("not a slug; did you mean `{}`?", slug::slugify(s)),
+            ));
+        }
+        if repo::slug_owner(conn, ctx, &ct.name, s, except)
+            .await?
+            .is_some()
+        {
+            return Err(ContentError::Conflict {
+                message: format!("slug `{s}` is already used by another {}", ct.name),
+                fields: vec![FieldError::new(
+                    "slug",
+                    "unique",
+                    format!("`{s}` is already used by another {}", ct.name),
+                )],
+            });
+        }
+        return Ok(s.to_owned());
+    }
+    let base = derive_slug_base(ct, data, ctx.default_locale());
+    let taken = repo::slugs_like(conn, ctx, &ct.name, &base).await?;
+    Ok(first_free(&base, |s| taken.contains(s)))
+}
+
+/// Like [`choose_slug`], also avoiding slugs taken earlier in the same import batch.
+pub(crate) async fn choose_slug_in_batch(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    requested: Option<&str>,
+    data: &Map<String, Value>,
+    batch: &mut std::collections::HashSet<(String, String)>,
+) -> Result<String, ContentError> {
+    let slug = match requested {
+        Some(s) if batch.contains(&(ct.name.clone(), s.to_owned())) => {
+            return Err(ContentError::Conflict {
+                message: format!("slug `{s}` appears twice"),
+                fields: vec![FieldError::new(
+                    "slug",
+                    "unique",
+                    format!("`{s}` appears twice in this import"),
+                )],
+            });
+        }
+        Some(_) => choose_slug(conn, ctx, ct, requested, data, None).await?,
+        None => {
+            let base = derive_slug_base(ct, data, ctx.default_locale());
+            let taken = repo::slugs_like(conn, ctx, &ct.name, &base).await?;
+            first_free(&base, |s| {
+                taken.contains(s) || batch.contains(&(ct.name.clone(), s.to_owned()))
+            })
+        }
+    };
+    batch.insert((ct.name.clone(), slug.clone()));
+    Ok(slug)
+}
+
+pub(crate) fn derive_slug_base(
+    ct: &ContentType,
+    data: &Map<String, Value>,
+    default_locale: &str,
+) -> String {
+    let source = ct
+        .slug_from
+        .as_ref()
+        .and_then(|f| {
+            ct.field(f).and_then(|field| {
+                data.get(f)
+                    .and_then(|v| values::localized_value(field, v, default_locale, default_locale))
+            })
+        })
+        .and_then(Value::as_str)
+        .map(slug::slugify)
+        .filter(|s| !s.is_empty());
+    source.unwrap_or_else(|| ct.name.clone())
+}
+
+pub(crate) fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|s| !taken(s))
+        .unwrap_or_else(|| format!("{base}-{}", uuid::Uuid::now_v7()))
+}
+
+/// References must point at existing entries of the right type in the same tenant.
+/// `pending` lists ids created in the same batch (imports).
+pub(crate) async fn check_references(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    data: &Map<String, Value>,
+    pending: &[(String, String)],
+) -> Result<(), ContentError> {
+    let refs = values::references(ct, data);
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let mut errors = Vec::new();
+    let mut by_type: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (_, to, id) in &refs {
+        by_type.entry(to.as_str()).or_default().push(id.clone());
+    }
+    let mut found = std::collections::HashSet::new();
+    for (to, ids) in by_type {
+        for id in repo::existing_ids(conn, ctx, Some(to), &ids).await? {
+            found.insert((to.to_owned(), id));
+        }
+    }
+    for (path, to, id) in refs {
+        if !found.contains(&(to.clone(), id.clone()))
+            && !pending.iter().any(|(t, i)| *t == to && *i == id)
+        {
+            errors.push(FieldError::new(
+                path,
+                "reference",
+                format!("no {to} with id `{id}`"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ContentError::Invalid(errors))
+    }
+}
+
+pub(crate) async fn check_unique(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    data: &Map<String, Value>,
+    except: Option<&str>,
+) -> Result<(), ContentError> {
+    for field in ct.fields.iter().filter(|f| f.unique) {
+        if let Some(v) = data
+            .get(&field.name)
+            .and_then(|v| values::encode_index_value(&field.kind, v))
+            && repo::unique_taken(conn, ctx, &ct.name, &field.name, &v, except).await?
+        {
+            return Err(ContentError::Conflict {
+                message: format!("another {} already has this {}", ct.name, field.name),
+                fields: vec![FieldError::new(
+                    field.name.as_str(),
+                    "unique",
+                    "already used by another entry",
+                )],
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn index_rows_of(ctx: &TenantCtx, ct: &ContentType, doc: &DocRow) -> Vec<IndexRow> {
+    values::index_rows(ct, &doc.data, ctx.locales(), ctx.default_locale())
+}
+
+async fn write_index(
+    txn: &DatabaseTransaction,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    stage: Stage,
+    doc: &DocRow,
+) -> Result<(), ContentError> {
+    let rows = index_rows_of(ctx, ct, doc);
+    repo::replace_index(
+        txn,
+        ctx,
+        IndexBatch {
+            stage,
+            entry_type: &doc.entry_type,
+            entry_id: &doc.entry_id,
+            rows,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn version_row(
+    doc: &DocRow,
+    action: &str,
+    status: Status,
+    actor: Option<&str>,
+    now: i64,
+) -> VersionRow {
+    VersionRow {
+        entry_id: doc.entry_id.clone(),
+        version: doc.version,
+        entry_type: doc.entry_type.clone(),
+        action: action.to_owned(),
+        status: status.as_str().to_owned(),
+        slug: doc.slug.clone(),
+        data: doc.data.clone(),
+        created_at: now,
+        created_by: actor.map(str::to_owned),
+    }
+}
+
+async fn write_version(
+    txn: &DatabaseTransaction,
+    ctx: &TenantCtx,
+    doc: &DocRow,
+    action: &str,
+    status: Status,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<(), ContentError> {
+    repo::insert_versions(txn, ctx, &[version_row(doc, action, status, actor, now)]).await?;
+    Ok(())
+}
+
+pub(crate) fn event_for(kind: EventKind, doc: &DocRow) -> NewEvent {
+    NewEvent {
+        kind,
+        entry_type: Some(doc.entry_type.clone()),
+        entry_id: Some(doc.entry_id.clone()),
+        payload: serde_json::json!({ "id": doc.entry_id, "type": doc.entry_type, "slug": doc.slug, "version": doc.version, "status": status_of(doc).as_str() }),
+    }
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    ctx: &TenantCtx,
+    kind: EventKind,
+    doc: &DocRow,
+    now: i64,
+) -> Result<(), ContentError> {
+    outbox::record(txn, ctx, vec![event_for(kind, doc)], now).await?;
+    Ok(())
+}

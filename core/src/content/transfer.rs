@@ -1,0 +1,336 @@
+//! Bulk transfer of entries as JSON Lines: one entry per line with its type, id, slug, status,
+//! timestamps, locales, draft fields and (when they differ) published fields. Export followed by
+//! import into an empty tenant reproduces the entries with their ids.
+//!
+//! Import is idempotent: it commits in batches, skips ids that already exist, so a run that was
+//! killed half-way is completed by running it again, without duplicates.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::entries::{Status, choose_slug_in_batch, event_for, index_rows_of, version_row};
+use super::{Content, ContentError, values};
+use crate::error::FieldError;
+use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
+use crate::store::outbox::{self, EventKind};
+use crate::store::{self};
+use crate::tenancy::TenantCtx;
+use crate::time::{now_ms, parse_rfc3339, to_rfc3339};
+
+/// One line of an import or export file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EntryLine {
+    #[serde(rename = "type")]
+    pub entry_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    #[serde(default = "draft")]
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Informational on import (recomputed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locales: Vec<String>,
+    /// The draft's fields (stored shape: localized fields keyed by locale).
+    pub fields: Map<String, Value>,
+    /// The published copy's fields when they differ from the draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Map<String, Value>>,
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "DRAFT" => Ok(Status::Draft),
+            "PUBLISHED" => Ok(Status::Published),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown status `{other}`, expected DRAFT or PUBLISHED"
+            ))),
+        }
+    }
+}
+
+fn draft() -> Status {
+    Status::Draft
+}
+
+/// The result of one import batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportStats {
+    pub created: u64,
+    pub skipped: u64,
+}
+
+/// An import line that failed, with its 1-based line number.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {error}")]
+pub struct LineError {
+    pub line: usize,
+    #[source]
+    pub error: ContentError,
+}
+
+fn ts(value: &Option<String>, path: &str, default: i64) -> Result<i64, ContentError> {
+    match value {
+        None => Ok(default),
+        Some(s) => parse_rfc3339(s).ok_or_else(|| {
+            ContentError::invalid(path, "datetime", "expected an RFC 3339 date-time")
+        }),
+    }
+}
+
+impl Content {
+    /// Imports one batch of lines in one transaction. `lines` carry their line numbers; `known`
+    /// holds (type, id) of every entry in the whole file, so references may point forward.
+    pub async fn import_batch(
+        &self,
+        ctx: &TenantCtx,
+        lines: Vec<(usize, EntryLine)>,
+        known: &HashSet<(String, String)>,
+    ) -> Result<ImportStats, LineError> {
+        let model = self
+            .model(ctx)
+            .await
+            .map_err(|error| LineError { line: 0, error })?;
+        let first_line = lines.first().map(|(n, _)| *n).unwrap_or(0);
+        let db_err = |e: sea_orm::DbErr| LineError {
+            line: first_line,
+            error: ContentError::Db(e),
+        };
+        let txn = store::begin_write(&self.db).await.map_err(db_err)?;
+        let ids: Vec<String> = lines.iter().filter_map(|(_, l)| l.id.clone()).collect();
+        let existing = repo::existing_ids(&txn, ctx, None, &ids)
+            .await
+            .map_err(db_err)?;
+        let pending: Vec<(String, String)> = known.iter().cloned().collect();
+        let now = now_ms();
+        let mut stats = ImportStats::default();
+        let mut docs: Vec<(Stage, DocRow)> = Vec::new();
+        let mut versions = Vec::new();
+        let mut events = Vec::new();
+        let mut batch_slugs: HashSet<(String, String)> = HashSet::new();
+        let mut batch_ids: HashSet<String> = HashSet::new();
+        for (line_no, line) in lines {
+            let fail = |error: ContentError| LineError {
+                line: line_no,
+                error,
+            };
+            if let Some(id) = &line.id {
+                if existing.contains(id) {
+                    stats.skipped += 1;
+                    continue;
+                }
+                if uuid::Uuid::parse_str(id).is_err() {
+                    return Err(fail(ContentError::invalid("id", "uuid", "ids are UUIDs")));
+                }
+                if !batch_ids.insert(id.clone()) {
+                    return Err(fail(ContentError::invalid(
+                        "id",
+                        "unique",
+                        format!("id `{id}` appears twice"),
+                    )));
+                }
+            }
+            let ct = model.get(&line.entry_type).map_err(fail)?;
+            let mut data = line.fields.clone();
+            if line.id.is_none() {
+                values::apply_defaults(ct, &mut data, ctx.default_locale());
+            }
+            let draft_data = self.check_import(ctx, ct, &data).map_err(fail)?;
+            super::entries::check_references(&txn, ctx, ct, &draft_data, &pending)
+                .await
+                .map_err(fail)?;
+            super::entries::check_unique(&txn, ctx, ct, &draft_data, None)
+                .await
+                .map_err(fail)?;
+            let published_data = match (&line.status, &line.published) {
+                (Status::Published, Some(p)) => {
+                    let p = self
+                        .check_import(ctx, ct, p)
+                        .map_err(|e| fail(prefix(e, "published")))?;
+                    Some(p)
+                }
+                (Status::Published, None) => Some(draft_data.clone()),
+                (Status::Draft, _) => None,
+            };
+            let slug = choose_slug_in_batch(
+                &txn,
+                ctx,
+                ct,
+                line.slug.as_deref(),
+                &draft_data,
+                &mut batch_slugs,
+            )
+            .await
+            .map_err(fail)?;
+            let created_at = ts(&line.created_at, "createdAt", now).map_err(fail)?;
+            let updated_at = ts(&line.updated_at, "updatedAt", created_at).map_err(fail)?;
+            let published_at = match published_data {
+                Some(_) => Some(ts(&line.published_at, "publishedAt", updated_at).map_err(fail)?),
+                None => None,
+            };
+            let id = match &line.id {
+                Some(id) => id.clone(),
+                None => uuid::Uuid::now_v7().to_string(),
+            };
+            let version = line.version.unwrap_or(1).max(1);
+            let draft = DocRow {
+                entry_id: id,
+                entry_type: ct.name.clone(),
+                slug,
+                version,
+                locales: values::available_locales(ct, &draft_data, ctx.locales()),
+                data: draft_data,
+                created_at,
+                updated_at,
+                published_at,
+                created_by: line.created_by.clone(),
+                updated_by: line.updated_by.clone(),
+            };
+            let status = if published_at.is_some() {
+                Status::Published
+            } else {
+                Status::Draft
+            };
+            versions.push(version_row(
+                &draft,
+                "import",
+                status,
+                line.updated_by.as_deref(),
+                now,
+            ));
+            events.push(event_for(
+                if status == Status::Published {
+                    EventKind::EntryPublished
+                } else {
+                    EventKind::EntryCreated
+                },
+                &draft,
+            ));
+            if let Some(p) = published_data {
+                let published = DocRow {
+                    locales: values::available_locales(ct, &p, ctx.locales()),
+                    data: p,
+                    ..draft.clone()
+                };
+                docs.push((Stage::Published, published));
+            }
+            docs.push((Stage::Draft, draft));
+            stats.created += 1;
+        }
+        let refs: Vec<(Stage, &DocRow)> = docs.iter().map(|(s, d)| (*s, d)).collect();
+        repo::insert_docs(&txn, ctx, &refs).await.map_err(db_err)?;
+        let mut batches = Vec::with_capacity(docs.len());
+        for (stage, doc) in &docs {
+            let ct = model.get(&doc.entry_type).map_err(|error| LineError {
+                line: first_line,
+                error,
+            })?;
+            batches.push(IndexBatch {
+                stage: *stage,
+                entry_type: &doc.entry_type,
+                entry_id: &doc.entry_id,
+                rows: index_rows_of(ctx, ct, doc),
+            });
+        }
+        repo::insert_index(&txn, ctx, batches)
+            .await
+            .map_err(db_err)?;
+        repo::insert_versions(&txn, ctx, &versions)
+            .await
+            .map_err(db_err)?;
+        outbox::record(&txn, ctx, events, now)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(stats)
+    }
+
+    fn check_import(
+        &self,
+        ctx: &TenantCtx,
+        ct: &super::ContentType,
+        data: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ContentError> {
+        values::check_entry(ct, data, ctx.locales(), ctx.default_locale(), &self.limits)
+            .map_err(ContentError::Invalid)
+    }
+
+    /// Exports one page of entries (all types, id order) after `after`.
+    pub async fn export_page(
+        &self,
+        ctx: &TenantCtx,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<EntryLine>, ContentError> {
+        let drafts = repo::scan(&self.db, ctx, Stage::Draft, None, after, limit).await?;
+        let ids: Vec<String> = drafts
+            .iter()
+            .filter(|d| d.published_at.is_some())
+            .map(|d| d.entry_id.clone())
+            .collect();
+        let published: std::collections::HashMap<String, DocRow> =
+            repo::get_many(&self.db, ctx, Stage::Published, &ids)
+                .await?
+                .into_iter()
+                .map(|d| (d.entry_id.clone(), d))
+                .collect();
+        Ok(drafts
+            .into_iter()
+            .map(|d| {
+                let published_doc = published.get(&d.entry_id);
+                EntryLine {
+                    entry_type: d.entry_type,
+                    id: Some(d.entry_id),
+                    slug: Some(d.slug),
+                    status: if published_doc.is_some() {
+                        Status::Published
+                    } else {
+                        Status::Draft
+                    },
+                    version: Some(d.version),
+                    created_at: Some(to_rfc3339(d.created_at)),
+                    updated_at: Some(to_rfc3339(d.updated_at)),
+                    published_at: d.published_at.map(to_rfc3339),
+                    created_by: d.created_by,
+                    updated_by: d.updated_by,
+                    locales: d.locales,
+                    published: published_doc
+                        .filter(|p| p.data != d.data)
+                        .map(|p| p.data.clone()),
+                    fields: d.data,
+                }
+            })
+            .collect())
+    }
+}
+
+fn prefix(e: ContentError, p: &str) -> ContentError {
+    match e {
+        ContentError::Invalid(fields) => ContentError::Invalid(
+            fields
+                .into_iter()
+                .map(|f| FieldError {
+                    path: format!("{p}.{}", f.path),
+                    ..f
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,178 @@
+//! The demo (SPEC §9): tenant `marrakech-safi` built from the chamber's current site (the seed
+//! article, events of December 2017 and of 2017-07-06, 60+ artisans across the region's
+//! provinces) and a second tenant `casablanca-settat` with content of its own, each with a
+//! `public` and an `editor` token. Created once; the tokens are kept in the data directory so
+//! that later `serve --demo` runs can print them again.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, json};
+
+use crate::auth::{self, TokenKind};
+use crate::content::Content;
+use crate::content::transfer::EntryLine;
+use crate::tenancy::{self, NewTenant, TenancyError};
+
+const SEED_ARTICLE: &str = include_str!("../demo/article-2017-07-06.ar.txt");
+const MARRAKECH: &str = include_str!("../demo/marrakech-safi.jsonl");
+const CASABLANCA: &str = include_str!("../demo/casablanca-settat.jsonl");
+/// The event that goes with the seed article (in `marrakech-safi.jsonl`).
+const COOPERATIVES_EVENT: &str = "015d16f4-ec00-7000-8000-000000000706";
+/// A fixed id (2017-07-06T15:00Z) so that loading the demo twice never duplicates the article.
+const SEED_ARTICLE_ID: &str = "015d186a-3580-7000-8000-000000000001";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoTenant {
+    pub slug: String,
+    pub name: String,
+    pub public_token: String,
+    pub editor_token: String,
+}
+
+/// The seed article as an import line: title on the first line, paragraphs after it.
+pub fn seed_article() -> EntryLine {
+    let mut lines = SEED_ARTICLE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let title = lines.next().unwrap_or_default().to_owned();
+    let paragraphs: Vec<&str> = lines.collect();
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p dir=\"rtl\">{}</p>", ammonia::clean_text(p)))
+        .collect();
+    let excerpt: String = paragraphs
+        .first()
+        .map(|p| p.chars().take(280).collect())
+        .unwrap_or_default();
+    let mut fields = Map::new();
+    fields.insert("title".into(), json!({ "ar": title }));
+    fields.insert("excerpt".into(), json!({ "ar": excerpt }));
+    fields.insert("body".into(), json!({ "ar": body }));
+    fields.insert("category".into(), json!("news"));
+    fields.insert(
+        "tags".into(),
+        json!(["التعاونيات", "اليوم العالمي للتعاونيات"]),
+    );
+    fields.insert("city".into(), json!("مراكش"));
+    fields.insert("province".into(), json!("مراكش"));
+    fields.insert(
+        "author".into(),
+        json!("غرفة الصناعة التقليدية لجهة مراكش-آسفي"),
+    );
+    fields.insert("relatedEvents".into(), json!([COOPERATIVES_EVENT]));
+    EntryLine {
+        entry_type: "article".into(),
+        id: Some(SEED_ARTICLE_ID.into()),
+        slug: None,
+        status: crate::content::Status::Published,
+        version: None,
+        created_at: Some("2017-07-06T15:00:00Z".into()),
+        updated_at: Some("2017-07-06T15:00:00Z".into()),
+        published_at: Some("2017-07-06T15:00:00Z".into()),
+        created_by: None,
+        updated_by: None,
+        locales: Vec::new(),
+        fields,
+        published: None,
+    }
+}
+
+fn parse_lines(src: &str) -> anyhow::Result<Vec<(usize, EntryLine)>> {
+    src.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            Ok((
+                i + 1,
+                serde_json::from_str(l).with_context(|| format!("demo data line {}", i + 1))?,
+            ))
+        })
+        .collect()
+}
+
+async fn load(
+    content: &Content,
+    slug: &str,
+    name: &str,
+    lines: Vec<(usize, EntryLine)>,
+) -> anyhow::Result<DemoTenant> {
+    let ctx = match tenancy::create(
+        content.db(),
+        NewTenant {
+            slug: slug.into(),
+            name: name.into(),
+            locales: vec!["ar".into(), "fr".into()],
+            domains: vec![format!("{slug}.localhost")],
+        },
+    )
+    .await
+    {
+        Ok(ctx) => ctx,
+        Err(TenancyError::Exists(_)) => tenancy::by_slug(content.db(), slug).await?,
+        Err(e) => return Err(e.into()),
+    };
+    let known: HashSet<(String, String)> = lines
+        .iter()
+        .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
+        .collect();
+    content
+        .import_batch(&ctx, lines, &known)
+        .await
+        .with_context(|| format!("loading demo content of {slug}"))?;
+    let public =
+        auth::create_token(content.db(), &ctx, TokenKind::Public, "demo public", None).await?;
+    let editor =
+        auth::create_token(content.db(), &ctx, TokenKind::Editor, "demo editor", None).await?;
+    Ok(DemoTenant {
+        slug: slug.into(),
+        name: name.into(),
+        public_token: public.secret,
+        editor_token: editor.secret,
+    })
+}
+
+/// Creates the demo tenants, content and tokens where absent; returns them with their tokens.
+/// Idempotent: a run interrupted half-way is completed by the next one.
+pub async fn ensure(content: &Content, data_dir: &Path) -> anyhow::Result<Vec<DemoTenant>> {
+    let tokens_file = data_dir.join("demo-tokens.json");
+    if let Ok(text) = std::fs::read_to_string(&tokens_file)
+        && let Ok(saved) = serde_json::from_str::<Vec<DemoTenant>>(&text)
+        && tenancy::by_slug(content.db(), "marrakech-safi")
+            .await
+            .is_ok()
+    {
+        return Ok(saved);
+    }
+    let mut marrakech = parse_lines(MARRAKECH)?;
+    marrakech.push((marrakech.len() + 1, seed_article()));
+    let tenants = vec![
+        load(
+            content,
+            "marrakech-safi",
+            "غرفة الصناعة التقليدية لجهة مراكش-آسفي",
+            marrakech,
+        )
+        .await?,
+        load(
+            content,
+            "casablanca-settat",
+            "غرفة الصناعة التقليدية لجهة الدار البيضاء-سطات",
+            parse_lines(CASABLANCA)?,
+        )
+        .await?,
+    ];
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::write(&tokens_file, serde_json::to_string_pretty(&tenants)?)
+        .with_context(|| format!("writing {}", tokens_file.display()))?;
+    Ok(tenants)
+}
+
+/// The demo files parse (a unit test keeps them loadable).
+pub fn demo_lines() -> anyhow::Result<Vec<Vec<(usize, EntryLine)>>> {
+    Ok(vec![parse_lines(MARRAKECH)?, parse_lines(CASABLANCA)?])
+}

@@ -1,0 +1,64 @@
+//! Opening the database (SQLite file with WAL under the data dir, or a PostgreSQL pool) and
+//! applying migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, SqlxSqliteConnector};
+use zellige_migrations::{Migrator, MigratorTrait};
+
+use crate::config::{Config, DatabaseTarget};
+
+/// Opens the configured database. SQLite: WAL, `synchronous=NORMAL` (a committed transaction
+/// survives a process kill), foreign keys on, a busy timeout for concurrent writers.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    match config.database() {
+        DatabaseTarget::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating data directory {}", dir.display()))?;
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_millis(config.db.sqlite_busy_timeout_ms))
+                .pragma("cache_size", "-32000")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.db.max_connections.max(1))
+                .min_connections(config.db.min_connections)
+                .acquire_timeout(Duration::from_millis(config.db.acquire_timeout_ms))
+                .connect_with(options)
+                .await
+                .with_context(|| format!("opening SQLite database {}", path.display()))?;
+            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        }
+        DatabaseTarget::Postgres(url) => {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(config.db.max_connections.max(1))
+                .min_connections(config.db.min_connections)
+                .acquire_timeout(Duration::from_millis(config.db.acquire_timeout_ms))
+                .sqlx_logging(false);
+            Database::connect(options)
+                .await
+                .context("connecting to PostgreSQL")
+        }
+    }
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("applying migrations")
+}
+
+/// Readiness probe: one round trip.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}

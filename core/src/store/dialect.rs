@@ -1,0 +1,54 @@
+//! SQL that differs between SQLite and PostgreSQL, one function per operation.
+
+use sea_orm::DbBackend;
+
+use super::sql::Sql;
+
+/// `FOR UPDATE` row lock on PostgreSQL; SQLite's write transaction already holds the database lock.
+pub fn for_update(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR UPDATE",
+        _ => "",
+    }
+}
+
+/// Appends a boolean test "the JSON document in `column` has a non-null value at key `key`".
+pub(crate) fn json_has_value(sql: &mut Sql, column: &str, key: &str) {
+    match sql.backend() {
+        DbBackend::Postgres => {
+            sql.push("jsonb_typeof((")
+                .push(column)
+                .push(")::jsonb -> ")
+                .bind(key.to_owned())
+                .push(") IS DISTINCT FROM 'null'");
+        }
+        _ => {
+            sql.push("json_type(")
+                .push(column)
+                .push(", ")
+                .bind(format!("$.\"{key}\""))
+                .push(") IS NOT NULL AND json_type(")
+                .push(column)
+                .push(", ")
+                .bind(format!("$.\"{key}\""))
+                .push(") <> 'null'");
+        }
+    }
+}
+
+/// Case-insensitive substring test on an index value (`LIKE` folds ASCII case on SQLite;
+/// PostgreSQL needs `ILIKE`). The pattern's wildcards are escaped by the caller.
+pub fn contains_op(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " ILIKE ",
+        _ => " LIKE ",
+    }
+}
+
+/// The query-plan prefix.
+pub fn explain(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "EXPLAIN ",
+        _ => "EXPLAIN QUERY PLAN ",
+    }
+}

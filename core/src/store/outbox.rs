@@ -1,0 +1,171 @@
+//! The outbox: every content change writes one event row in the same transaction, numbered per
+//! tenant (`tenant_seq`, gap-free and in commit order). Consumers (search indexer, webhooks,
+//! subscriptions) each keep their own position per tenant in `outbox_consumers`.
+
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use serde::Serialize;
+
+use super::sql::{Sql, insert_rows};
+use super::tenants;
+use crate::tenancy::TenantCtx;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    #[serde(rename = "entry.created")]
+    EntryCreated,
+    #[serde(rename = "entry.updated")]
+    EntryUpdated,
+    #[serde(rename = "entry.published")]
+    EntryPublished,
+    #[serde(rename = "entry.unpublished")]
+    EntryUnpublished,
+    #[serde(rename = "entry.deleted")]
+    EntryDeleted,
+    #[serde(rename = "content_type.changed")]
+    ContentTypeChanged,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::EntryCreated => "entry.created",
+            EventKind::EntryUpdated => "entry.updated",
+            EventKind::EntryPublished => "entry.published",
+            EventKind::EntryUnpublished => "entry.unpublished",
+            EventKind::EntryDeleted => "entry.deleted",
+            EventKind::ContentTypeChanged => "content_type.changed",
+        }
+    }
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub entry_type: Option<String>,
+    pub entry_id: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub tenant_seq: i64,
+    pub kind: String,
+    pub entry_type: Option<String>,
+    pub entry_id: Option<String>,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// Records events in the caller's transaction.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    events: Vec<NewEvent>,
+    now: i64,
+) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let last = tenants::reserve_event_seq(conn, ctx.id(), n).await?;
+    let first = last - n + 1;
+    let rows = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            vec![
+                Value::from(ctx.id().to_owned()),
+                Value::from(first + i as i64),
+                Value::from(e.kind.as_str().to_owned()),
+                Value::from(e.entry_type),
+                Value::from(e.entry_id),
+                Value::from(e.payload.to_string()),
+                Value::from(now),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "outbox",
+        &[
+            "tenant_id",
+            "tenant_seq",
+            "kind",
+            "entry_type",
+            "entry_id",
+            "payload",
+            "created_at",
+        ],
+        rows,
+    )
+    .await
+}
+
+/// Events of a tenant after `after`, oldest first.
+pub async fn read(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Event>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT tenant_seq, kind, entry_type, entry_id, payload, created_at FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND tenant_seq > ")
+        .bind(after)
+        .push(" ORDER BY tenant_seq LIMIT ")
+        .bind(limit as i64);
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let payload: String = row.try_get("", "payload")?;
+            Ok(Event {
+                tenant_seq: row.try_get("", "tenant_seq")?,
+                kind: row.try_get("", "kind")?,
+                entry_type: row.try_get("", "entry_type")?,
+                entry_id: row.try_get("", "entry_id")?,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                created_at: row.try_get("", "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// A consumer's position for a tenant (0 before its first acknowledgement).
+pub async fn position(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT position FROM outbox_consumers WHERE consumer = ")
+        .bind(consumer.to_owned())
+        .push(" AND tenant_id = ")
+        .bind(ctx.id().to_owned());
+    match sql.fetch_one(conn).await? {
+        Some(row) => row.try_get("", "position"),
+        None => Ok(0),
+    }
+}
+
+/// Moves a consumer's position forward (never backward).
+pub async fn acknowledge(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+    seq: i64,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("INSERT INTO outbox_consumers (consumer, tenant_id, position, updated_at) VALUES (")
+        .bind(consumer.to_owned()).push(", ")
+        .bind(ctx.id().to_owned()).push(", ")
+        .bind(seq).push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (consumer, tenant_id) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at WHERE outbox_consumers.position < excluded.position");
+    sql.execute(conn).await.map(|_| ())
+}

@@ -1,0 +1,214 @@
+//! Tenants and the tenant context.
+//!
+//! A [`TenantCtx`] can only be obtained by loading a tenant that exists; every tenant-scoped
+//! store function takes one, so a query that forgets its tenant does not compile. HTTP, the CLI
+//! and tests resolve it here and pass it down.
+
+use regex::Regex;
+use sea_orm::ConnectionTrait;
+
+use crate::content::model::builtin_types;
+use crate::error::FieldError;
+use crate::store::{self, Db, content_types, tenants};
+use crate::time::now_ms;
+
+/// The tenant a request or command acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantCtx {
+    id: String,
+    slug: String,
+    name: String,
+    locales: Vec<String>,
+    default_locale: String,
+    schema_version: i64,
+}
+
+impl TenantCtx {
+    fn from_row(row: tenants::TenantRow) -> Self {
+        TenantCtx {
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            locales: row.locales,
+            default_locale: row.default_locale,
+            schema_version: row.schema_version,
+        }
+    }
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    pub fn slug(&self) -> &str {
+        &self.slug
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The tenant's locales; the first is the default.
+    pub fn locales(&self) -> &[String] {
+        &self.locales
+    }
+    pub fn default_locale(&self) -> &str {
+        &self.default_locale
+    }
+    pub fn schema_version(&self) -> i64 {
+        self.schema_version
+    }
+    /// The locale a reader gets: the requested one if the tenant has it, else the default.
+    pub fn resolve_locale<'a>(&'a self, requested: Option<&'a str>) -> &'a str {
+        match requested {
+            Some(l) if self.locales.iter().any(|x| x == l) => l,
+            _ => &self.default_locale,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error("invalid tenant: {}", crate::error::describe_fields(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("tenant `{0}` already exists")]
+    Exists(String),
+    #[error("unknown tenant `{0}`")]
+    Unknown(String),
+    #[error("database error")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl TenancyError {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            TenancyError::Invalid(_) => ErrorCode::BadUserInput,
+            TenancyError::Exists(_) => ErrorCode::Conflict,
+            TenancyError::Unknown(_) => ErrorCode::UnknownTenant,
+            TenancyError::Db(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// What creating a tenant takes.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    /// The first locale is the default.
+    pub locales: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+fn slug_rule() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    #[allow(clippy::unwrap_used)] // a literal
+    RE.get_or_init(|| Regex::new("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$").unwrap())
+}
+
+fn locale_rule() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    #[allow(clippy::unwrap_used)] // a literal
+    RE.get_or_init(|| Regex::new("^[a-z]{2,3}(?:-[A-Z]{2})?$").unwrap())
+}
+
+fn check(new: &NewTenant) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if !slug_rule().is_match(&new.slug) {
+        errors.push(FieldError::new(
+            "slug",
+            "pattern",
+            "lowercase ASCII letters, digits and inner dashes, at most 63",
+        ));
+    }
+    let name_len = new.name.trim().chars().count();
+    if !(1..=200).contains(&name_len) {
+        errors.push(FieldError::new("name", "length", "1 to 200 characters"));
+    }
+    if new.locales.is_empty() || new.locales.len() > 20 {
+        errors.push(FieldError::new("locales", "length", "1 to 20 locales"));
+    }
+    for (i, l) in new.locales.iter().enumerate() {
+        if !locale_rule().is_match(l) {
+            errors.push(FieldError::new(
+                format!("locales[{i}]"),
+                "pattern",
+                format!("`{l}` is not a locale code such as ar, fr, en-US"),
+            ));
+        }
+        if new.locales[..i].contains(l) {
+            errors.push(FieldError::new(
+                format!("locales[{i}]"),
+                "unique",
+                format!("`{l}` is listed twice"),
+            ));
+        }
+    }
+    errors
+}
+
+/// Creates a tenant with the built-in content types, in one transaction.
+pub async fn create(db: &Db, new: NewTenant) -> Result<TenantCtx, TenancyError> {
+    let errors = check(&new);
+    if !errors.is_empty() {
+        return Err(TenancyError::Invalid(errors));
+    }
+    let txn = store::begin_write(db).await?;
+    if tenants::find_by_slug(&txn, &new.slug).await?.is_some() {
+        return Err(TenancyError::Exists(new.slug));
+    }
+    let now = now_ms();
+    let row = tenants::TenantRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        slug: new.slug.clone(),
+        name: new.name.trim().to_owned(),
+        default_locale: new.locales[0].clone(),
+        locales: new.locales,
+        domains: new.domains,
+        settings: serde_json::json!({ "anonymousRead": false }),
+        schema_version: 1,
+        created_at: now,
+    };
+    tenants::insert(&txn, &row).await.map_err(|e| {
+        if store::is_unique_violation(&e) {
+            TenancyError::Exists(new.slug.clone())
+        } else {
+            TenancyError::Db(e)
+        }
+    })?;
+    let ctx = TenantCtx::from_row(row);
+    for ct in builtin_types() {
+        content_types::upsert(&txn, &ctx, &ct.name, &ct.to_json(), now).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(tenant = %ctx.slug, "tenant created");
+    Ok(ctx)
+}
+
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<TenantCtx, TenancyError> {
+    tenants::find_by_slug(db, slug)
+        .await?
+        .map(TenantCtx::from_row)
+        .ok_or_else(|| TenancyError::Unknown(slug.to_owned()))
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<TenantCtx, TenancyError> {
+    tenants::find_by_id(db, id)
+        .await?
+        .map(TenantCtx::from_row)
+        .ok_or_else(|| TenancyError::Unknown(id.to_owned()))
+}
+
+pub async fn list(db: &Db) -> Result<Vec<TenantCtx>, TenancyError> {
+    Ok(tenants::list(db)
+        .await?
+        .into_iter()
+        .map(TenantCtx::from_row)
+        .collect())
+}
+
+/// Deletes a tenant and all its data.
+pub async fn delete(db: &Db, slug: &str) -> Result<(), TenancyError> {
+    let txn = store::begin_write(db).await?;
+    let ctx = by_slug(&txn, slug).await?;
+    tenants::delete(&txn, ctx.id()).await?;
+    txn.commit().await?;
+    tracing::info!(tenant = %slug, "tenant deleted");
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Every schema change of the Zellige store, for SQLite and PostgreSQL.
+//!
+//! Owned by nobody but itself: the `zellige` binary (`migrate`, `serve`) and the tests call
+//! [`Migrator`]. A released migration is never edited; a change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_initial;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_initial::Migration)]
+    }
+}
