@@ -164,7 +164,7 @@ impl Config {
         figment.merge(
             Env::prefixed("ZELLIGE_")
                 // Variables of the test harness share the prefix but are not configuration.
-                .filter(|key| !key.as_str().starts_with("test_"))
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
                 .split("__"),
         )
     }

@@ -243,13 +243,13 @@ impl Content {
                 None => FieldChange::Remove,
                 Some(nf) => match classify(of, nf) {
                     Some(why) => FieldChange::Lossy(why),
-                    None if renamed_to.is_some() => FieldChange::Rename(nf.name.clone()),
                     None if of.localized != nf.localized
                         || of.kind != nf.kind
                         || of.many != nf.many =>
                     {
                         FieldChange::Convert
                     }
+                    None if renamed_to.is_some() => FieldChange::Rename(nf.name.clone()),
                     None => FieldChange::Keep,
                 },
             };

@@ -1,0 +1,998 @@
+//! The content service on a real database (SQLite, and PostgreSQL when configured): field
+//! rules, slugs, drafts and publishing, versions, conflicts, localisation, lists, the outbox,
+//! tenant isolation and content-type changes. Bad input must leave the database unchanged.
+
+mod common;
+
+use serde_json::{Map, Value, json};
+use zellige::ErrorCode;
+use zellige::content::types::ChangeOptions;
+use zellige::content::{ContentError, EntryInput, Lookup, PageArgs, Status};
+use zellige::store::entries::Stage;
+use zellige::store::outbox;
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("object expected"),
+    }
+}
+
+fn input(v: Value) -> EntryInput {
+    EntryInput {
+        data: obj(v),
+        ..Default::default()
+    }
+}
+
+fn rules(e: &ContentError) -> Vec<(String, String)> {
+    e.fields()
+        .iter()
+        .map(|f| (f.path.clone(), f.rule.clone()))
+        .collect()
+}
+
+const TITLE: &str = "تنظيم لقاء إعلامي جهوي بمناسبة اليوم العالمي للتعاونيات";
+
+#[tokio::test]
+async fn every_field_rule_fails_clearly_and_changes_nothing() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let before = t.snapshot().await;
+        let cases = [
+            (
+                "article",
+                json!({"title": {"fr": "Sans arabe"}}),
+                "title.ar",
+                "required",
+            ),
+            (
+                "article",
+                json!({"title": {"ar": "x".repeat(301)}}),
+                "title.ar",
+                "maxLength",
+            ),
+            (
+                "article",
+                json!({"title": {"ar": "ع"}, "category": "sport"}),
+                "category",
+                "enum",
+            ),
+            (
+                "article",
+                json!({"title": {"ar": "ع"}, "colour": "red"}),
+                "colour",
+                "unknown",
+            ),
+            ("article", json!({"title": "ع"}), "title", "localized"),
+            (
+                "article",
+                json!({"title": {"ar": "ع", "es": "x"}}),
+                "title.es",
+                "locale",
+            ),
+            (
+                "article",
+                json!({"title": {"ar": "ع"}, "relatedEvents": ["0190f000-0000-7000-8000-000000000000"]}),
+                "relatedEvents[0]",
+                "reference",
+            ),
+            (
+                "event",
+                json!({"title": {"ar": "معرض"}}),
+                "startsAt",
+                "required",
+            ),
+            (
+                "event",
+                json!({"title": {"ar": "معرض"}, "startsAt": "5 ديسمبر"}),
+                "startsAt",
+                "datetime",
+            ),
+            (
+                "event",
+                json!({"title": {"ar": "معرض"}, "startsAt": "2017-12-05T10:00:00Z", "allDay": "yes"}),
+                "allDay",
+                "type",
+            ),
+            (
+                "event",
+                json!({"title": {"ar": "معرض"}, "startsAt": "2017-12-05T10:00:00Z", "registrationUrl": "javascript:alert(1)"}),
+                "registrationUrl",
+                "url",
+            ),
+            (
+                "event",
+                json!({"title": {"ar": "معرض"}, "startsAt": "2017-12-05T10:00:00Z", "geo": {"lat": 91, "lng": 0}}),
+                "geo",
+                "geo",
+            ),
+            (
+                "artisan",
+                json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش", "email": "ahmed@"}),
+                "email",
+                "email",
+            ),
+            (
+                "artisan",
+                json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش", "phone": "call me"}),
+                "phone",
+                "phone",
+            ),
+            (
+                "artisan",
+                json!({"name": {"ar": "أحمد"}, "craft": "زليج"}),
+                "city",
+                "required",
+            ),
+            (
+                "artisan",
+                json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش", "certifications": "one"}),
+                "certifications",
+                "type",
+            ),
+        ];
+        for (ty, data, path, rule) in cases {
+            let err = t
+                .content
+                .create(&ctx, ty, input(data.clone()), None)
+                .await
+                .expect_err("invalid input must fail");
+            assert_eq!(err.code(), ErrorCode::BadUserInput, "{data}");
+            assert!(
+                rules(&err).contains(&(path.to_owned(), rule.to_owned())),
+                "{ty} {data}: expected {path}/{rule}, got {:?}",
+                rules(&err)
+            );
+        }
+        assert_eq!(
+            t.snapshot().await,
+            before,
+            "a rejected write must leave no trace"
+        );
+    });
+}
+
+#[tokio::test]
+async fn slugs_are_arabic_unique_and_duplicates_conflict() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let a = t
+            .content
+            .create(
+                &ctx,
+                "article",
+                input(json!({"title": {"ar": TITLE}})),
+                None,
+            )
+            .await
+            .expect("create");
+        assert_eq!(
+            a.slug,
+            "تنظيم-لقاء-إعلامي-جهوي-بمناسبة-اليوم-العالمي-للتعاونيات"
+        );
+        let b = t
+            .content
+            .create(
+                &ctx,
+                "article",
+                input(json!({"title": {"ar": TITLE}})),
+                None,
+            )
+            .await
+            .expect("create");
+        assert_eq!(b.slug, format!("{}-2", a.slug));
+        let before = t.snapshot().await;
+        let dup = EntryInput {
+            slug: Some(a.slug.clone()),
+            ..input(json!({"title": {"ar": "عنوان آخر"}}))
+        };
+        let err = t
+            .content
+            .create(&ctx, "article", dup, None)
+            .await
+            .expect_err("duplicate slug");
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(rules(&err), [("slug".to_owned(), "unique".to_owned())]);
+        let bad = EntryInput {
+            slug: Some("Not A Slug".into()),
+            ..input(json!({"title": {"ar": "عنوان"}}))
+        };
+        let err = t
+            .content
+            .create(&ctx, "article", bad, None)
+            .await
+            .expect_err("bad slug");
+        assert_eq!(rules(&err), [("slug".to_owned(), "pattern".to_owned())]);
+        assert_eq!(t.snapshot().await, before);
+        // Unique fields other than slug.
+        let artisan = json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش", "email": "ahmed@example.com"});
+        t.content
+            .create(&ctx, "artisan", input(artisan.clone()), None)
+            .await
+            .expect("first");
+        let before = t.snapshot().await;
+        let err = t
+            .content
+            .create(&ctx, "artisan", input(artisan), None)
+            .await
+            .expect_err("unique email");
+        assert_eq!(rules(&err), [("email".to_owned(), "unique".to_owned())]);
+        assert_eq!(t.snapshot().await, before);
+    });
+}
+
+#[tokio::test]
+async fn drafts_publish_versions_and_stale_updates() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let e = t.content.create(&ctx, "article", input(json!({"title": {"ar": "النسخة الأولى"}, "body": {"ar": "<p>نص<script>x()</script></p>"}})), Some("editor-1")).await.expect("create");
+        assert_eq!((e.version, e.status), (1, Status::Draft));
+        assert_eq!(
+            e.data["body"]["ar"], "<p>نص</p>",
+            "richtext is sanitized on write"
+        );
+        let by_id = Lookup::Id(e.id.clone());
+        assert!(
+            t.content
+                .get(&ctx, "article", &by_id, Stage::Published)
+                .await
+                .expect("get")
+                .is_none(),
+            "drafts are not public"
+        );
+
+        let p = t
+            .content
+            .publish(&ctx, "article", &e.id, None)
+            .await
+            .expect("publish");
+        assert_eq!((p.version, p.status), (2, Status::Published));
+        let upd = EntryInput {
+            locale: Some("ar".into()),
+            ..input(json!({"title": "النسخة الثانية"}))
+        };
+        let d = t
+            .content
+            .update(&ctx, "article", &e.id, upd, Some(2), None)
+            .await
+            .expect("update");
+        assert_eq!(d.version, 3);
+        let public = t
+            .content
+            .get(&ctx, "article", &by_id, Stage::Published)
+            .await
+            .expect("get")
+            .expect("published");
+        assert_eq!(
+            public.data["title"]["ar"], "النسخة الأولى",
+            "readers keep the published version"
+        );
+        let draft = t
+            .content
+            .get(&ctx, "article", &by_id, Stage::Draft)
+            .await
+            .expect("get")
+            .expect("draft");
+        assert_eq!(draft.data["title"]["ar"], "النسخة الثانية");
+        assert_eq!(draft.status, Status::Published);
+
+        // A stale expectedVersion fails and changes nothing.
+        let before = t.snapshot().await;
+        let stale = EntryInput {
+            locale: Some("ar".into()),
+            ..input(json!({"title": "ضائع"}))
+        };
+        let err = t
+            .content
+            .update(&ctx, "article", &e.id, stale, Some(2), None)
+            .await
+            .expect_err("stale");
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(
+            rules(&err),
+            [("expectedVersion".to_owned(), "stale".to_owned())]
+        );
+        assert_eq!(t.snapshot().await, before);
+
+        t.content
+            .publish(&ctx, "article", &e.id, None)
+            .await
+            .expect("publish again");
+        let public = t
+            .content
+            .get(&ctx, "article", &by_id, Stage::Published)
+            .await
+            .expect("get")
+            .expect("published");
+        assert_eq!(public.data["title"]["ar"], "النسخة الثانية");
+
+        let versions = t
+            .content
+            .versions(&ctx, "article", &e.id)
+            .await
+            .expect("versions");
+        let actions: Vec<_> = versions
+            .iter()
+            .map(|v| (v.version, v.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [(4, "publish"), (3, "update"), (2, "publish"), (1, "create")]
+        );
+        let restored = t
+            .content
+            .restore(&ctx, "article", &e.id, 1, None, None)
+            .await
+            .expect("restore");
+        assert_eq!(
+            (restored.version, restored.data["title"]["ar"].as_str()),
+            (5, Some("النسخة الأولى"))
+        );
+
+        let un = t
+            .content
+            .unpublish(&ctx, "article", &e.id, None)
+            .await
+            .expect("unpublish");
+        assert_eq!(un.status, Status::Draft);
+        assert!(
+            t.content
+                .get(&ctx, "article", &by_id, Stage::Published)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        t.content
+            .delete(&ctx, "article", &e.id)
+            .await
+            .expect("delete");
+        assert!(
+            t.content
+                .get(&ctx, "article", &by_id, Stage::Draft)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        let err = t
+            .content
+            .delete(&ctx, "article", &e.id)
+            .await
+            .expect_err("gone");
+        assert_eq!(err.code(), ErrorCode::NotFound);
+    });
+}
+
+#[tokio::test]
+async fn localized_reads_fall_back_to_the_default_locale() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let model = t.content.model(&ctx).await.expect("model");
+        let ct = model.get("artisan").expect("artisan");
+        let e = t.content.create(&ctx, "artisan", input(json!({"name": {"ar": "فاطمة الزهراء", "fr": "Fatima Zahra"}, "bio": {"ar": "<p>خزافة من آسفي</p>"}, "craft": "خزف", "city": "آسفي"})), None).await.expect("create");
+        assert_eq!(e.available_locales, ["ar", "fr"]);
+        let fr = e.to_localized_json(ct, "fr", "ar");
+        assert_eq!(fr["name"], "Fatima Zahra");
+        assert_eq!(
+            fr["bio"], "<p>خزافة من آسفي</p>",
+            "missing French falls back to Arabic"
+        );
+        assert_eq!(fr["locale"], "fr");
+    });
+}
+
+async fn seed_artisans(
+    t: &common::TestDb,
+    ctx: &zellige::tenancy::TenantCtx,
+    n: usize,
+) -> Vec<(String, String, String, String)> {
+    let crafts = ["زليج", "نحاس", "خزف", "دباغة"];
+    let cities = ["مراكش", "آسفي", "الصويرة"];
+    let mut out = Vec::new();
+    for i in 0..n {
+        let name = format!("حرفي {i:03}");
+        let craft = crafts[i % crafts.len()];
+        let city = cities[i % cities.len()];
+        let e = t.content.create(ctx, "artisan", input(json!({"name": {"ar": name, "fr": format!("Artisan {i:03}")}, "craft": craft, "city": city})), None).await.expect("create");
+        t.content
+            .publish(ctx, "artisan", &e.id, None)
+            .await
+            .expect("publish");
+        out.push((e.id, name, craft.to_owned(), city.to_owned()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn lists_filter_sort_and_paginate_with_stable_cursors() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let all = seed_artisans(&t, &ctx, 37).await;
+        let mut expected: Vec<_> = all
+            .iter()
+            .filter(|a| a.2 == "زليج" || a.2 == "خزف")
+            .filter(|a| a.3 != "الصويرة")
+            .collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1));
+        let args = PageArgs {
+            filter: Some(
+                json!({"craft": {"in": ["زليج", "خزف"]}, "NOT": {"city": {"eq": "الصويرة"}}}),
+            ),
+            order_by: vec![("name".into(), true)],
+            first: Some(4),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = t
+                .content
+                .list(
+                    &ctx,
+                    "artisan",
+                    &PageArgs {
+                        after: after.clone(),
+                        ..args.clone()
+                    },
+                    Stage::Published,
+                )
+                .await
+                .expect("list");
+            for (e, _) in &page.entries {
+                seen.push(e.id.clone());
+            }
+            assert_eq!(page.has_previous_page, after.is_some());
+            if !page.has_next_page {
+                break;
+            }
+            after = page.entries.last().map(|(_, c)| c.clone());
+        }
+        let want: Vec<_> = expected.iter().map(|a| a.0.clone()).collect();
+        assert_eq!(seen, want);
+        assert_eq!(
+            t.content
+                .count(&ctx, "artisan", &args, Stage::Published)
+                .await
+                .expect("count"),
+            want.len() as i64
+        );
+
+        // Backwards from the end gives the same last page.
+        let last = t
+            .content
+            .list(
+                &ctx,
+                "artisan",
+                &PageArgs {
+                    first: None,
+                    last: Some(3),
+                    ..args.clone()
+                },
+                Stage::Published,
+            )
+            .await
+            .expect("last");
+        let last_ids: Vec<_> = last.entries.iter().map(|(e, _)| e.id.clone()).collect();
+        assert_eq!(last_ids, want[want.len() - 3..]);
+        assert!(last.has_previous_page);
+
+        // Sorting by a localized field follows the request locale.
+        let fr = t
+            .content
+            .list(
+                &ctx,
+                "artisan",
+                &PageArgs {
+                    order_by: vec![("name".into(), false)],
+                    locale: Some("fr".into()),
+                    first: Some(2),
+                    ..Default::default()
+                },
+                Stage::Published,
+            )
+            .await
+            .expect("fr");
+        assert_eq!(fr.entries[0].0.data["name"]["fr"], "Artisan 000");
+
+        // Bad arguments.
+        let err = t
+            .content
+            .list(
+                &ctx,
+                "artisan",
+                &PageArgs {
+                    first: Some(101),
+                    ..Default::default()
+                },
+                Stage::Published,
+            )
+            .await
+            .expect_err("page too big");
+        assert_eq!(rules(&err), [("first".to_owned(), "max".to_owned())]);
+        let err = t
+            .content
+            .list(
+                &ctx,
+                "artisan",
+                &PageArgs {
+                    after: Some("bm9wZQ".into()),
+                    ..Default::default()
+                },
+                Stage::Published,
+            )
+            .await
+            .expect_err("bad cursor");
+        assert_eq!(rules(&err), [("after".to_owned(), "cursor".to_owned())]);
+        let other_order = PageArgs {
+            order_by: vec![("city".into(), false)],
+            after: after.clone(),
+            ..Default::default()
+        };
+        assert!(
+            t.content
+                .list(&ctx, "artisan", &other_order, Stage::Published)
+                .await
+                .is_err(),
+            "a cursor is tied to its order"
+        );
+        // Injection attempts are plain values.
+        let inj = PageArgs {
+            filter: Some(json!({"city": {"eq": "' OR 1=1 --"}, "slug": {"startsWith": "%"}})),
+            ..Default::default()
+        };
+        assert!(
+            t.content
+                .list(&ctx, "artisan", &inj, Stage::Published)
+                .await
+                .expect("list")
+                .entries
+                .is_empty()
+        );
+    });
+}
+
+#[tokio::test]
+async fn date_ranges_and_sorted_events() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        for (day, city) in [(2, "مراكش"), (5, "آسفي"), (12, "مراكش"), (28, "الصويرة")]
+        {
+            let e = t.content.create(&ctx, "event", input(json!({"title": {"ar": format!("نشاط {day}")}, "startsAt": format!("2017-12-{day:02}T10:00:00+01:00"), "city": city})), None).await.expect("event");
+            t.content
+                .publish(&ctx, "event", &e.id, None)
+                .await
+                .expect("publish");
+        }
+        let e = t
+            .content
+            .create(
+                &ctx,
+                "event",
+                input(json!({"title": {"ar": "يناير"}, "startsAt": "2018-01-03T10:00:00Z"})),
+                None,
+            )
+            .await
+            .expect("event");
+        t.content
+            .publish(&ctx, "event", &e.id, None)
+            .await
+            .expect("publish");
+        let args = PageArgs {
+            filter: Some(
+                json!({"startsAt": {"gte": "2017-12-01T00:00:00Z", "lt": "2018-01-01T00:00:00Z"}}),
+            ),
+            order_by: vec![("startsAt".into(), false)],
+            ..Default::default()
+        };
+        let page = t
+            .content
+            .list(&ctx, "event", &args, Stage::Published)
+            .await
+            .expect("list");
+        let titles: Vec<_> = page
+            .entries
+            .iter()
+            .map(|(e, _)| {
+                e.data["title"]["ar"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(titles, ["نشاط 2", "نشاط 5", "نشاط 12", "نشاط 28"]);
+    });
+}
+
+#[tokio::test]
+async fn filters_and_sorts_use_an_index() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        seed_artisans(&t, &ctx, 5).await;
+        let cases = [
+            (
+                "artisan",
+                PageArgs {
+                    filter: Some(json!({"craft": {"eq": "زليج"}, "city": {"eq": "مراكش"}})),
+                    order_by: vec![("name".into(), false)],
+                    ..Default::default()
+                },
+            ),
+            (
+                "event",
+                PageArgs {
+                    filter: Some(
+                        json!({"startsAt": {"gte": "2017-12-01T00:00:00Z", "lt": "2018-01-01T00:00:00Z"}}),
+                    ),
+                    order_by: vec![("startsAt".into(), false)],
+                    ..Default::default()
+                },
+            ),
+            (
+                "article",
+                PageArgs {
+                    order_by: vec![("publishedAt".into(), true)],
+                    ..Default::default()
+                },
+            ),
+            (
+                "article",
+                PageArgs {
+                    filter: Some(json!({"category": {"eq": "news"}})),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (ty, args) in cases {
+            let plan = t
+                .content
+                .explain_list(&ctx, ty, &args, Stage::Published)
+                .await
+                .expect("explain");
+            eprintln!("{ty}: {plan}");
+            match t.name {
+                "sqlite" => {
+                    assert!(plan.contains("INDEX"), "{ty}: {plan}");
+                    assert!(
+                        !plan.contains("TEMP B-TREE FOR ORDER BY"),
+                        "{ty} sorts without an index: {plan}"
+                    );
+                    for line in plan.lines() {
+                        assert!(
+                            !(line.starts_with("SCAN") && !line.contains("INDEX")),
+                            "{ty}: full scan: {plan}"
+                        );
+                    }
+                }
+                _ => {
+                    assert!(plan.contains("Index"), "{ty}: {plan}");
+                    assert!(!plan.contains("Seq Scan"), "{ty}: {plan}");
+                }
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn tenants_cannot_see_or_touch_each_other() {
+    on_backends!(|t| {
+        let a = t.tenant("marrakech-safi").await;
+        let b = t.tenant("casablanca-settat").await;
+        let secret = t
+            .content
+            .create(
+                &b,
+                "article",
+                input(json!({"title": {"ar": "خبر الدار البيضاء"}, "city": "الدار البيضاء"})),
+                None,
+            )
+            .await
+            .expect("b");
+        t.content
+            .publish(&b, "article", &secret.id, None)
+            .await
+            .expect("publish");
+        for stage in [Stage::Draft, Stage::Published] {
+            assert!(
+                t.content
+                    .get(&a, "article", &Lookup::Id(secret.id.clone()), stage)
+                    .await
+                    .expect("get")
+                    .is_none()
+            );
+            assert!(
+                t.content
+                    .get(&a, "article", &Lookup::Slug(secret.slug.clone()), stage)
+                    .await
+                    .expect("get")
+                    .is_none()
+            );
+            let list = t
+                .content
+                .list(&a, "article", &PageArgs::default(), stage)
+                .await
+                .expect("list");
+            assert!(list.entries.is_empty());
+            assert!(
+                t.content
+                    .get_many(&a, std::slice::from_ref(&secret.id), stage)
+                    .await
+                    .expect("many")
+                    .is_empty()
+            );
+        }
+        let before = t.snapshot().await;
+        assert_eq!(
+            t.content
+                .update(
+                    &a,
+                    "article",
+                    &secret.id,
+                    input(json!({"city": "مراكش"})),
+                    None,
+                    None
+                )
+                .await
+                .expect_err("update")
+                .code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            t.content
+                .publish(&a, "article", &secret.id, None)
+                .await
+                .expect_err("publish")
+                .code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            t.content
+                .delete(&a, "article", &secret.id)
+                .await
+                .expect_err("delete")
+                .code(),
+            ErrorCode::NotFound
+        );
+        assert!(t.content.versions(&a, "article", &secret.id).await.is_err());
+        // A reference across tenants is refused.
+        let err = t.content.create(&a, "event", input(json!({"title": {"ar": "x"}, "startsAt": "2017-12-01T10:00:00Z", "relatedArticles": [secret.id]})), None).await.expect_err("cross-tenant reference");
+        assert_eq!(
+            rules(&err),
+            [("relatedArticles[0]".to_owned(), "reference".to_owned())]
+        );
+        assert_eq!(t.snapshot().await, before);
+        // Same slug in two tenants is fine.
+        t.content
+            .create(
+                &a,
+                "article",
+                input(json!({"title": {"ar": "خبر الدار البيضاء"}})),
+                None,
+            )
+            .await
+            .expect("same slug in another tenant");
+    });
+}
+
+#[tokio::test]
+async fn outbox_numbers_events_per_tenant_in_commit_order() {
+    on_backends!(|t| {
+        let a = t.tenant("marrakech-safi").await;
+        let b = t.tenant("casablanca-settat").await;
+        let e = t
+            .content
+            .create(&a, "article", input(json!({"title": {"ar": "أ"}})), None)
+            .await
+            .expect("create");
+        t.content
+            .publish(&a, "article", &e.id, None)
+            .await
+            .expect("publish");
+        t.content
+            .create(&b, "article", input(json!({"title": {"ar": "ب"}})), None)
+            .await
+            .expect("create");
+        t.content
+            .delete(&a, "article", &e.id)
+            .await
+            .expect("delete");
+        let events = outbox::read(&t.db, &a, 0, 100).await.expect("read");
+        let kinds: Vec<_> = events
+            .iter()
+            .map(|e| (e.tenant_seq, e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, "entry.created"),
+                (2, "entry.published"),
+                (3, "entry.deleted")
+            ]
+        );
+        assert_eq!(
+            outbox::read(&t.db, &b, 0, 100).await.expect("read").len(),
+            1
+        );
+        // Two consumers keep their own positions; positions never go back.
+        outbox::acknowledge(&t.db, "search", &a, 2, 0)
+            .await
+            .expect("ack");
+        outbox::acknowledge(&t.db, "search", &a, 1, 0)
+            .await
+            .expect("ack");
+        assert_eq!(outbox::position(&t.db, "search", &a).await.expect("pos"), 2);
+        assert_eq!(
+            outbox::position(&t.db, "webhooks", &a).await.expect("pos"),
+            0
+        );
+        assert_eq!(
+            outbox::read(&t.db, &a, 2, 100).await.expect("read").len(),
+            1
+        );
+    });
+}
+
+#[tokio::test]
+async fn content_type_changes_never_drop_data_silently() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let before = t.snapshot().await;
+        let err = t
+            .content
+            .create_type(
+                &ctx,
+                json!({"name": "Shop", "plural": "shops", "fields": []}),
+            )
+            .await
+            .expect_err("invalid");
+        assert!(rules(&err).contains(&("name".into(), "pattern".into())));
+        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "articles", "fields": [{"name": "x", "type": "string"}]})).await.expect_err("clash");
+        assert!(rules(&err).contains(&("plural".into(), "unique".into())));
+        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "shops", "fields": [{"name": "owner", "type": "reference", "to": "person"}]})).await.expect_err("dangling");
+        assert!(rules(&err).contains(&("fields[0].to".into(), "exists".into())));
+        assert_eq!(t.snapshot().await, before);
+
+        let shop = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 100, "sortable": true},
+            {"name": "note", "type": "text"},
+            {"name": "rank", "type": "integer"}
+        ]});
+        t.content
+            .create_type(&ctx, shop)
+            .await
+            .expect("create type");
+        let ctx = t.ctx("marrakech-safi").await;
+        let e = t
+            .content
+            .create(
+                &ctx,
+                "shop",
+                input(json!({"label": "متجر الزليج", "note": "ملاحظة", "rank": 3})),
+                None,
+            )
+            .await
+            .expect("entry");
+
+        // Removing a field that holds data is refused; nothing changes.
+        let without_note = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 100, "sortable": true},
+            {"name": "rank", "type": "integer"}
+        ]});
+        let before = t.snapshot().await;
+        let err = t
+            .content
+            .update_type(
+                &ctx,
+                "shop",
+                without_note.clone(),
+                &ChangeOptions::default(),
+            )
+            .await
+            .expect_err("data loss");
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(rules(&err), [("note".to_owned(), "dataLoss".to_owned())]);
+        assert_eq!(t.snapshot().await, before);
+
+        // A rename moves the data; making a field localized wraps it in the default locale.
+        let renamed = json!({"name": "shop", "plural": "shops", "slugFrom": "title", "fields": [
+            {"name": "title", "type": "string", "required": true, "maxLength": 100, "sortable": true, "localized": true},
+            {"name": "remark", "type": "text"},
+            {"name": "rank", "type": "float", "filterable": true}
+        ]});
+        let opts = ChangeOptions {
+            force: false,
+            renames: [
+                ("title".to_owned(), "label".to_owned()),
+                ("remark".to_owned(), "note".to_owned()),
+            ]
+            .into(),
+        };
+        t.content
+            .update_type(&ctx, "shop", renamed, &opts)
+            .await
+            .expect("rename");
+        let ctx = t.ctx("marrakech-safi").await;
+        let got = t
+            .content
+            .get(&ctx, "shop", &Lookup::Id(e.id.clone()), Stage::Draft)
+            .await
+            .expect("get")
+            .expect("entry");
+        assert_eq!(
+            Value::Object(got.data.clone()),
+            json!({"title": {"ar": "متجر الزليج"}, "remark": "ملاحظة", "rank": 3})
+        );
+        let page = t
+            .content
+            .list(
+                &ctx,
+                "shop",
+                &PageArgs {
+                    filter: Some(json!({"rank": {"gte": 3}})),
+                    ..Default::default()
+                },
+                Stage::Draft,
+            )
+            .await
+            .expect("newly filterable");
+        assert_eq!(page.entries.len(), 1);
+
+        // Forced removal drops the data, deliberately.
+        let forced = json!({"name": "shop", "plural": "shops", "fields": [
+            {"name": "title", "type": "string", "required": true, "maxLength": 100, "localized": true}
+        ]});
+        t.content
+            .update_type(
+                &ctx,
+                "shop",
+                forced,
+                &ChangeOptions {
+                    force: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("forced");
+        let ctx = t.ctx("marrakech-safi").await;
+        let got = t
+            .content
+            .get(&ctx, "shop", &Lookup::Id(e.id.clone()), Stage::Draft)
+            .await
+            .expect("get")
+            .expect("entry");
+        assert_eq!(
+            Value::Object(got.data),
+            json!({"title": {"ar": "متجر الزليج"}})
+        );
+
+        // Deleting a type with entries needs force; a referenced type cannot be deleted.
+        assert_eq!(
+            t.content
+                .delete_type(&ctx, "shop", false)
+                .await
+                .expect_err("entries exist")
+                .code(),
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            t.content
+                .delete_type(&ctx, "event", true)
+                .await
+                .expect_err("referenced")
+                .code(),
+            ErrorCode::Conflict
+        );
+        t.content
+            .delete_type(&ctx, "shop", true)
+            .await
+            .expect("forced delete");
+        let ctx = t.ctx("marrakech-safi").await;
+        assert!(
+            t.content
+                .types(&ctx)
+                .await
+                .expect("types")
+                .iter()
+                .all(|c| c.name != "shop")
+        );
+    });
+}
