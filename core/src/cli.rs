@@ -340,7 +340,14 @@ async fn import(content: &Content, args: &ImportArgs) -> anyhow::Result<()> {
 fn describe_line_error(e: &crate::content::transfer::LineError) -> String {
     let fields = e.error.fields();
     if fields.is_empty() {
-        format!("line {}: {}", e.line, e.error)
+        // The operator sees the whole chain, database errors included.
+        let mut text = format!("line {}: {}", e.line, e.error);
+        let mut source = std::error::Error::source(&e.error);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
     } else {
         format!("line {}: {}", e.line, crate::error::describe_fields(fields))
     }

@@ -176,3 +176,100 @@ pub async fn ensure(content: &Content, data_dir: &Path) -> anyhow::Result<Vec<De
 pub fn demo_lines() -> anyhow::Result<Vec<Vec<(usize, EntryLine)>>> {
     Ok(vec![parse_lines(MARRAKECH)?, parse_lines(CASABLANCA)?])
 }
+
+/// Synthetic published entries for load tests and benchmarks: `n` of each of article, event and
+/// artisan, spread over the region's cities and crafts, with fresh ids and Arabic text.
+pub fn synthetic(articles: usize, events: usize, artisans: usize) -> Vec<EntryLine> {
+    const CITIES: [(&str, &str); 8] = [
+        ("مراكش", "مراكش"),
+        ("آسفي", "آسفي"),
+        ("الصويرة", "الصويرة"),
+        ("قلعة السراغنة", "قلعة السراغنة"),
+        ("شيشاوة", "شيشاوة"),
+        ("اليوسفية", "اليوسفية"),
+        ("تحناوت", "الحوز"),
+        ("ابن جرير", "الرحامنة"),
+    ];
+    const CRAFTS: [&str; 8] = [
+        "زليج",
+        "نحاس",
+        "دباغة",
+        "خزف",
+        "نسيج",
+        "خشب الأرز",
+        "فضة",
+        "جلد",
+    ];
+    const CATEGORIES: [&str; 4] = ["news", "announcement", "training", "exhibition"];
+    const EVENT_CATEGORIES: [&str; 4] = ["exhibition", "training", "meeting", "fair"];
+    let base = chrono::DateTime::parse_from_rfc3339("2015-01-01T09:00:00Z")
+        .map(|d| d.timestamp())
+        .unwrap_or(1_420_102_800);
+    let at = |i: usize, step: i64| crate::time::to_rfc3339((base + i as i64 * step) * 1000);
+    let line = |entry_type: &str, fields: serde_json::Value, when: String| EntryLine {
+        entry_type: entry_type.into(),
+        id: Some(uuid::Uuid::now_v7().to_string()),
+        slug: None,
+        status: crate::content::Status::Published,
+        version: None,
+        created_at: Some(when.clone()),
+        updated_at: Some(when.clone()),
+        published_at: Some(when),
+        created_by: None,
+        updated_by: None,
+        locales: Vec::new(),
+        fields: match fields {
+            serde_json::Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        published: None,
+    };
+    let mut out = Vec::with_capacity(articles + events + artisans);
+    for i in 0..articles {
+        let (city, province) = CITIES[i % CITIES.len()];
+        let craft = CRAFTS[i % CRAFTS.len()];
+        out.push(line(
+            "article",
+            json!({
+                "title": {"ar": format!("معرض {craft} بمدينة {city} رقم {i}"), "fr": format!("Exposition n° {i} à {city}")},
+                "excerpt": {"ar": format!("نظمت الغرفة معرضا جهويا لحرفيي {craft} في {city}")},
+                "body": {"ar": format!("<p dir=\"rtl\">احتفاءا بالصناعة التقليدية نظمت الغرفة بشراكة مع التعاونيات معرضا لحرفة {craft} بمدينة {city}.</p>")},
+                "category": CATEGORIES[i % CATEGORIES.len()],
+                "tags": [craft, city],
+                "city": city,
+                "province": province,
+            }),
+            at(i, 3_600),
+        ));
+    }
+    for i in 0..events {
+        let (city, _) = CITIES[i % CITIES.len()];
+        out.push(line(
+            "event",
+            json!({
+                "title": {"ar": format!("دورة تكوينية لفائدة الحرفيين رقم {i}")},
+                "startsAt": at(i, 6 * 3_600),
+                "city": city,
+                "category": EVENT_CATEGORIES[i % EVENT_CATEGORIES.len()],
+            }),
+            at(i, 3_600),
+        ));
+    }
+    for i in 0..artisans {
+        let (city, province) = CITIES[i % CITIES.len()];
+        let craft = CRAFTS[(i / CITIES.len()) % CRAFTS.len()];
+        out.push(line(
+            "artisan",
+            json!({
+                "name": {"ar": format!("الحرفي رقم {i:06}"), "fr": format!("Artisan {i:06}")},
+                "craft": craft,
+                "city": city,
+                "province": province,
+                "email": format!("artisan{i}@example.com"),
+                "bio": {"ar": format!("<p>حرفي في {craft} من {city}</p>")},
+            }),
+            at(i, 60),
+        ));
+    }
+    out
+}

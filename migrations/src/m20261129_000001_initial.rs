@@ -215,6 +215,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(EntryDocs::UpdatedBy).text().null())
                     .primary_key(
                         Index::create()
+                            .col(EntryDocs::TenantId)
                             .col(EntryDocs::EntryId)
                             .col(EntryDocs::Stage),
                     )
@@ -278,6 +279,7 @@ impl MigrationTrait for Migration {
                     .col(value_col)
                     .primary_key(
                         Index::create()
+                            .col(EntryFields::TenantId)
                             .col(EntryFields::EntryId)
                             .col(EntryFields::Stage)
                             .col(EntryFields::Field)
@@ -319,6 +321,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(EntryVersions::CreatedBy).text().null())
                     .primary_key(
                         Index::create()
+                            .col(EntryVersions::TenantId)
                             .col(EntryVersions::EntryId)
                             .col(EntryVersions::Version),
                     )
@@ -326,17 +329,6 @@ impl MigrationTrait for Migration {
                         EntryVersions::Table,
                         EntryVersions::TenantId,
                     ))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_entry_versions_tenant")
-                    .table(EntryVersions::Table)
-                    .col(EntryVersions::TenantId)
-                    .col(EntryVersions::EntryId)
-                    .col(EntryVersions::Version)
                     .to_owned(),
             )
             .await?;
