@@ -151,8 +151,8 @@ pub enum DatabaseTarget {
 
 impl Config {
     /// Loads defaults, then `file` (or `./zellige.toml` if it exists), then `ZELLIGE_*`.
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
-        Self::figment(file).extract()
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        Self::figment(file).extract().map_err(Box::new)
     }
 
     pub fn figment(file: Option<&Path>) -> Figment {
@@ -194,6 +194,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 
@@ -207,7 +208,7 @@ mod tests {
             jail.set_env("ZELLIGE_DATABASE_URL", "postgres://u:hunter2@localhost/db");
             jail.set_env("ZELLIGE_LIMITS__PAGE_SIZE_MAX", "50");
             jail.set_env("ZELLIGE_TEST_MEILI_URL", "http://127.0.0.1:7700");
-            let config = Config::load(None)?;
+            let config = Config::load(None).map_err(|e| *e)?;
             assert_eq!(config.bind.port(), 5000);
             assert_eq!(config.limits.import_batch, 7);
             assert_eq!(config.limits.page_size_max, 50);

@@ -658,7 +658,7 @@ async fn filters_and_sorts_use_an_index() {
                     );
                     for line in plan.lines() {
                         assert!(
-                            !(line.starts_with("SCAN") && !line.contains("INDEX")),
+                            !line.starts_with("SCAN") || line.contains("INDEX"),
                             "{ty}: full scan: {plan}"
                         );
                     }

@@ -1,1 +1,93 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: start the real server the way `zellige serve` does
+//! (same config, connect, migrate, router, bound to `127.0.0.1:0`) on a fresh database, and
+//! speak HTTP to it.
+//!
+//! The database is a temp SQLite file, or a fresh PostgreSQL database when
+//! `ZELLIGE_TEST_POSTGRES_URL` is set for [`TestApp::spawn_postgres`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use zellige::Config;
+use zellige::config::Secret;
+use zellige::http::{self, AppState};
+use zellige::store::db;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// On a fresh SQLite file.
+    pub async fn spawn() -> anyhow::Result<TestApp> {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// With adjusted configuration (limits, …).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        adjust(&mut config);
+        Self::start(config, dir).await
+    }
+
+    /// On a fresh PostgreSQL database, or `None` (reason printed) without a server.
+    pub async fn spawn_postgres() -> anyhow::Result<Option<TestApp>> {
+        let Some(admin) = std::env::var("ZELLIGE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty()) else {
+            eprintln!("skipping PostgreSQL: ZELLIGE_TEST_POSTGRES_URL is not set");
+            return Ok(None);
+        };
+        use sea_orm::ConnectionTrait;
+        let name = format!("ze_{}", uuid_like());
+        let conn = sea_orm::Database::connect(admin.clone()).await?;
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
+        let (base, _) = admin.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("ZELLIGE_TEST_POSTGRES_URL needs a database path"))?;
+        let dir = tempfile::tempdir()?;
+        let mut config = Config { data_dir: dir.path().to_path_buf(), database_url: Some(Secret::new(format!("{base}/{name}"))), ..Config::default() };
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(Some(Self::start(config, dir).await?))
+    }
+
+    async fn start(config: Config, dir: tempfile::TempDir) -> anyhow::Result<TestApp> {
+        let config = Arc::new(config);
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(config, db);
+        let shutdown = CancellationToken::new();
+        tokio::spawn(http::serve(listener, state.clone(), shutdown.clone()));
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        let app = TestApp { addr, client, state, shutdown, _dir: dir };
+        for _ in 0..100 {
+            if let Ok(r) = app.client.get(app.url("/readyz")).send().await
+                && r.status().is_success()
+            {
+                return Ok(app);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        anyhow::bail!("server did not become ready")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}{:x}", std::process::id())
+}
