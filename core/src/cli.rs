@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print GraphQL schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Load entries from a JSON Lines file (idempotent: existing ids are skipped).
     Import(ImportArgs),
     /// Write a tenant's entries as JSON Lines.
@@ -115,6 +118,15 @@ pub enum UserCommand {
         email: String,
         #[arg(long, value_enum)]
         role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print a tenant's GraphQL SDL.
+    Print {
+        #[arg(long)]
+        tenant: String,
     },
 }
 
@@ -224,6 +236,12 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             let id = auth::create_user(&db, &ctx, &email, role, &password).await?;
             println!("created user {id} ({}) in {}", role.as_str(), ctx.slug());
         }
+        Command::Schema(SchemaCommand::Print { tenant }) => {
+            let ctx = tenancy::by_slug(&db, &tenant).await?;
+            let model = content.model(&ctx).await?;
+            let schema = crate::graphql::builder::build_schema(&model, &config.graphql_limits())?;
+            print!("{}", schema.sdl());
+        }
         Command::Import(args) => import(&content, &args).await?,
         Command::Export(args) => export(&content, &args).await?,
     }
@@ -252,6 +270,7 @@ async fn serve(
     content: Content,
     demo: bool,
 ) -> anyhow::Result<()> {
+    db::optimize(&db).await;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;

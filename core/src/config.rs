@@ -92,6 +92,16 @@ pub struct Limits {
     pub page_size_max: u64,
     /// Entries per transaction in `zellige import`.
     pub import_batch: usize,
+    /// GraphQL: deepest selection nesting.
+    pub graphql_depth: usize,
+    /// GraphQL: most fields one query may select (fragments expanded).
+    pub graphql_complexity: usize,
+    /// GraphQL: most aliases in one query.
+    pub graphql_aliases: usize,
+    /// GraphQL: largest query text, bytes.
+    pub graphql_query_bytes: usize,
+    /// GraphQL: whether introspection is served.
+    pub graphql_introspection: bool,
 }
 
 impl Default for Config {
@@ -138,6 +148,11 @@ impl Default for Limits {
             many_items: 1_000,
             page_size_max: 100,
             import_batch: 500,
+            graphql_depth: 12,
+            graphql_complexity: 1_000,
+            graphql_aliases: 30,
+            graphql_query_bytes: 32 * 1024,
+            graphql_introspection: true,
         }
     }
 }
@@ -184,6 +199,18 @@ impl Config {
                 DatabaseTarget::Sqlite(PathBuf::from(path))
             }
             None => DatabaseTarget::Sqlite(self.data_dir.join("zellige.db")),
+        }
+    }
+
+    /// The GraphQL limits.
+    pub fn graphql_limits(&self) -> crate::graphql::builder::GraphqlLimits {
+        crate::graphql::builder::GraphqlLimits {
+            depth: self.limits.graphql_depth,
+            complexity: self.limits.graphql_complexity,
+            aliases: self.limits.graphql_aliases,
+            query_bytes: self.limits.graphql_query_bytes,
+            page_max: self.limits.page_size_max,
+            introspection: self.limits.graphql_introspection,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod demo;
 pub mod error;
+pub mod graphql;
 pub mod http;
 pub mod store;
 pub mod telemetry;

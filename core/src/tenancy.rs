@@ -21,11 +21,17 @@ pub struct TenantCtx {
     locales: Vec<String>,
     default_locale: String,
     schema_version: i64,
+    anonymous_read: bool,
 }
 
 impl TenantCtx {
     fn from_row(row: tenants::TenantRow) -> Self {
         TenantCtx {
+            anonymous_read: row
+                .settings
+                .get("anonymousRead")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
             id: row.id,
             slug: row.slug,
             name: row.name,
@@ -49,6 +55,10 @@ impl TenantCtx {
     }
     pub fn default_locale(&self) -> &str {
         &self.default_locale
+    }
+    /// Whether clients without a token may read published content.
+    pub fn anonymous_read(&self) -> bool {
+        self.anonymous_read
     }
     pub fn schema_version(&self) -> i64 {
         self.schema_version
@@ -201,6 +211,32 @@ pub async fn list(db: &Db) -> Result<Vec<TenantCtx>, TenancyError> {
         .into_iter()
         .map(TenantCtx::from_row)
         .collect())
+}
+
+/// The tenant serving a host name, if any.
+pub async fn by_domain(db: &Db, host: &str) -> Result<Option<TenantCtx>, TenancyError> {
+    Ok(tenants::list(db)
+        .await?
+        .into_iter()
+        .find(|t| t.domains.iter().any(|d| d.eq_ignore_ascii_case(host)))
+        .map(TenantCtx::from_row))
+}
+
+/// Lets anonymous clients read published content (or not).
+pub async fn set_anonymous_read(
+    db: &Db,
+    slug: &str,
+    allow: bool,
+) -> Result<TenantCtx, TenancyError> {
+    let txn = store::begin_write(db).await?;
+    let row = tenants::find_by_slug(&txn, slug)
+        .await?
+        .ok_or_else(|| TenancyError::Unknown(slug.to_owned()))?;
+    let mut settings = row.settings.clone();
+    settings["anonymousRead"] = serde_json::Value::Bool(allow);
+    tenants::update_settings(&txn, &row.id, &settings, now_ms()).await?;
+    txn.commit().await?;
+    by_slug(db, slug).await
 }
 
 /// Deletes a tenant and all its data.

@@ -31,7 +31,10 @@ impl TestApp {
     /// With adjusted configuration (limits, …).
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
         let dir = tempfile::tempdir()?;
-        let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         adjust(&mut config);
         Self::start(config, dir).await
@@ -39,17 +42,27 @@ impl TestApp {
 
     /// On a fresh PostgreSQL database, or `None` (reason printed) without a server.
     pub async fn spawn_postgres() -> anyhow::Result<Option<TestApp>> {
-        let Some(admin) = std::env::var("ZELLIGE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty()) else {
+        let Some(admin) = std::env::var("ZELLIGE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
             eprintln!("skipping PostgreSQL: ZELLIGE_TEST_POSTGRES_URL is not set");
             return Ok(None);
         };
         use sea_orm::ConnectionTrait;
         let name = format!("ze_{}", uuid_like());
         let conn = sea_orm::Database::connect(admin.clone()).await?;
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
-        let (base, _) = admin.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("ZELLIGE_TEST_POSTGRES_URL needs a database path"))?;
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        let (base, _) = admin
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow::anyhow!("ZELLIGE_TEST_POSTGRES_URL needs a database path"))?;
         let dir = tempfile::tempdir()?;
-        let mut config = Config { data_dir: dir.path().to_path_buf(), database_url: Some(Secret::new(format!("{base}/{name}"))), ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(Secret::new(format!("{base}/{name}"))),
+            ..Config::default()
+        };
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         Ok(Some(Self::start(config, dir).await?))
     }
@@ -64,7 +77,13 @@ impl TestApp {
         let shutdown = CancellationToken::new();
         tokio::spawn(http::serve(listener, state.clone(), shutdown.clone()));
         let client = reqwest::Client::builder().no_proxy().build()?;
-        let app = TestApp { addr, client, state, shutdown, _dir: dir };
+        let app = TestApp {
+            addr,
+            client,
+            state,
+            shutdown,
+            _dir: dir,
+        };
         for _ in 0..100 {
             if let Ok(r) = app.client.get(app.url("/readyz")).send().await
                 && r.status().is_success()
@@ -88,6 +107,9 @@ impl Drop for TestApp {
 }
 
 fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{nanos:x}{:x}", std::process::id())
 }

@@ -261,6 +261,12 @@ impl Content {
         Ok(stats)
     }
 
+    /// Refreshes planner statistics after a bulk import.
+    pub async fn analyze(&self) -> Result<(), ContentError> {
+        repo::analyze(&self.db).await?;
+        Ok(())
+    }
+
     fn check_import(
         &self,
         ctx: &TenantCtx,

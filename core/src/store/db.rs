@@ -62,3 +62,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
+
+/// Lets SQLite refresh planner statistics where they are stale (cheap; PostgreSQL's autovacuum
+/// does this by itself).
+pub async fn optimize(db: &DatabaseConnection) {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite
+        && let Err(e) = db.execute_unprepared("PRAGMA optimize=0x10002").await
+    {
+        tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+}

@@ -195,7 +195,8 @@ pub async fn existing_ids(
     Ok(found)
 }
 
-/// Slugs of a type that equal `base` or start with `base-` (to pick a free suffix).
+/// Slugs of a type in `[base, base + ".")`: `base` itself and every `base-…` (to pick a free
+/// suffix). One index range per stage.
 pub async fn slugs_like(
     conn: &impl ConnectionTrait,
     ctx: &TenantCtx,
@@ -207,13 +208,10 @@ pub async fn slugs_like(
         .bind(ctx.id().to_owned())
         .push(" AND d.type = ")
         .bind(entry_type.to_owned())
-        .push(" AND d.stage IN (0, 1) AND (d.slug = ")
+        .push(" AND d.stage IN (0, 1) AND d.slug >= ")
         .bind(base.to_owned())
-        .push(" OR (d.slug >= ")
-        .bind(format!("{base}-"))
         .push(" AND d.slug < ")
-        .bind(format!("{base}."))
-        .push("))");
+        .bind(format!("{base}."));
     sql.fetch_all(conn)
         .await?
         .iter()
@@ -1047,7 +1045,7 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
             .enumerate()
             .map(|(i, k)| (sort_expr(i, k), dirs[i]))
             .collect();
-        exprs.push(("d.entry_id".to_owned(), id_desc));
+        exprs.push((tie_breaker(q).to_owned(), id_desc));
         if pos.len() == exprs.len() {
             sql.push(" AND (");
             for i in 0..exprs.len() {
@@ -1076,10 +1074,24 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
         sql.push(&sort_expr(i, key))
             .push(if dirs[i] { " DESC, " } else { " ASC, " });
     }
-    sql.push("d.entry_id")
+    sql.push(tie_breaker(q))
         .push(if id_desc { " DESC" } else { " ASC" });
     sql.push(" LIMIT ").bind(q.limit as i64);
     sql
+}
+
+/// The id column ties are broken on: the sort join's own copy when a single field sort drives
+/// the query, so that the index `(…, v, entry_id)` delivers the whole order.
+fn tie_breaker(q: &ListQuery) -> &'static str {
+    match q.sort.as_slice() {
+        [
+            SortKey {
+                target: SortTarget::Field { .. },
+                ..
+            },
+        ] => "s0.entry_id",
+        _ => "d.entry_id",
+    }
 }
 
 fn bind_json(sql: &mut Sql, v: &serde_json::Value) {
@@ -1122,6 +1134,16 @@ pub async fn list(
         out.push(ListedDoc { doc, position });
     }
     Ok(out)
+}
+
+/// Refreshes the planner's statistics (after bulk loads), so that it picks the most selective
+/// index between a filter and a sort.
+pub async fn analyze(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let sql = match conn.get_database_backend() {
+        DbBackend::Postgres => "ANALYZE entry_docs, entry_fields",
+        _ => "ANALYZE",
+    };
+    conn.execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Counts the documents matching a query's filter.

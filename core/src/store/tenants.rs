@@ -163,3 +163,19 @@ pub async fn bump_schema_version(
         .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {tenant_id}")))?;
     row.try_get("", "schema_version")
 }
+
+pub async fn update_settings(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    settings: &serde_json::Value,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE tenants SET settings = ")
+        .bind(settings.to_string())
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id.to_owned());
+    sql.execute(conn).await.map(|_| ())
+}

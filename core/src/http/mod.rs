@@ -1,5 +1,9 @@
 //! The HTTP surface: `app(state)` assembles routes and layers without binding; `serve` binds
-//! and runs with graceful shutdown. GraphQL and the admin API mount here as they land.
+//! and runs with graceful shutdown.
+
+pub mod context;
+pub mod error;
+pub mod graphql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,15 +30,18 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub content: Content,
+    pub graphql: crate::graphql::registry::SchemaRegistry,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db) -> Self {
         let content = Content::new(db.clone(), &config.limits);
+        let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
         AppState {
             config,
             db,
             content,
+            graphql,
         }
     }
 }
@@ -44,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(graphql::router())
         .layer(
             tower::ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())

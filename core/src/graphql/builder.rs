@@ -1,0 +1,1004 @@
+//! Builds a tenant's GraphQL schema from its content model: a pure function, no I/O. Resolvers
+//! own `Arc`/cloned definitions and reach the content service through the request data.
+
+use std::sync::Arc;
+
+use async_graphql::dynamic::{
+    Enum, EnumItem, Field, FieldFuture, FieldValue, InputObject, InputValue, Interface,
+    InterfaceField, Object, ResolverContext, Scalar, Schema, SchemaError, TypeRef,
+};
+use async_graphql::{Name, Value};
+use serde_json::{Map, Value as Json};
+
+use super::loader::EntryKey;
+use super::names::{TypeNames, pascal};
+use super::{RequestCtx, coded, content_error};
+use crate::content::model::{ContentType, FieldDef, FieldKind};
+use crate::content::values::localized_value;
+use crate::content::{Entry, EntryInput, Lookup, Page, PageArgs, TenantModel};
+use crate::error::ErrorCode;
+use crate::store::entries::Stage;
+use crate::time::to_rfc3339;
+
+/// Limits applied to every query (from configuration).
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    /// Deepest selection nesting.
+    pub depth: usize,
+    /// Most fields a query may select in total (fragments expanded).
+    pub complexity: usize,
+    /// Most aliases in one query.
+    pub aliases: usize,
+    /// Largest query text, bytes.
+    pub query_bytes: usize,
+    /// Largest `first`/`last`.
+    pub page_max: u64,
+    /// Whether introspection is allowed.
+    pub introspection: bool,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        GraphqlLimits {
+            depth: 12,
+            complexity: 1_000,
+            aliases: 30,
+            query_bytes: 32 * 1024,
+            page_max: 100,
+            introspection: true,
+        }
+    }
+}
+
+/// An entry as a GraphQL value: which copy, in which locale.
+#[derive(Debug, Clone)]
+pub struct EntryView {
+    pub entry: Entry,
+    pub locale: String,
+}
+
+struct ConnectionView {
+    page: Page,
+    locale: String,
+    entry_type: String,
+    args: PageArgs,
+    stage: Stage,
+}
+
+struct EdgeView {
+    cursor: String,
+    node: EntryView,
+}
+
+struct PageInfoView {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+    end_cursor: Option<String>,
+}
+
+const SYSTEM_SORT_FIELDS: [&str; 5] = ["id", "slug", "createdAt", "updatedAt", "publishedAt"];
+
+fn json_to_value(v: &Json) -> Value {
+    Value::from_json(v.clone()).unwrap_or(Value::Null)
+}
+
+fn entry_view<'a>(ctx: &'a ResolverContext<'_>) -> async_graphql::Result<&'a EntryView> {
+    ctx.parent_value.try_downcast_ref::<EntryView>()
+}
+
+fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move { Ok(Some(FieldValue::value(get(entry_view(&ctx)?)))) })
+    })
+}
+
+fn opt_string(s: &Option<String>) -> Value {
+    s.clone().map(Value::from).unwrap_or(Value::Null)
+}
+
+fn system_fields(mut obj: Object) -> Object {
+    obj = obj
+        .field(system_field("id", TypeRef::named_nn(TypeRef::ID), |v| {
+            Value::from(v.entry.id.clone())
+        }))
+        .field(system_field(
+            "slug",
+            TypeRef::named_nn(TypeRef::STRING),
+            |v| Value::from(v.entry.slug.clone()),
+        ))
+        .field(system_field("status", TypeRef::named_nn("Status"), |v| {
+            Value::Enum(Name::new(v.entry.status.as_str()))
+        }))
+        .field(system_field(
+            "version",
+            TypeRef::named_nn(TypeRef::INT),
+            |v| Value::from(v.entry.version),
+        ))
+        .field(system_field(
+            "locale",
+            TypeRef::named_nn(TypeRef::STRING),
+            |v| Value::from(v.locale.clone()),
+        ))
+        .field(system_field(
+            "availableLocales",
+            TypeRef::named_nn_list_nn(TypeRef::STRING),
+            |v| {
+                Value::List(
+                    v.entry
+                        .available_locales
+                        .iter()
+                        .cloned()
+                        .map(Value::from)
+                        .collect(),
+                )
+            },
+        ))
+        .field(system_field(
+            "createdAt",
+            TypeRef::named_nn("DateTime"),
+            |v| Value::from(to_rfc3339(v.entry.created_at)),
+        ))
+        .field(system_field(
+            "updatedAt",
+            TypeRef::named_nn("DateTime"),
+            |v| Value::from(to_rfc3339(v.entry.updated_at)),
+        ))
+        .field(system_field(
+            "publishedAt",
+            TypeRef::named("DateTime"),
+            |v| {
+                v.entry
+                    .published_at
+                    .map(|t| Value::from(to_rfc3339(t)))
+                    .unwrap_or(Value::Null)
+            },
+        ))
+        .field(system_field(
+            "createdBy",
+            TypeRef::named(TypeRef::STRING),
+            |v| opt_string(&v.entry.created_by),
+        ))
+        .field(system_field(
+            "updatedBy",
+            TypeRef::named(TypeRef::STRING),
+            |v| opt_string(&v.entry.updated_by),
+        ));
+    obj
+}
+
+fn entry_interface() -> Interface {
+    Interface::new("Entry")
+        .description("System fields every entry has, whatever its type.")
+        .field(InterfaceField::new("id", TypeRef::named_nn(TypeRef::ID)))
+        .field(InterfaceField::new(
+            "slug",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
+        .field(InterfaceField::new("status", TypeRef::named_nn("Status")))
+        .field(InterfaceField::new(
+            "version",
+            TypeRef::named_nn(TypeRef::INT),
+        ))
+        .field(InterfaceField::new(
+            "locale",
+            TypeRef::named_nn(TypeRef::STRING),
+        ))
+        .field(InterfaceField::new(
+            "availableLocales",
+            TypeRef::named_nn_list_nn(TypeRef::STRING),
+        ))
+        .field(InterfaceField::new(
+            "createdAt",
+            TypeRef::named_nn("DateTime"),
+        ))
+        .field(InterfaceField::new(
+            "updatedAt",
+            TypeRef::named_nn("DateTime"),
+        ))
+        .field(InterfaceField::new(
+            "publishedAt",
+            TypeRef::named("DateTime"),
+        ))
+        .field(InterfaceField::new(
+            "createdBy",
+            TypeRef::named(TypeRef::STRING),
+        ))
+        .field(InterfaceField::new(
+            "updatedBy",
+            TypeRef::named(TypeRef::STRING),
+        ))
+}
+
+/// The scalar GraphQL type of a field kind (references excluded).
+fn scalar_of(kind: &FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Integer => TypeRef::INT,
+        FieldKind::Float => TypeRef::FLOAT,
+        FieldKind::Boolean => TypeRef::BOOLEAN,
+        FieldKind::Date => "Date",
+        FieldKind::DateTime => "DateTime",
+        FieldKind::Json => "JSON",
+        FieldKind::Geo => "Geo",
+        FieldKind::Reference { .. } | FieldKind::Media => TypeRef::ID,
+        _ => TypeRef::STRING,
+    }
+}
+
+fn output_type(f: &FieldDef) -> TypeRef {
+    let base = match &f.kind {
+        FieldKind::Reference { to } => pascal(to),
+        k => scalar_of(k).to_owned(),
+    };
+    if f.many {
+        TypeRef::named_nn_list_nn(base)
+    } else {
+        TypeRef::named(base)
+    }
+}
+
+fn input_type(f: &FieldDef) -> TypeRef {
+    let base = match &f.kind {
+        FieldKind::Geo => "GeoInput".to_owned(),
+        FieldKind::Reference { .. } => TypeRef::ID.to_owned(),
+        k => scalar_of(k).to_owned(),
+    };
+    if f.many {
+        TypeRef::named_nn_list(base)
+    } else {
+        TypeRef::named(base)
+    }
+}
+
+fn filter_type(kind: &FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Integer => "IntFilter",
+        FieldKind::Float => "FloatFilter",
+        FieldKind::Boolean => "BooleanFilter",
+        FieldKind::Date => "DateFilter",
+        FieldKind::DateTime => "DateTimeFilter",
+        FieldKind::Reference { .. } => "IdFilter",
+        _ => "StringFilter",
+    }
+}
+
+fn content_field(f: &FieldDef) -> Field {
+    let def = Arc::new(f.clone());
+    let mut field = Field::new(f.name.clone(), output_type(f), move |ctx| {
+        let def = def.clone();
+        FieldFuture::new(async move {
+            let view = entry_view(&ctx)?;
+            let rc = ctx.data::<RequestCtx>()?;
+            let value =
+                view.entry.data.get(&def.name).and_then(|v| {
+                    localized_value(&def, v, &view.locale, rc.tenant.default_locale())
+                });
+            if let FieldKind::Reference { .. } = def.kind {
+                let published = view.entry.stage == Stage::Published;
+                let ids: Vec<String> = match value {
+                    Some(Json::String(id)) => vec![id.clone()],
+                    Some(Json::Array(ids)) => ids
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let keys: Vec<EntryKey> = ids
+                    .iter()
+                    .map(|id| EntryKey {
+                        published,
+                        id: id.clone(),
+                    })
+                    .collect();
+                let found = rc
+                    .loader
+                    .load_many(keys.iter().cloned())
+                    .await
+                    .map_err(|e| {
+                        content_error(Arc::try_unwrap(e).unwrap_or_else(|e| {
+                            crate::content::ContentError::NotFound(e.to_string())
+                        }))
+                    })?;
+                let views: Vec<FieldValue> = keys
+                    .iter()
+                    .filter_map(|k| found.get(k))
+                    .map(|e| {
+                        FieldValue::owned_any(EntryView {
+                            entry: e.clone(),
+                            locale: view.locale.clone(),
+                        })
+                    })
+                    .collect();
+                return Ok(if def.many {
+                    Some(FieldValue::list(views))
+                } else {
+                    views.into_iter().next()
+                });
+            }
+            Ok(match (value, def.many) {
+                (Some(Json::Array(items)), true) => Some(FieldValue::list(
+                    items
+                        .iter()
+                        .map(|i| FieldValue::value(json_to_value(i)))
+                        .collect::<Vec<_>>(),
+                )),
+                (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
+                (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
+                (None, false) => None,
+            })
+        })
+    });
+    if f.localized {
+        field = field.description(
+            "Localized: the value in the requested locale, else in the tenant's default locale.",
+        );
+    }
+    field
+}
+
+fn shared_types(
+    builder: async_graphql::dynamic::SchemaBuilder,
+) -> async_graphql::dynamic::SchemaBuilder {
+    let filter = |name: &str, ty: &str, ops: &[&str]| {
+        let mut input = InputObject::new(name);
+        for op in ops {
+            let t = match *op {
+                "in" | "notIn" => TypeRef::named_nn_list(ty),
+                "isNull" => TypeRef::named(TypeRef::BOOLEAN),
+                "contains" | "startsWith" => TypeRef::named(TypeRef::STRING),
+                _ => TypeRef::named(ty),
+            };
+            input = input.field(InputValue::new(*op, t));
+        }
+        input
+    };
+    let ordered = [
+        "eq", "ne", "in", "notIn", "lt", "lte", "gt", "gte", "isNull",
+    ];
+    let page_info = |name: &'static str, ty: TypeRef, get: fn(&PageInfoView) -> Value| {
+        Field::new(name, ty, move |ctx| {
+            FieldFuture::new(async move {
+                Ok(Some(FieldValue::value(get(ctx
+                    .parent_value
+                    .try_downcast_ref::<PageInfoView>(
+                )?))))
+            })
+        })
+    };
+    let geo = |name: &'static str| {
+        Field::new(name, TypeRef::named_nn(TypeRef::FLOAT), move |ctx| {
+            FieldFuture::new(async move {
+                let v = ctx.parent_value.as_value().and_then(|v| match v {
+                    Value::Object(m) => m.get(name).cloned(),
+                    _ => None,
+                });
+                Ok(v.map(FieldValue::value))
+            })
+        })
+    };
+    builder
+        .register(
+            Scalar::new("DateTime").description("RFC 3339 date-time, e.g. 2017-07-06T10:00:00Z"),
+        )
+        .register(Scalar::new("Date").description("Calendar date, YYYY-MM-DD"))
+        .register(Scalar::new("JSON").description("Any JSON value"))
+        .register(
+            Enum::new("Status")
+                .item(EnumItem::new("DRAFT"))
+                .item(EnumItem::new("PUBLISHED")),
+        )
+        .register(
+            Enum::new("SortDirection")
+                .item(EnumItem::new("ASC"))
+                .item(EnumItem::new("DESC")),
+        )
+        .register(Object::new("Geo").field(geo("lat")).field(geo("lng")))
+        .register(
+            InputObject::new("GeoInput")
+                .field(InputValue::new("lat", TypeRef::named_nn(TypeRef::FLOAT)))
+                .field(InputValue::new("lng", TypeRef::named_nn(TypeRef::FLOAT))),
+        )
+        .register(
+            Object::new("PageInfo")
+                .field(page_info(
+                    "hasNextPage",
+                    TypeRef::named_nn(TypeRef::BOOLEAN),
+                    |p| Value::from(p.has_next_page),
+                ))
+                .field(page_info(
+                    "hasPreviousPage",
+                    TypeRef::named_nn(TypeRef::BOOLEAN),
+                    |p| Value::from(p.has_previous_page),
+                ))
+                .field(page_info(
+                    "startCursor",
+                    TypeRef::named(TypeRef::STRING),
+                    |p| opt_string(&p.start_cursor),
+                ))
+                .field(page_info(
+                    "endCursor",
+                    TypeRef::named(TypeRef::STRING),
+                    |p| opt_string(&p.end_cursor),
+                )),
+        )
+        .register(filter(
+            "StringFilter",
+            TypeRef::STRING,
+            &[
+                "eq",
+                "ne",
+                "in",
+                "notIn",
+                "contains",
+                "startsWith",
+                "isNull",
+            ],
+        ))
+        .register(filter("IntFilter", TypeRef::INT, &ordered))
+        .register(filter("FloatFilter", TypeRef::FLOAT, &ordered))
+        .register(filter("DateFilter", "Date", &ordered))
+        .register(filter("DateTimeFilter", "DateTime", &ordered))
+        .register(filter(
+            "BooleanFilter",
+            TypeRef::BOOLEAN,
+            &["eq", "ne", "isNull"],
+        ))
+        .register(filter(
+            "IdFilter",
+            TypeRef::ID,
+            &["eq", "ne", "in", "notIn", "isNull"],
+        ))
+        .register(entry_interface())
+}
+
+fn arg_json(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<Json>> {
+    match ctx.args.get(name) {
+        Some(v) => {
+            Ok(Some(v.as_value().clone().into_json()?)).map(|v| v.filter(|j: &Json| !j.is_null()))
+        }
+        None => Ok(None),
+    }
+}
+
+fn arg_string(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<String>> {
+    Ok(arg_json(ctx, name)?.and_then(|v| v.as_str().map(str::to_owned)))
+}
+
+fn arg_u64(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<u64>> {
+    match arg_json(ctx, name)? {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            coded(
+                ErrorCode::BadUserInput,
+                format!("`{name}` must be a non-negative integer"),
+            )
+        }),
+    }
+}
+
+fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stage> {
+    Ok(match arg_string(ctx, "status")?.as_deref() {
+        Some("DRAFT") => Stage::Draft,
+        _ => Stage::Published,
+    })
+}
+
+fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
+    rc.tenant.resolve_locale(requested).to_owned()
+}
+
+fn type_objects(ct: &ContentType, names: &TypeNames) -> Vec<Object> {
+    let mut obj = system_fields(Object::new(names.object.clone()).implement("Entry"));
+    for f in &ct.fields {
+        obj = obj.field(content_field(f));
+    }
+    if let Some(d) = ct
+        .display_name
+        .get("fr")
+        .or_else(|| ct.display_name.values().next())
+    {
+        obj = obj.description(d.clone());
+    }
+    let node_type = names.object.clone();
+    let edge = Object::new(names.edge.clone())
+        .field(Field::new(
+            "cursor",
+            TypeRef::named_nn(TypeRef::STRING),
+            |ctx| {
+                FieldFuture::new(async move {
+                    Ok(Some(FieldValue::value(
+                        ctx.parent_value
+                            .try_downcast_ref::<EdgeView>()?
+                            .cursor
+                            .clone(),
+                    )))
+                })
+            },
+        ))
+        .field(Field::new(
+            "node",
+            TypeRef::named_nn(node_type.clone()),
+            |ctx| {
+                FieldFuture::new(async move {
+                    Ok(Some(FieldValue::owned_any(
+                        ctx.parent_value
+                            .try_downcast_ref::<EdgeView>()?
+                            .node
+                            .clone(),
+                    )))
+                })
+            },
+        ));
+    let conn = Object::new(names.connection.clone())
+        .field(Field::new(
+            "edges",
+            TypeRef::named_nn_list_nn(names.edge.clone()),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
+                    Ok(Some(FieldValue::list(
+                        c.page
+                            .entries
+                            .iter()
+                            .map(|(e, cursor)| {
+                                FieldValue::owned_any(EdgeView {
+                                    cursor: cursor.clone(),
+                                    node: EntryView {
+                                        entry: e.clone(),
+                                        locale: c.locale.clone(),
+                                    },
+                                })
+                            })
+                            .collect::<Vec<_>>(),
+                    )))
+                })
+            },
+        ))
+        .field(Field::new(
+            "nodes",
+            TypeRef::named_nn_list_nn(node_type),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
+                    Ok(Some(FieldValue::list(
+                        c.page
+                            .entries
+                            .iter()
+                            .map(|(e, _)| {
+                                FieldValue::owned_any(EntryView {
+                                    entry: e.clone(),
+                                    locale: c.locale.clone(),
+                                })
+                            })
+                            .collect::<Vec<_>>(),
+                    )))
+                })
+            },
+        ))
+        .field(Field::new(
+            "pageInfo",
+            TypeRef::named_nn("PageInfo"),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
+                    Ok(Some(FieldValue::owned_any(PageInfoView {
+                        has_next_page: c.page.has_next_page,
+                        has_previous_page: c.page.has_previous_page,
+                        start_cursor: c.page.entries.first().map(|e| e.1.clone()),
+                        end_cursor: c.page.entries.last().map(|e| e.1.clone()),
+                    })))
+                })
+            },
+        ))
+        .field(Field::new(
+            "totalCount",
+            TypeRef::named_nn(TypeRef::INT),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
+                    let rc = ctx.data::<RequestCtx>()?;
+                    let n = rc
+                        .content
+                        .count(&rc.tenant, &c.entry_type, &c.args, c.stage)
+                        .await
+                        .map_err(content_error)?;
+                    Ok(Some(FieldValue::value(Value::from(n))))
+                })
+            },
+        ));
+    vec![obj, edge, conn]
+}
+
+fn type_inputs(ct: &ContentType, names: &TypeNames) -> (Vec<InputObject>, Enum) {
+    let mut wh = InputObject::new(names.where_input.clone())
+        .field(InputValue::new("id", TypeRef::named("IdFilter")))
+        .field(InputValue::new("slug", TypeRef::named("StringFilter")))
+        .field(InputValue::new(
+            "createdAt",
+            TypeRef::named("DateTimeFilter"),
+        ))
+        .field(InputValue::new(
+            "updatedAt",
+            TypeRef::named("DateTimeFilter"),
+        ))
+        .field(InputValue::new(
+            "publishedAt",
+            TypeRef::named("DateTimeFilter"),
+        ));
+    for f in ct
+        .fields
+        .iter()
+        .filter(|f| f.filterable || matches!(f.kind, FieldKind::Reference { .. }))
+    {
+        wh = wh.field(InputValue::new(
+            f.name.clone(),
+            TypeRef::named(filter_type(&f.kind)),
+        ));
+    }
+    wh = wh
+        .field(InputValue::new(
+            "AND",
+            TypeRef::named_nn_list(names.where_input.clone()),
+        ))
+        .field(InputValue::new(
+            "OR",
+            TypeRef::named_nn_list(names.where_input.clone()),
+        ))
+        .field(InputValue::new(
+            "NOT",
+            TypeRef::named(names.where_input.clone()),
+        ));
+    let mut sort = Enum::new(names.sort_field.clone());
+    for s in SYSTEM_SORT_FIELDS {
+        sort = sort.item(EnumItem::new(s));
+    }
+    for f in ct.fields.iter().filter(|f| f.sortable) {
+        sort = sort.item(EnumItem::new(f.name.clone()));
+    }
+    let order = InputObject::new(names.order_by.clone())
+        .field(InputValue::new(
+            "field",
+            TypeRef::named_nn(names.sort_field.clone()),
+        ))
+        .field(
+            InputValue::new("direction", TypeRef::named("SortDirection"))
+                .default_value(Value::Enum(Name::new("ASC"))),
+        );
+    let mut create = InputObject::new(names.create_input.clone())
+        .field(InputValue::new("slug", TypeRef::named(TypeRef::STRING)));
+    let mut update = InputObject::new(names.update_input.clone())
+        .field(InputValue::new("slug", TypeRef::named(TypeRef::STRING)));
+    for f in &ct.fields {
+        create = create.field(InputValue::new(f.name.clone(), input_type(f)));
+        update = update.field(InputValue::new(f.name.clone(), input_type(f)));
+    }
+    (vec![wh, order, create, update], sort)
+}
+
+fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
+    let ty = ct.name.clone();
+    Field::new(
+        names.single.clone(),
+        TypeRef::named(names.object.clone()),
+        move |ctx| {
+            let ty = ty.clone();
+            FieldFuture::new(async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let stage = stage_arg(&ctx)?;
+                rc.authorize_read(stage)?;
+                let lookup = match (arg_string(&ctx, "id")?, arg_string(&ctx, "slug")?) {
+                    (Some(id), None) => Lookup::Id(id),
+                    (None, Some(slug)) => Lookup::Slug(slug),
+                    _ => {
+                        return Err(coded(
+                            ErrorCode::BadUserInput,
+                            "give exactly one of `id` or `slug`",
+                        ));
+                    }
+                };
+                let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+                let entry = rc
+                    .content
+                    .get(&rc.tenant, &ty, &lookup, stage)
+                    .await
+                    .map_err(content_error)?;
+                Ok(entry.map(|entry| FieldValue::owned_any(EntryView { entry, locale })))
+            })
+        },
+    )
+    .argument(InputValue::new("id", TypeRef::named(TypeRef::ID)))
+    .argument(InputValue::new("slug", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)))
+    .argument(
+        InputValue::new("status", TypeRef::named("Status"))
+            .default_value(Value::Enum(Name::new("PUBLISHED"))),
+    )
+}
+
+fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Field {
+    let ty = ct.name.clone();
+    let page_max = limits.page_max;
+    Field::new(
+        names.list.clone(),
+        TypeRef::named_nn(names.connection.clone()),
+        move |ctx| {
+            let ty = ty.clone();
+            FieldFuture::new(async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                let stage = stage_arg(&ctx)?;
+                rc.authorize_read(stage)?;
+                let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+                let mut order_by = Vec::new();
+                if let Some(Json::Array(items)) = arg_json(&ctx, "orderBy")? {
+                    for item in items {
+                        let field = item
+                            .get("field")
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
+                        let desc = item.get("direction").and_then(Json::as_str) == Some("DESC");
+                        order_by.push((field, desc));
+                    }
+                }
+                let first = arg_u64(&ctx, "first")?;
+                let last = arg_u64(&ctx, "last")?;
+                for (name, n) in [("first", first), ("last", last)] {
+                    if n.is_some_and(|n| n > page_max) {
+                        return Err(super::with_fields(
+                            coded(
+                                ErrorCode::BadUserInput,
+                                format!("`{name}` is at most {page_max}"),
+                            ),
+                            &[crate::FieldError::new(
+                                name,
+                                "max",
+                                format!("at most {page_max}"),
+                            )],
+                        ));
+                    }
+                }
+                let args = PageArgs {
+                    filter: arg_json(&ctx, "where")?,
+                    order_by,
+                    first: if last.is_some() && first.is_none() {
+                        None
+                    } else {
+                        Some(first.unwrap_or(crate::content::entries::PAGE_DEFAULT))
+                    },
+                    after: arg_string(&ctx, "after")?,
+                    last,
+                    before: arg_string(&ctx, "before")?,
+                    locale: Some(locale.clone()),
+                };
+                let page = rc
+                    .content
+                    .list(&rc.tenant, &ty, &args, stage)
+                    .await
+                    .map_err(content_error)?;
+                Ok(Some(FieldValue::owned_any(ConnectionView {
+                    page,
+                    locale,
+                    entry_type: ty,
+                    args,
+                    stage,
+                })))
+            })
+        },
+    )
+    .argument(InputValue::new(
+        "where",
+        TypeRef::named(names.where_input.clone()),
+    ))
+    .argument(InputValue::new(
+        "orderBy",
+        TypeRef::named_nn_list(names.order_by.clone()),
+    ))
+    .argument(
+        InputValue::new("first", TypeRef::named(TypeRef::INT))
+            .default_value(Value::from(crate::content::entries::PAGE_DEFAULT)),
+    )
+    .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
+    .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)))
+    .argument(
+        InputValue::new("status", TypeRef::named("Status"))
+            .default_value(Value::Enum(Name::new("PUBLISHED"))),
+    )
+}
+
+fn input_data(
+    ctx: &ResolverContext<'_>,
+) -> async_graphql::Result<(Map<String, Json>, Option<String>)> {
+    let mut data = match arg_json(ctx, "data")? {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let slug = match data.remove("slug") {
+        Some(Json::String(s)) => Some(s),
+        _ => None,
+    };
+    Ok((data, slug))
+}
+
+fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
+    let object = || TypeRef::named_nn(names.object.clone());
+    let ty = ct.name.clone();
+    let t = ty.clone();
+    let create = Field::new(names.create.clone(), object(), move |ctx| {
+        let ty = t.clone();
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            rc.authorize_write()?;
+            let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+            let (data, slug) = input_data(&ctx)?;
+            let actor = rc.principal.actor();
+            let entry = rc
+                .content
+                .create(
+                    &rc.tenant,
+                    &ty,
+                    EntryInput {
+                        data,
+                        locale: Some(locale.clone()),
+                        slug,
+                    },
+                    actor.as_deref(),
+                )
+                .await
+                .map_err(content_error)?;
+            Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+        })
+    })
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(names.create_input.clone()),
+    ))
+    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)));
+    let t = ty.clone();
+    let update = Field::new(names.update.clone(), object(), move |ctx| {
+        let ty = t.clone();
+        FieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            rc.authorize_write()?;
+            let id = arg_string(&ctx, "id")?.unwrap_or_default();
+            let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+            let (data, slug) = input_data(&ctx)?;
+            let expected = arg_json(&ctx, "expectedVersion")?.and_then(|v| v.as_i64());
+            let actor = rc.principal.actor();
+            let entry = rc
+                .content
+                .update(
+                    &rc.tenant,
+                    &ty,
+                    &id,
+                    EntryInput {
+                        data,
+                        locale: Some(locale.clone()),
+                        slug,
+                    },
+                    expected,
+                    actor.as_deref(),
+                )
+                .await
+                .map_err(content_error)?;
+            Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+        })
+    })
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+    .argument(InputValue::new(
+        "data",
+        TypeRef::named_nn(names.update_input.clone()),
+    ))
+    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)))
+    .argument(InputValue::new(
+        "expectedVersion",
+        TypeRef::named(TypeRef::INT),
+    ));
+    let t = ty.clone();
+    let delete = Field::new(
+        names.delete.clone(),
+        TypeRef::named_nn(TypeRef::ID),
+        move |ctx| {
+            let ty = t.clone();
+            FieldFuture::new(async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                rc.authorize_write()?;
+                let id = arg_string(&ctx, "id")?.unwrap_or_default();
+                rc.content
+                    .delete(&rc.tenant, &ty, &id)
+                    .await
+                    .map_err(content_error)?;
+                Ok(Some(FieldValue::value(Value::from(id))))
+            })
+        },
+    )
+    .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)));
+    let state_change = |name: String, publish: bool| {
+        let ty = ty.clone();
+        Field::new(name, object(), move |ctx| {
+            let ty = ty.clone();
+            FieldFuture::new(async move {
+                let rc = ctx.data::<RequestCtx>()?;
+                rc.authorize_write()?;
+                let id = arg_string(&ctx, "id")?.unwrap_or_default();
+                let actor = rc.principal.actor();
+                let entry = if publish {
+                    rc.content
+                        .publish(&rc.tenant, &ty, &id, actor.as_deref())
+                        .await
+                } else {
+                    rc.content
+                        .unpublish(&rc.tenant, &ty, &id, actor.as_deref())
+                        .await
+                }
+                .map_err(content_error)?;
+                let locale = rc.tenant.default_locale().to_owned();
+                Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+            })
+        })
+        .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
+    };
+    vec![
+        create,
+        update,
+        delete,
+        state_change(names.publish.clone(), true),
+        state_change(names.unpublish.clone(), false),
+    ]
+}
+
+/// Builds the schema of one tenant.
+pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schema, SchemaError> {
+    let has_types = !model.types.is_empty();
+    let mut builder = Schema::build("Query", has_types.then_some("Mutation"), None);
+    builder = shared_types(builder);
+    let mut query = Object::new("Query").field(
+        Field::new(
+            "locales",
+            TypeRef::named_nn_list_nn(TypeRef::STRING),
+            |ctx| {
+                FieldFuture::new(async move {
+                    let rc = ctx.data::<RequestCtx>()?;
+                    Ok(Some(FieldValue::list(
+                        rc.tenant
+                            .locales()
+                            .iter()
+                            .map(|l| FieldValue::value(Value::from(l.clone())))
+                            .collect::<Vec<_>>(),
+                    )))
+                })
+            },
+        )
+        .description("The tenant's locales, the default first."),
+    );
+    let mut mutation = Object::new("Mutation");
+    for ct in &model.types {
+        let names = TypeNames::new(&ct.name, &ct.plural);
+        for obj in type_objects(ct, &names) {
+            builder = builder.register(obj);
+        }
+        let (inputs, sort) = type_inputs(ct, &names);
+        for input in inputs {
+            builder = builder.register(input);
+        }
+        builder = builder.register(sort);
+        query = query
+            .field(single_query(ct, &names))
+            .field(list_query(ct, &names, limits));
+        for m in mutations(ct, &names) {
+            mutation = mutation.field(m);
+        }
+    }
+    builder = builder.register(query);
+    if has_types {
+        builder = builder.register(mutation);
+    }
+    builder = builder
+        .limit_depth(limits.depth + 2)
+        .limit_complexity(limits.complexity * 2);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}

@@ -1,0 +1,78 @@
+//! Every GraphQL name derived from a content type, in one place.
+
+/// `article` → `Article`, `newsItem` → `NewsItem`.
+pub fn pascal(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The names of one content type's GraphQL artefacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeNames {
+    pub object: String,
+    pub single: String,
+    pub list: String,
+    pub connection: String,
+    pub edge: String,
+    pub where_input: String,
+    pub order_by: String,
+    pub sort_field: String,
+    pub create_input: String,
+    pub update_input: String,
+    pub create: String,
+    pub update: String,
+    pub delete: String,
+    pub publish: String,
+    pub unpublish: String,
+}
+
+impl TypeNames {
+    pub fn new(name: &str, plural: &str) -> Self {
+        let o = pascal(name);
+        TypeNames {
+            single: name.to_owned(),
+            list: plural.to_owned(),
+            connection: format!("{o}Connection"),
+            edge: format!("{o}Edge"),
+            where_input: format!("{o}Where"),
+            order_by: format!("{o}OrderBy"),
+            sort_field: format!("{o}SortField"),
+            create_input: format!("{o}CreateInput"),
+            update_input: format!("{o}UpdateInput"),
+            create: format!("create{o}"),
+            update: format!("update{o}"),
+            delete: format!("delete{o}"),
+            publish: format!("publish{o}"),
+            unpublish: format!("unpublish{o}"),
+            object: o,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_spec() {
+        let n = TypeNames::new("article", "articles");
+        assert_eq!(n.object, "Article");
+        assert_eq!(
+            (n.single.as_str(), n.list.as_str()),
+            ("article", "articles")
+        );
+        assert_eq!(n.where_input, "ArticleWhere");
+        assert_eq!(n.order_by, "ArticleOrderBy");
+        assert_eq!(n.sort_field, "ArticleSortField");
+        assert_eq!(n.connection, "ArticleConnection");
+        assert_eq!(n.create_input, "ArticleCreateInput");
+        assert_eq!(
+            (n.create.as_str(), n.unpublish.as_str()),
+            ("createArticle", "unpublishArticle")
+        );
+        assert_eq!(pascal("newsItem"), "NewsItem");
+    }
+}

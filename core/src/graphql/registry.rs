@@ -1,0 +1,53 @@
+//! Built schemas, per tenant, keyed by the tenant's schema version. A request that sees a newer
+//! version than the cached one rebuilds (other tenants are untouched); since the version lives
+//! in the database row every node converges without a restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_graphql::dynamic::Schema;
+
+use super::builder::{GraphqlLimits, build_schema};
+use crate::content::{Content, ContentError};
+use crate::tenancy::TenantCtx;
+
+#[derive(Clone, Default)]
+pub struct SchemaRegistry {
+    schemas: Arc<RwLock<HashMap<String, (i64, Arc<Schema>)>>>,
+    limits: GraphqlLimits,
+}
+
+impl SchemaRegistry {
+    pub fn new(limits: GraphqlLimits) -> Self {
+        SchemaRegistry {
+            schemas: Arc::default(),
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> &GraphqlLimits {
+        &self.limits
+    }
+
+    /// The tenant's schema at its current version.
+    pub async fn get(
+        &self,
+        content: &Content,
+        ctx: &TenantCtx,
+    ) -> Result<Arc<Schema>, ContentError> {
+        if let Ok(map) = self.schemas.read()
+            && let Some((version, schema)) = map.get(ctx.id())
+            && *version >= ctx.schema_version()
+        {
+            return Ok(schema.clone());
+        }
+        let model = content.model(ctx).await?;
+        let schema = Arc::new(build_schema(&model, &self.limits).map_err(|e| {
+            sea_orm::DbErr::Custom(format!("schema of tenant {}: {e}", ctx.slug()))
+        })?);
+        if let Ok(mut map) = self.schemas.write() {
+            map.insert(ctx.id().to_owned(), (ctx.schema_version(), schema.clone()));
+        }
+        Ok(schema)
+    }
+}

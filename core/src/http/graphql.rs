@@ -1,0 +1,347 @@
+//! `/graphql` over HTTP, following the GraphQL-over-HTTP spec: POST with JSON, GET for queries
+//! (a mutation over GET is 405), `application/graphql-response+json` when the client accepts it
+//! (request errors are then 4xx), plain `application/json` for legacy clients (always 200 once
+//! the request is well-formed), GraphiQL for a browser GET.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::context::resolve;
+use super::error::ApiError;
+use crate::error::ErrorCode;
+use crate::graphql::{RequestCtx, checks};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/graphql", get(get_graphql).post(post_graphql))
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type of the answer, from the Accept header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Media::Json);
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types
+        .iter()
+        .any(|t| *t == GRAPHQL_RESPONSE || *t == "application/*" || *t == "*/*")
+    {
+        Ok(Media::GraphqlResponse)
+    } else if types.contains(&JSON) {
+        Ok(Media::Json)
+    } else {
+        Err((
+            StatusCode::NOT_ACCEPTABLE,
+            format!("accepts {GRAPHQL_RESPONSE} or {JSON}"),
+        )
+            .into_response())
+    }
+}
+
+fn respond(media: Media, status: StatusCode, body: &serde_json::Value) -> Response {
+    let (status, ct) = match media {
+        Media::GraphqlResponse => (status, GRAPHQL_RESPONSE),
+        // Legacy clients get 200 for anything that reached GraphQL.
+        Media::Json => (
+            if status.is_server_error() {
+                status
+            } else {
+                StatusCode::OK
+            },
+            "application/json; charset=utf-8",
+        ),
+    };
+    let mut response = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    response
+}
+
+fn request_error(media: Media, status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": ErrorCode::BadUserInput.as_str() } }] });
+    let mut r = respond(media, status, &body);
+    if media == Media::Json {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// A well-formed GraphQL request.
+struct GqlRequest {
+    query: String,
+    operation_name: Option<String>,
+    variables: serde_json::Value,
+}
+
+async fn get_graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if params.query.is_none() && wants_html {
+        return Html(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Zellige GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    let media = match negotiate(&headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(query) = params.query else {
+        return request_error(media, StatusCode::BAD_REQUEST, "missing `query` parameter");
+    };
+    let variables = match params
+        .variables
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => serde_json::Value::Null,
+        Some(Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Null))) => v,
+        Some(_) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                "`variables` must be a JSON object",
+            );
+        }
+    };
+    if let Some(Err(_)) = params
+        .extensions
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>)
+    {
+        return request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            "`extensions` must be a JSON object",
+        );
+    }
+    // Mutations only over POST.
+    if let Ok(doc) = async_graphql::parser::parse_query(&query)
+        && is_mutation(&doc, params.operation_name.as_deref())
+    {
+        let mut r = request_error(media, StatusCode::METHOD_NOT_ALLOWED, "mutations need POST");
+        *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    execute(
+        state,
+        headers,
+        media,
+        GqlRequest {
+            query,
+            operation_name: params.operation_name,
+            variables,
+        },
+    )
+    .await
+}
+
+fn is_mutation(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match name {
+            Some(n) => ops
+                .iter()
+                .any(|(k, op)| k.as_str() == n && op.node.ty == OperationType::Mutation),
+            None => false,
+        },
+    }
+}
+
+async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let media = match negotiate(&headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != JSON && mime != "application/graphql+json" {
+        let mut r = request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json",
+        );
+        *r.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return r;
+    }
+    let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        );
+    };
+    let query = match obj.remove("query") {
+        Some(serde_json::Value::String(q)) => q,
+        _ => return request_error(media, StatusCode::BAD_REQUEST, "`query` must be a string"),
+    };
+    let operation_name = match obj.remove("operationName") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                "`operationName` must be a string",
+            );
+        }
+    };
+    let variables = match obj.remove("variables") {
+        None | Some(serde_json::Value::Null) => serde_json::Value::Null,
+        Some(v @ serde_json::Value::Object(_)) => v,
+        Some(_) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                "`variables` must be an object",
+            );
+        }
+    };
+    match obj.remove("extensions") {
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Object(_)) => {}
+        Some(_) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                "`extensions` must be an object",
+            );
+        }
+    }
+    execute(
+        state,
+        headers,
+        media,
+        GqlRequest {
+            query,
+            operation_name,
+            variables,
+        },
+    )
+    .await
+}
+
+fn api_error(media: Media, e: &ApiError) -> Response {
+    let mut r = respond(media, e.status(), &e.graphql_body());
+    // Tenant and credential errors are transport-level: the status holds for both media types.
+    *r.status_mut() = e.status();
+    r
+}
+
+async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequest) -> Response {
+    let limits = state.graphql.limits();
+    if let Err(message) = checks::check(&req.query, limits) {
+        let e = ApiError::new(ErrorCode::QueryTooComplex, message);
+        let mut r = respond(media, StatusCode::BAD_REQUEST, &e.graphql_body());
+        if media == Media::GraphqlResponse {
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+        }
+        return r;
+    }
+    let ctx = match resolve(&state, &headers).await {
+        Ok(ctx) => ctx,
+        Err(e) => return api_error(media, &e),
+    };
+    let schema = match state.graphql.get(&state.content, &ctx.tenant).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = ?e, tenant = ctx.tenant.slug(), "building the GraphQL schema");
+            return api_error(media, &ApiError::new(ErrorCode::Internal, "internal error"));
+        }
+    };
+    let anonymous_read = ctx.tenant.anonymous_read();
+    let mut request = async_graphql::Request::new(req.query)
+        .variables(async_graphql::Variables::from_json(req.variables))
+        .data(RequestCtx::new(
+            ctx.tenant,
+            ctx.principal,
+            state.content.clone(),
+            anonymous_read,
+        ));
+    if let Some(op) = req.operation_name {
+        request = request.operation_name(op);
+    }
+    let mut response = schema.execute(request).await;
+    // Every error carries a code: the executor's own (parse, validation, limits) are the client's.
+    let mut request_error =
+        response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    for err in &mut response.errors {
+        if !err.path.is_empty() {
+            request_error = false;
+        }
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let code = if err.message.contains("too deep") || err.message.contains("too complex") {
+                ErrorCode::QueryTooComplex
+            } else if err.path.is_empty() {
+                ErrorCode::BadUserInput
+            } else {
+                ErrorCode::Internal
+            };
+            if code == ErrorCode::Internal {
+                tracing::error!(message = %err.message, "GraphQL resolver error without a code");
+                err.message = "internal error".into();
+            }
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.as_str());
+        }
+    }
+    let body = serde_json::to_value(&response).unwrap_or_default();
+    let status = if request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    respond(media, status, &body)
+}
