@@ -113,3 +113,60 @@ fn uuid_like() -> String {
         .unwrap_or(0);
     format!("{nanos:x}{:x}", std::process::id())
 }
+
+/// The demo tenants of a test app, with their tokens.
+pub struct Demo {
+    pub marrakech: zellige::demo::DemoTenant,
+    pub casablanca: zellige::demo::DemoTenant,
+}
+
+impl TestApp {
+    /// Loads the demo tenants (as `serve --demo` does).
+    pub async fn demo(&self) -> anyhow::Result<Demo> {
+        let mut tenants = zellige::demo::ensure(&self.state.content, &self.state.config.data_dir).await?;
+        let casablanca = tenants.pop().ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
+        let marrakech = tenants.pop().ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
+        Ok(Demo { marrakech, casablanca })
+    }
+
+    /// POSTs a GraphQL request; returns status, content type and body.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: serde_json::Value) -> (u16, String, serde_json::Value) {
+        self.graphql_with(token, &[], query, variables).await
+    }
+
+    pub async fn graphql_with(&self, token: Option<&str>, headers: &[(&str, &str)], query: &str, variables: serde_json::Value) -> (u16, String, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (0, String::new(), serde_json::json!({ "transport": e.to_string() })),
+        };
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, ct, body)
+    }
+
+    /// Both backends: SQLite always, PostgreSQL when configured.
+    pub async fn both() -> anyhow::Result<Vec<TestApp>> {
+        let mut apps = vec![TestApp::spawn().await?];
+        if let Some(pg) = TestApp::spawn_postgres().await? {
+            apps.push(pg);
+        }
+        Ok(apps)
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &serde_json::Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
