@@ -123,18 +123,37 @@ pub struct Demo {
 impl TestApp {
     /// Loads the demo tenants (as `serve --demo` does).
     pub async fn demo(&self) -> anyhow::Result<Demo> {
-        let mut tenants = zellige::demo::ensure(&self.state.content, &self.state.config.data_dir).await?;
-        let casablanca = tenants.pop().ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
-        let marrakech = tenants.pop().ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
-        Ok(Demo { marrakech, casablanca })
+        let mut tenants =
+            zellige::demo::ensure(&self.state.content, &self.state.config.data_dir).await?;
+        let casablanca = tenants
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
+        let marrakech = tenants
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;
+        Ok(Demo {
+            marrakech,
+            casablanca,
+        })
     }
 
     /// POSTs a GraphQL request; returns status, content type and body.
-    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: serde_json::Value) -> (u16, String, serde_json::Value) {
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, String, serde_json::Value) {
         self.graphql_with(token, &[], query, variables).await
     }
 
-    pub async fn graphql_with(&self, token: Option<&str>, headers: &[(&str, &str)], query: &str, variables: serde_json::Value) -> (u16, String, serde_json::Value) {
+    pub async fn graphql_with(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, String, serde_json::Value) {
         let mut req = self
             .client
             .post(self.url("/graphql"))
@@ -148,10 +167,21 @@ impl TestApp {
         }
         let r = match req.send().await {
             Ok(r) => r,
-            Err(e) => return (0, String::new(), serde_json::json!({ "transport": e.to_string() })),
+            Err(e) => {
+                return (
+                    0,
+                    String::new(),
+                    serde_json::json!({ "transport": e.to_string() }),
+                );
+            }
         };
         let status = r.status().as_u16();
-        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let body = r.json().await.unwrap_or(serde_json::Value::Null);
         (status, ct, body)
     }
@@ -168,5 +198,7 @@ impl TestApp {
 
 /// The `extensions.code` of the first error.
 pub fn code(body: &serde_json::Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
 }

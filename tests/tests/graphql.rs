@@ -18,15 +18,33 @@ async fn queries_on_the_demo_data() {
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(ct, "application/graphql-response+json");
-        let edges = body["data"]["articles"]["edges"].as_array().expect("edges").clone();
+        let edges = body["data"]["articles"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
         assert!(!edges.is_empty());
-        let seed = edges.iter().map(|e| &e["node"]).find(|n| n["title"] == SEED_TITLE).expect("seed article");
+        let seed = edges
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["title"] == SEED_TITLE)
+            .expect("seed article");
         assert_eq!(seed["status"], "PUBLISHED");
         assert_eq!(seed["publishedAt"], "2017-07-06T15:00:00.000Z");
         assert_eq!(seed["relatedEvents"][0]["startsAt"], "2017-07-06T09:00:00Z");
-        assert!(body["data"]["articles"]["totalCount"].as_i64().expect("count") >= 7);
-        let dates: Vec<&str> = edges.iter().filter_map(|e| e["node"]["publishedAt"].as_str()).collect();
-        assert!(dates.windows(2).all(|w| w[0] >= w[1]), "sorted by publishedAt desc: {dates:?}");
+        assert!(
+            body["data"]["articles"]["totalCount"]
+                .as_i64()
+                .expect("count")
+                >= 7
+        );
+        let dates: Vec<&str> = edges
+            .iter()
+            .filter_map(|e| e["node"]["publishedAt"].as_str())
+            .collect();
+        assert!(
+            dates.windows(2).all(|w| w[0] >= w[1]),
+            "sorted by publishedAt desc: {dates:?}"
+        );
 
         // One article by slug, with body, in French (falls back to Arabic).
         let slug = seed["slug"].as_str().expect("slug");
@@ -35,14 +53,25 @@ async fn queries_on_the_demo_data() {
         assert_eq!(a["title"], SEED_TITLE);
         assert_eq!(a["locale"], "fr");
         assert!(a["body"].as_str().expect("body").contains("dir=\"rtl\""));
-        let (_, _, by_id) = app.graphql(token, "query($id: ID!) { article(id: $id) { slug } }", json!({"id": seed["id"]})).await;
+        let (_, _, by_id) = app
+            .graphql(
+                token,
+                "query($id: ID!) { article(id: $id) { slug } }",
+                json!({"id": seed["id"]}),
+            )
+            .await;
         assert_eq!(by_id["data"]["article"]["slug"], slug);
 
         // Events of December 2017, sorted by start.
         let (_, _, ev) = app
             .graphql(token, "{ events(where: {startsAt: {gte: \"2017-12-01T00:00:00Z\", lt: \"2018-01-01T00:00:00Z\"}}, orderBy: [{field: startsAt}], first: 50) { nodes { title startsAt city } } }", json!({}))
             .await;
-        let starts: Vec<&str> = ev["data"]["events"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["startsAt"].as_str()).collect();
+        let starts: Vec<&str> = ev["data"]["events"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["startsAt"].as_str())
+            .collect();
         assert!(starts.len() >= 8, "{ev}");
         assert!(starts.windows(2).all(|w| w[0] <= w[1]));
         assert!(starts.iter().all(|s| s.starts_with("2017-12")));
@@ -71,13 +100,40 @@ async fn queries_on_the_demo_data() {
         assert_eq!(names, sorted);
 
         // Drafts are for preview/editor tokens only.
-        let (_, _, d) = app.graphql(token, "{ artisans(status: DRAFT) { totalCount } }", json!({})).await;
+        let (_, _, d) = app
+            .graphql(
+                token,
+                "{ artisans(status: DRAFT) { totalCount } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&d), "FORBIDDEN", "{d}");
-        let (_, _, d) = app.graphql(Some(&demo.marrakech.editor_token), "{ artisans(status: DRAFT) { totalCount } }", json!({})).await;
-        assert!(d["data"]["artisans"]["totalCount"].as_i64().expect("drafts visible") > 0);
+        let (_, _, d) = app
+            .graphql(
+                Some(&demo.marrakech.editor_token),
+                "{ artisans(status: DRAFT) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert!(
+            d["data"]["artisans"]["totalCount"]
+                .as_i64()
+                .expect("drafts visible")
+                > 0
+        );
         // Anonymous reads work where the tenant allows them (the demo does).
-        let (status, _, anon) = app.graphql_with(None, &[("x-tenant", "marrakech-safi")], "{ locales }", json!({})).await;
-        assert_eq!((status, anon["data"]["locales"].clone()), (200, json!(["ar", "fr"])));
+        let (status, _, anon) = app
+            .graphql_with(
+                None,
+                &[("x-tenant", "marrakech-safi")],
+                "{ locales }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (status, anon["data"]["locales"].clone()),
+            (200, json!(["ar", "fr"]))
+        );
     }
 }
 
@@ -91,44 +147,131 @@ async fn mutations_drafts_versions_and_conflicts() {
         let (status, _, c) = app.graphql(editor, create, json!({"d": {"title": "معرض الزليج بمراكش", "category": "exhibition", "tags": ["زليج"]}})).await;
         assert_eq!(status, 200, "{c}");
         let a = &c["data"]["createArticle"];
-        assert_eq!((a["status"].as_str(), a["version"].as_i64(), a["slug"].as_str()), (Some("DRAFT"), Some(1), Some("معرض-الزليج-بمراكش")));
+        assert_eq!(
+            (
+                a["status"].as_str(),
+                a["version"].as_i64(),
+                a["slug"].as_str()
+            ),
+            (Some("DRAFT"), Some(1), Some("معرض-الزليج-بمراكش"))
+        );
         let id = a["id"].as_str().expect("id").to_owned();
 
         // Not visible to readers until published.
         let read = "query($id: ID!) { article(id: $id) { title version } }";
-        assert_eq!(app.graphql(public, read, json!({"id": id})).await.2["data"]["article"], Value::Null);
-        let (_, _, p) = app.graphql(editor, "mutation($id: ID!) { publishArticle(id: $id) { status version } }", json!({"id": id})).await;
-        assert_eq!(p["data"]["publishArticle"], json!({"status": "PUBLISHED", "version": 2}));
+        assert_eq!(
+            app.graphql(public, read, json!({"id": id})).await.2["data"]["article"],
+            Value::Null
+        );
+        let (_, _, p) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { publishArticle(id: $id) { status version } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            p["data"]["publishArticle"],
+            json!({"status": "PUBLISHED", "version": 2})
+        );
 
         // French title added as a draft change; readers keep the published version.
         let update = "mutation($id: ID!, $v: Int) { updateArticle(id: $id, data: {title: \"Exposition du zellige\"}, locale: \"fr\", expectedVersion: $v) { version title locale } }";
         let (_, _, u) = app.graphql(editor, update, json!({"id": id, "v": 2})).await;
-        assert_eq!(u["data"]["updateArticle"], json!({"version": 3, "title": "Exposition du zellige", "locale": "fr"}));
+        assert_eq!(
+            u["data"]["updateArticle"],
+            json!({"version": 3, "title": "Exposition du zellige", "locale": "fr"})
+        );
         let (_, _, stale) = app.graphql(editor, update, json!({"id": id, "v": 2})).await;
         assert_eq!(code(&stale), "CONFLICT", "{stale}");
-        assert_eq!(stale["errors"][0]["extensions"]["fields"][0]["path"], "expectedVersion");
-        let (_, _, r) = app.graphql(public, "query($id: ID!) { article(id: $id, locale: \"fr\") { title version } }", json!({"id": id})).await;
-        assert_eq!(r["data"]["article"], json!({"title": "معرض الزليج بمراكش", "version": 2}));
+        assert_eq!(
+            stale["errors"][0]["extensions"]["fields"][0]["path"],
+            "expectedVersion"
+        );
+        let (_, _, r) = app
+            .graphql(
+                public,
+                "query($id: ID!) { article(id: $id, locale: \"fr\") { title version } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["article"],
+            json!({"title": "معرض الزليج بمراكش", "version": 2})
+        );
 
         // Validation errors name the field and rule; nothing is written.
-        let (_, _, bad) = app.graphql(editor, create, json!({"d": {"title": "x".repeat(400), "category": "sport"}})).await;
+        let (_, _, bad) = app
+            .graphql(
+                editor,
+                create,
+                json!({"d": {"title": "x".repeat(400), "category": "sport"}}),
+            )
+            .await;
         assert_eq!(code(&bad), "BAD_USER_INPUT", "{bad}");
-        let fields: Vec<(String, String)> = bad["errors"][0]["extensions"]["fields"].as_array().expect("fields").iter().map(|f| (f["path"].as_str().unwrap_or("").to_owned(), f["rule"].as_str().unwrap_or("").to_owned())).collect();
-        assert!(fields.contains(&("title.ar".into(), "maxLength".into())) && fields.contains(&("category".into(), "enum".into())), "{fields:?}");
-        let (_, _, dup) = app.graphql(editor, create, json!({"d": {"title": "آخر", "slug": "معرض-الزليج-بمراكش"}})).await;
+        let fields: Vec<(String, String)> = bad["errors"][0]["extensions"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap_or("").to_owned(),
+                    f["rule"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        assert!(
+            fields.contains(&("title.ar".into(), "maxLength".into()))
+                && fields.contains(&("category".into(), "enum".into())),
+            "{fields:?}"
+        );
+        let (_, _, dup) = app
+            .graphql(
+                editor,
+                create,
+                json!({"d": {"title": "آخر", "slug": "معرض-الزليج-بمراكش"}}),
+            )
+            .await;
         assert_eq!(code(&dup), "CONFLICT");
 
         // Permissions.
-        let (_, _, f) = app.graphql(public, create, json!({"d": {"title": "ممنوع"}})).await;
+        let (_, _, f) = app
+            .graphql(public, create, json!({"d": {"title": "ممنوع"}}))
+            .await;
         assert_eq!(code(&f), "FORBIDDEN");
-        let (_, _, f) = app.graphql_with(None, &[("x-tenant", "marrakech-safi")], create, json!({"d": {"title": "ممنوع"}})).await;
+        let (_, _, f) = app
+            .graphql_with(
+                None,
+                &[("x-tenant", "marrakech-safi")],
+                create,
+                json!({"d": {"title": "ممنوع"}}),
+            )
+            .await;
         assert_eq!(code(&f), "UNAUTHENTICATED");
 
-        let (_, _, un) = app.graphql(editor, "mutation($id: ID!) { unpublishArticle(id: $id) { status } }", json!({"id": id})).await;
+        let (_, _, un) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { unpublishArticle(id: $id) { status } }",
+                json!({"id": id}),
+            )
+            .await;
         assert_eq!(un["data"]["unpublishArticle"]["status"], "DRAFT");
-        let (_, _, del) = app.graphql(editor, "mutation($id: ID!) { deleteArticle(id: $id) }", json!({"id": id})).await;
+        let (_, _, del) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { deleteArticle(id: $id) }",
+                json!({"id": id}),
+            )
+            .await;
         assert_eq!(del["data"]["deleteArticle"], id);
-        let (_, _, gone) = app.graphql(editor, "mutation($id: ID!) { deleteArticle(id: $id) }", json!({"id": id})).await;
+        let (_, _, gone) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { deleteArticle(id: $id) }",
+                json!({"id": id}),
+            )
+            .await;
         assert_eq!(code(&gone), "NOT_FOUND");
     }
 }
@@ -141,24 +284,52 @@ async fn tenants_are_isolated_whatever_is_sent() {
         let mk = Some(demo.marrakech.editor_token.as_str());
         let (_, _, ids) = app.graphql(mk, "{ articles(first: 100, status: DRAFT) { nodes { id slug } } artisans(first: 100) { nodes { id } } }", json!({})).await;
         let mk_article = ids["data"]["articles"]["nodes"][0].clone();
-        let mk_ids: Vec<String> = ids["data"]["artisans"]["nodes"].as_array().expect("nodes").iter().filter_map(|n| n["id"].as_str().map(str::to_owned)).collect();
+        let mk_ids: Vec<String> = ids["data"]["artisans"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["id"].as_str().map(str::to_owned))
+            .collect();
 
         // Reads with Casablanca's token never see Marrakech content, by id, slug or list.
         let (_, _, r) = app.graphql(casa, "query($id: ID!, $s: String!) { a: article(id: $id, status: DRAFT) { id } b: article(slug: $s, status: DRAFT) { id } }", json!({"id": mk_article["id"], "s": mk_article["slug"]})).await;
         assert_eq!(r["data"], json!({"a": null, "b": null}), "{r}");
-        let (_, _, list) = app.graphql(casa, "{ artisans(first: 100, status: DRAFT) { nodes { id } } }", json!({})).await;
+        let (_, _, list) = app
+            .graphql(
+                casa,
+                "{ artisans(first: 100, status: DRAFT) { nodes { id } } }",
+                json!({}),
+            )
+            .await;
         for n in list["data"]["artisans"]["nodes"].as_array().expect("nodes") {
             assert!(!mk_ids.contains(&n["id"].as_str().unwrap_or("").to_owned()));
         }
-        let (_, _, f) = app.graphql(casa, "query($ids: [ID!]) { artisans(where: {id: {in: $ids}}) { totalCount } }", json!({"ids": mk_ids})).await;
+        let (_, _, f) = app
+            .graphql(
+                casa,
+                "query($ids: [ID!]) { artisans(where: {id: {in: $ids}}) { totalCount } }",
+                json!({"ids": mk_ids}),
+            )
+            .await;
         assert_eq!(f["data"]["artisans"]["totalCount"], 0);
 
         // Writes across tenants fail as not found and change nothing.
-        for m in ["mutation($id: ID!) { updateArticle(id: $id, data: {city: \"x\"}) { id } }", "mutation($id: ID!) { publishArticle(id: $id) { id } }", "mutation($id: ID!) { unpublishArticle(id: $id) { id } }", "mutation($id: ID!) { deleteArticle(id: $id) }"] {
+        for m in [
+            "mutation($id: ID!) { updateArticle(id: $id, data: {city: \"x\"}) { id } }",
+            "mutation($id: ID!) { publishArticle(id: $id) { id } }",
+            "mutation($id: ID!) { unpublishArticle(id: $id) { id } }",
+            "mutation($id: ID!) { deleteArticle(id: $id) }",
+        ] {
             let (_, _, e) = app.graphql(casa, m, json!({"id": mk_article["id"]})).await;
             assert_eq!(code(&e), "NOT_FOUND", "{m}: {e}");
         }
-        let (_, _, still) = app.graphql(mk, "query($id: ID!) { article(id: $id, status: DRAFT) { id } }", json!({"id": mk_article["id"]})).await;
+        let (_, _, still) = app
+            .graphql(
+                mk,
+                "query($id: ID!) { article(id: $id, status: DRAFT) { id } }",
+                json!({"id": mk_article["id"]}),
+            )
+            .await;
         assert_eq!(still["data"]["article"]["id"], mk_article["id"]);
 
         // A reference to another tenant's entry is refused.
@@ -166,13 +337,24 @@ async fn tenants_are_isolated_whatever_is_sent() {
         assert_eq!(code(&x), "BAD_USER_INPUT");
 
         // Headers cannot switch tenants.
-        let (status, _, h) = app.graphql_with(casa, &[("x-tenant", "marrakech-safi")], "{ locales }", json!({})).await;
+        let (status, _, h) = app
+            .graphql_with(
+                casa,
+                &[("x-tenant", "marrakech-safi")],
+                "{ locales }",
+                json!({}),
+            )
+            .await;
         assert_eq!((status, code(&h)), (403, "FORBIDDEN"));
-        let (status, _, h) = app.graphql_with(None, &[("x-tenant", "nowhere")], "{ locales }", json!({})).await;
+        let (status, _, h) = app
+            .graphql_with(None, &[("x-tenant", "nowhere")], "{ locales }", json!({}))
+            .await;
         assert_eq!((status, code(&h)), (400, "UNKNOWN_TENANT"));
         let (status, _, h) = app.graphql(None, "{ locales }", json!({})).await;
         assert_eq!((status, code(&h)), (400, "UNKNOWN_TENANT"));
-        let (status, _, h) = app.graphql(Some("zlg_not-a-real-token"), "{ locales }", json!({})).await;
+        let (status, _, h) = app
+            .graphql(Some("zlg_not-a-real-token"), "{ locales }", json!({}))
+            .await;
         assert_eq!((status, code(&h)), (401, "UNAUTHENTICATED"));
     }
 }
@@ -183,52 +365,156 @@ async fn hostile_input_is_refused_cleanly() {
     let demo = app.demo().await.expect("demo");
     let editor = Some(demo.marrakech.editor_token.as_str());
     let url = app.url("/graphql");
-    let post = |body: &'static str, ct: &'static str| app.client.post(url.clone()).header("content-type", ct).header("accept", "application/graphql-response+json").bearer_auth(&demo.marrakech.public_token).body(body).send();
-    assert_eq!(post("{not json", "application/json").await.expect("send").status(), 400);
-    assert_eq!(post("[1,2]", "application/json").await.expect("send").status(), 400);
-    assert_eq!(post("{\"query\": 5}", "application/json").await.expect("send").status(), 400);
-    assert_eq!(post("{\"query\": \"{ locales }\"}", "text/plain").await.expect("send").status(), 415);
-    let r = post("{\"query\": \"{ locales \"}", "application/json").await.expect("send");
+    let post = |body: &'static str, ct: &'static str| {
+        app.client
+            .post(url.clone())
+            .header("content-type", ct)
+            .header("accept", "application/graphql-response+json")
+            .bearer_auth(&demo.marrakech.public_token)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post("{not json", "application/json")
+            .await
+            .expect("send")
+            .status(),
+        400
+    );
+    assert_eq!(
+        post("[1,2]", "application/json")
+            .await
+            .expect("send")
+            .status(),
+        400
+    );
+    assert_eq!(
+        post("{\"query\": 5}", "application/json")
+            .await
+            .expect("send")
+            .status(),
+        400
+    );
+    assert_eq!(
+        post("{\"query\": \"{ locales }\"}", "text/plain")
+            .await
+            .expect("send")
+            .status(),
+        415
+    );
+    let r = post("{\"query\": \"{ locales \"}", "application/json")
+        .await
+        .expect("send");
     assert_eq!(r.status(), 400, "syntax errors are request errors");
-    let r = post("{\"query\": \"{ nope }\"}", "application/json").await.expect("send");
+    let r = post("{\"query\": \"{ nope }\"}", "application/json")
+        .await
+        .expect("send");
     assert_eq!(r.status(), 400, "validation errors are request errors");
 
     let aliases: String = (0..200).map(|i| format!("a{i}: locales ")).collect();
-    let (status, _, b) = app.graphql(editor, &format!("{{ {aliases} }}"), json!({})).await;
+    let (status, _, b) = app
+        .graphql(editor, &format!("{{ {aliases} }}"), json!({}))
+        .await;
     assert_eq!((status, code(&b)), (400, "QUERY_TOO_COMPLEX"));
-    let deep = format!("{{ articles {{ nodes {{ {} id {} }} }} }}", "relatedEvents { relatedArticles { ".repeat(8), "} } ".repeat(8));
+    let deep = format!(
+        "{{ articles {{ nodes {{ {} id {} }} }} }}",
+        "relatedEvents { relatedArticles { ".repeat(8),
+        "} } ".repeat(8)
+    );
     let (status, _, b) = app.graphql(editor, &deep, json!({})).await;
     assert_eq!((status, code(&b)), (400, "QUERY_TOO_COMPLEX"), "{b}");
-    let (status, _, b) = app.graphql(editor, "{ articles(first: 1000) { totalCount } }", json!({})).await;
+    let (status, _, b) = app
+        .graphql(
+            editor,
+            "{ articles(first: 1000) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!((status, code(&b)), (200, "BAD_USER_INPUT"), "{b}");
-    let (_, _, b) = app.graphql(editor, "{ events(where: {startsAt: {gte: \"yesterday\"}}) { totalCount } }", json!({})).await;
+    let (_, _, b) = app
+        .graphql(
+            editor,
+            "{ events(where: {startsAt: {gte: \"yesterday\"}}) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&b), "BAD_USER_INPUT", "{b}");
-    let (_, _, b) = app.graphql(editor, "mutation { createEvent(data: {title: \"x\", startsAt: 12}) { id } }", json!({})).await;
+    let (_, _, b) = app
+        .graphql(
+            editor,
+            "mutation { createEvent(data: {title: \"x\", startsAt: 12}) { id } }",
+            json!({}),
+        )
+        .await;
     assert!(b["errors"].is_array(), "{b}");
     let huge = "ز".repeat(1_500_000);
-    let (status, _, b) = app.graphql(editor, "mutation($t: String) { createArticle(data: {title: $t}) { id } }", json!({"t": huge})).await;
-    assert!(status == 413 || code(&b) == "BAD_USER_INPUT", "{status} {b}");
-    let (_, _, b) = app.graphql(editor, "{ artisans(where: {city: {eq: \"' OR 1=1 --\"}}) { totalCount } }", json!({})).await;
+    let (status, _, b) = app
+        .graphql(
+            editor,
+            "mutation($t: String) { createArticle(data: {title: $t}) { id } }",
+            json!({"t": huge}),
+        )
+        .await;
+    assert!(
+        status == 413 || code(&b) == "BAD_USER_INPUT",
+        "{status} {b}"
+    );
+    let (_, _, b) = app
+        .graphql(
+            editor,
+            "{ artisans(where: {city: {eq: \"' OR 1=1 --\"}}) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(b["data"]["artisans"]["totalCount"], 0);
     // The server still answers.
     let (status, _, b) = app.graphql(editor, "{ locales }", json!({})).await;
-    assert_eq!((status, b["data"]["locales"][0].as_str()), (200, Some("ar")));
+    assert_eq!(
+        (status, b["data"]["locales"][0].as_str()),
+        (200, Some("ar"))
+    );
 }
 
 #[tokio::test]
 async fn http_semantics() {
     let app = TestApp::spawn().await.expect("spawn");
     let demo = app.demo().await.expect("demo");
-    let get = |q: &str, accept: &'static str| app.client.get(app.url("/graphql")).query(&[("query", q)]).header("accept", accept).bearer_auth(&demo.marrakech.public_token).send();
-    let r = get("{ locales }", "application/graphql-response+json").await.expect("get");
+    let get = |q: &str, accept: &'static str| {
+        app.client
+            .get(app.url("/graphql"))
+            .query(&[("query", q)])
+            .header("accept", accept)
+            .bearer_auth(&demo.marrakech.public_token)
+            .send()
+    };
+    let r = get("{ locales }", "application/graphql-response+json")
+        .await
+        .expect("get");
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "application/graphql-response+json");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/graphql-response+json"
+    );
     let r = get("{ locales }", "application/json").await.expect("get");
-    assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
-    let r = get("mutation { deleteArticle(id: \"x\") }", "application/graphql-response+json").await.expect("get");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let r = get(
+        "mutation { deleteArticle(id: \"x\") }",
+        "application/graphql-response+json",
+    )
+    .await
+    .expect("get");
     assert_eq!(r.status(), 405);
     let r = get("{ nope }", "application/json").await.expect("get");
     assert_eq!(r.status(), 200, "legacy JSON clients get 200 with errors");
-    let html = app.client.get(app.url("/graphql")).header("accept", "text/html").send().await.expect("graphiql");
+    let html = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("graphiql");
     assert!(html.text().await.expect("text").contains("graphiql"));
 }

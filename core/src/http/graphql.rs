@@ -312,9 +312,13 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,
     // validation, limits) do not, and when only those are present nothing executed: a request
     // error, answered with 400 under the GraphQL-over-HTTP media type.
-    let mut request_error = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    let mut request_error =
+        response.data == async_graphql::Value::Null && !response.errors.is_empty();
     for err in &mut response.errors {
-        let has_code = err.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if has_code || !err.path.is_empty() {
             request_error = false;
         }
@@ -330,7 +334,9 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
                 tracing::error!(message = %err.message, "GraphQL resolver error without a code");
                 err.message = "internal error".into();
             }
-            err.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.as_str());
         }
     }
     let body = serde_json::to_value(&response).unwrap_or_default();

@@ -1046,7 +1046,32 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
             .map(|(i, k)| (sort_expr(i, k), dirs[i]))
             .collect();
         exprs.push((tie_breaker(q).to_owned(), id_desc));
-        if pos.len() == exprs.len() {
+        if pos.len() == exprs.len() && exprs.iter().all(|(_, d)| *d == exprs[0].1) {
+            // One direction: a row-value comparison, which both databases turn into an index
+            // range that starts at the cursor.
+            sql.push(" AND (");
+            sql.push(
+                &exprs
+                    .iter()
+                    .map(|(e, _)| e.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            sql.push(if exprs[0].1 { ") < (" } else { ") > (" });
+            for (i, p) in pos.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                bind_json(&mut sql, p);
+            }
+            sql.push(")");
+        } else if pos.len() == exprs.len() {
+            // Mixed directions: the expanded form, led by a bound on the first key.
+            let (first, desc) = &exprs[0];
+            sql.push(" AND ")
+                .push(first)
+                .push(if *desc { " <= " } else { " >= " });
+            bind_json(&mut sql, &pos[0]);
             sql.push(" AND (");
             for i in 0..exprs.len() {
                 if i > 0 {

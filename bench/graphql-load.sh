@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# GraphQL load benchmark: the release server on loopback, the demo tenant plus synthetic data,
+# wrk at 16 connections for each of the four reference queries. Prints a Markdown table.
+#
+#   bench/graphql-load.sh [ARTICLES] [EVENTS] [ARTISANS]        # SQLite in a temp dir
+#   ZELLIGE_DATABASE_URL=postgres://… bench/graphql-load.sh …  # PostgreSQL (an empty database)
+#
+# Needs wrk (apt-get install -y wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+articles=${1:-10000}; events=${2:-5000}; artisans=${3:-10000}
+duration=${DURATION:-10s}; conns=${CONNECTIONS:-16}
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release -p zellige --bin zellige --example gen_data >&2
+bin=${CARGO_TARGET_DIR:-target}/release
+data=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+export ZELLIGE_DATA_DIR=$data RUST_LOG=warn
+port=$((20000 + RANDOM % 20000))
+"$bin/gen_data" "$articles" "$events" "$artisans" > "$data/load.jsonl"
+"$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+token=$(grep -m1 'public token' "$data/serve.log" | awk '{print $3}')
+start=$(date +%s.%N)
+"$bin/zellige" import --tenant marrakech-safi "$data/load.jsonl" >&2
+echo "import of $((articles + events + artisans)) entries: $(echo "$(date +%s.%N) - $start" | bc) s" >&2
+rss_idle=$(ps -o rss= -p $server)
+
+q_latest='{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }'
+q_slug_tmpl='{ article(slug: \"SLUG\") { id title body publishedAt tags relatedEvents { title startsAt } } }'
+q_range='{ events(where: {startsAt: {gte: \"2015-03-01T00:00:00Z\", lt: \"2015-04-01T00:00:00Z\"}}, orderBy: [{field: startsAt}], first: 20) { nodes { id title startsAt city } } }'
+q_page1='{ artisans(where: {craft: {eq: \"زليج\"}, city: {eq: \"مراكش\"}}, orderBy: [{field: name}], first: 20, after: AFTER) { nodes { id name craft city } pageInfo { endCursor } } }'
+
+post() { curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $token" -H 'content-type: application/json' -d "{\"query\": \"$1\"}"; }
+slug=$(post "$q_latest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["articles"]["nodes"][0]["slug"])')
+q_slug=${q_slug_tmpl/SLUG/$slug}
+c1=$(post "${q_page1/AFTER/null}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["artisans"]["pageInfo"]["endCursor"])')
+c2=$(post "${q_page1/AFTER/\\\"$c1\\\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["artisans"]["pageInfo"]["endCursor"])')
+q_page3=${q_page1/AFTER/\\\"$c2\\\"}
+
+echo "| query | req/s | p50 | p99 | non-2xx |"
+echo "| --- | --- | --- | --- | --- |"
+for name in latest slug range page3; do
+  var="q_$name"; body="{\"query\": \"${!var}\"}"
+  check=$(post "${!var}")
+  case "$check" in *'"errors"'*) echo "query $name failed: $check" >&2; exit 1;; esac
+  cat > "$data/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [==[$body]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+  out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/post.lua" "http://127.0.0.1:$port/graphql")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  echo "| $name | $rps | $p50 | $p99 | ${errs:-0} |"
+done
+echo
+echo "server RSS: idle after import $((rss_idle / 1024)) MiB, after load $(( $(ps -o rss= -p $server) / 1024 )) MiB"
