@@ -15,6 +15,8 @@ use zellige::http::{self, AppState};
 use zellige::store::db;
 
 pub struct TestApp {
+    /// Statements run on the database since start (for N+1 checks).
+    pub queries: Arc<std::sync::atomic::AtomicUsize>,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub state: AppState,
@@ -67,10 +69,24 @@ impl TestApp {
         Ok(Some(Self::start(config, dir).await?))
     }
 
+    /// A second server on the same database as `self` (another node).
+    pub async fn another_node(&self) -> anyhow::Result<TestApp> {
+        let dir = tempfile::tempdir()?;
+        let mut config = (*self.state.config).clone();
+        config.data_dir = dir.path().to_path_buf();
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start(config, dir).await
+    }
+
     async fn start(config: Config, dir: tempfile::TempDir) -> anyhow::Result<TestApp> {
         let config = Arc::new(config);
-        let db = db::connect(&config).await?;
+        let mut db = db::connect(&config).await?;
         db::migrate(&db).await?;
+        let queries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = queries.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(config, db);
@@ -78,6 +94,7 @@ impl TestApp {
         tokio::spawn(http::serve(listener, state.clone(), shutdown.clone()));
         let client = reqwest::Client::builder().no_proxy().build()?;
         let app = TestApp {
+            queries,
             addr,
             client,
             state,
