@@ -994,9 +994,9 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
     if has_types {
         builder = builder.register(mutation);
     }
-    builder = builder
-        .limit_depth(limits.depth + 2)
-        .limit_complexity(limits.complexity * 2);
+    // The limits proper are checked before execution (`checks`), where introspection is
+    // exempt; this is a safety net deep enough for the standard introspection query.
+    builder = builder.limit_depth(limits.depth.max(24) + 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

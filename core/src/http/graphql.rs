@@ -39,12 +39,12 @@ fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
         .split(',')
         .map(|t| t.split(';').next().unwrap_or("").trim())
         .collect();
-    if types
-        .iter()
-        .any(|t| *t == GRAPHQL_RESPONSE || *t == "application/*" || *t == "*/*")
-    {
+    if types.contains(&GRAPHQL_RESPONSE) {
         Ok(Media::GraphqlResponse)
-    } else if types.contains(&JSON) {
+    } else if types
+        .iter()
+        .any(|t| *t == JSON || *t == "application/*" || *t == "*/*")
+    {
         Ok(Media::Json)
     } else {
         Err((
@@ -339,7 +339,11 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
                 .set("code", code.as_str());
         }
     }
-    let body = serde_json::to_value(&response).unwrap_or_default();
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if request_error && let Some(obj) = body.as_object_mut() {
+        // Nothing executed: no `data` entry at all.
+        obj.remove("data");
+    }
     let status = if request_error {
         StatusCode::BAD_REQUEST
     } else {
