@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_graphql::dynamic::{
     Enum, EnumItem, Field, FieldFuture, FieldValue, InputObject, InputValue, Interface,
-    InterfaceField, Object, ResolverContext, Scalar, Schema, SchemaError, TypeRef,
+    InterfaceField, Object, ResolverContext, Scalar, Schema, SchemaError, Subscription,
+    SubscriptionField, SubscriptionFieldFuture, TypeRef,
 };
 use async_graphql::{Name, Value};
 use serde_json::{Map, Value as Json};
@@ -948,11 +949,127 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
     ]
 }
 
+/// How often a subscription looks for new outbox events. The outbox is in the database, so
+/// events written through any node reach subscribers on every node.
+const SUBSCRIPTION_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn event_field(
+    name: &'static str,
+    ty: TypeRef,
+    get: fn(&crate::store::outbox::Event) -> Value,
+) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            Ok(Some(FieldValue::value(get(ctx
+                .parent_value
+                .try_downcast_ref::<crate::store::outbox::Event>(
+            )?))))
+        })
+    })
+}
+
+fn payload_str(e: &crate::store::outbox::Event, key: &str) -> Value {
+    e.payload
+        .get(key)
+        .and_then(Json::as_str)
+        .map(|s| Value::from(s.to_owned()))
+        .unwrap_or(Value::Null)
+}
+
+fn entry_event_type() -> Object {
+    Object::new("EntryEvent")
+        .description("A change to an entry, in commit order per tenant.")
+        .field(event_field("seq", TypeRef::named_nn(TypeRef::INT), |e| {
+            Value::from(e.tenant_seq)
+        }))
+        .field(event_field(
+            "kind",
+            TypeRef::named_nn(TypeRef::STRING),
+            |e| Value::from(e.kind.clone()),
+        ))
+        .field(event_field(
+            "type",
+            TypeRef::named_nn(TypeRef::STRING),
+            |e| Value::from(e.entry_type.clone().unwrap_or_default()),
+        ))
+        .field(event_field("id", TypeRef::named_nn(TypeRef::ID), |e| {
+            Value::from(e.entry_id.clone().unwrap_or_default())
+        }))
+        .field(event_field("slug", TypeRef::named(TypeRef::STRING), |e| {
+            payload_str(e, "slug")
+        }))
+        .field(event_field("status", TypeRef::named("Status"), |e| match e
+            .payload
+            .get("status")
+            .and_then(Json::as_str)
+        {
+            Some(s @ ("DRAFT" | "PUBLISHED")) => Value::Enum(Name::new(s)),
+            _ => Value::Null,
+        }))
+        .field(event_field("version", TypeRef::named(TypeRef::INT), |e| {
+            e.payload
+                .get("version")
+                .and_then(Json::as_i64)
+                .map(Value::from)
+                .unwrap_or(Value::Null)
+        }))
+}
+
+fn entry_changed() -> SubscriptionField {
+    SubscriptionField::new("entryChanged", TypeRef::named_nn("EntryEvent"), |ctx| {
+        SubscriptionFieldFuture::new(async move {
+            let rc = ctx.data::<RequestCtx>()?;
+            rc.authorize_read(Stage::Published)?;
+            let types: Option<Vec<String>> = match arg_json(&ctx, "types")? {
+                Some(Json::Array(items)) => Some(items.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()),
+                _ => None,
+            };
+            // Readers of published content see only what changes published content.
+            let drafts = rc.principal.can_read_drafts();
+            let tenant = rc.tenant.clone();
+            let db = rc.content.db().clone();
+            let start = crate::store::outbox::latest(&db, &tenant).await.map_err(|e| content_error(e.into()))?;
+            let stream = futures::stream::unfold((start, std::collections::VecDeque::new()), move |(mut pos, mut queue)| {
+                let (tenant, db, types) = (tenant.clone(), db.clone(), types.clone());
+                async move {
+                    loop {
+                        if let Some(event) = queue.pop_front() {
+                            return Some((Ok(FieldValue::owned_any(event)), (pos, queue)));
+                        }
+                        tokio::time::sleep(SUBSCRIPTION_POLL).await;
+                        let events = match crate::store::outbox::read(&db, &tenant, pos, 100).await {
+                            Ok(events) => events,
+                            Err(e) => return Some((Err(content_error(e.into())), (pos, queue))),
+                        };
+                        for event in events {
+                            pos = event.tenant_seq;
+                            let wanted_kind = event.kind.starts_with("entry.") && (drafts || matches!(event.kind.as_str(), "entry.published" | "entry.unpublished" | "entry.deleted"));
+                            let wanted_type = types.as_ref().is_none_or(|ts| event.entry_type.as_ref().is_some_and(|t| ts.contains(t)));
+                            if wanted_kind && wanted_type {
+                                queue.push_back(event);
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(stream)
+        })
+    })
+    .argument(InputValue::new("types", TypeRef::named_nn_list(TypeRef::STRING)))
+    .description("Entry changes of this tenant from now on (created, updated, published, unpublished, deleted); published-content readers get publish, unpublish and delete events only.")
+}
+
 /// Builds the schema of one tenant.
 pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schema, SchemaError> {
     let has_types = !model.types.is_empty();
-    let mut builder = Schema::build("Query", has_types.then_some("Mutation"), None);
-    builder = shared_types(builder);
+    let mut builder = Schema::build(
+        "Query",
+        has_types.then_some("Mutation"),
+        Some("Subscription"),
+    );
+    builder = shared_types(builder)
+        .register(entry_event_type())
+        .register(Subscription::new("Subscription").field(entry_changed()));
     let mut query = Object::new("Query").field(
         Field::new(
             "locales",

@@ -18,7 +18,47 @@ use crate::error::ErrorCode;
 use crate::graphql::{RequestCtx, checks};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/graphql", get(get_graphql).post(post_graphql))
+    Router::new()
+        .route("/graphql", get(get_graphql).post(post_graphql))
+        .route("/graphql/ws", get(websocket))
+}
+
+/// Subscriptions over graphql-transport-ws (and the older graphql-ws). The tenant and token are
+/// resolved from the upgrade request's headers, exactly as for queries.
+async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    let ctx = match resolve(&state, &headers).await {
+        Ok(ctx) => ctx,
+        Err(e) => return e.into_response(),
+    };
+    let schema = match state.graphql.get(&state.content, &ctx.tenant).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = ?e, "building the GraphQL schema");
+            return ApiError::new(ErrorCode::Internal, "internal error").into_response();
+        }
+    };
+    let anonymous_read = ctx.tenant.anonymous_read();
+    let request_ctx = RequestCtx::new(
+        ctx.tenant,
+        ctx.principal,
+        state.content.clone(),
+        anonymous_read,
+    );
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let mut data = async_graphql::Data::default();
+            data.insert(request_ctx);
+            async_graphql_axum::GraphQLWebSocket::new(socket, (*schema).clone(), protocol)
+                .with_data(data)
+                .serve()
+                .await;
+        })
 }
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";

@@ -169,3 +169,14 @@ pub async fn acknowledge(
         .push(") ON CONFLICT (consumer, tenant_id) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at WHERE outbox_consumers.position < excluded.position");
     sql.execute(conn).await.map(|_| ())
 }
+
+/// The tenant's latest sequence number (0 before the first event).
+pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT COALESCE(MAX(tenant_seq), 0) AS n FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned());
+    match sql.fetch_one(conn).await? {
+        Some(row) => row.try_get("", "n"),
+        None => Ok(0),
+    }
+}
