@@ -61,9 +61,9 @@ async fn entry_changes_stream_per_tenant() {
         let mk_editor = demo.marrakech.editor_token.clone();
         let casa_editor = demo.casablanca.editor_token.clone();
         let q = r#"subscription { entryChanged(types: ["article"]) { seq kind type id status } }"#;
-        let mut mk = subscribe(&app, &mk_editor, &q).await;
-        let mut casa = subscribe(&app, &casa_editor, &q).await;
-        let mut public = subscribe(&app, &demo.marrakech.public_token, &q).await;
+        let mut mk = subscribe(&app, &mk_editor, q).await;
+        let mut casa = subscribe(&app, &casa_editor, q).await;
+        let mut public = subscribe(&app, &demo.marrakech.public_token, q).await;
 
         let create = "mutation($t: String) { createArticle(data: {title: $t}) { id } }";
         let (_, _, c) = app

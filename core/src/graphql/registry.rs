@@ -11,9 +11,12 @@ use super::builder::{GraphqlLimits, build_schema};
 use crate::content::{Content, ContentError};
 use crate::tenancy::TenantCtx;
 
+/// tenant id → (schema version, schema).
+type Schemas = HashMap<String, (i64, Arc<Schema>)>;
+
 #[derive(Clone, Default)]
 pub struct SchemaRegistry {
-    schemas: Arc<RwLock<HashMap<String, (i64, Arc<Schema>)>>>,
+    schemas: Arc<RwLock<Schemas>>,
     limits: GraphqlLimits,
 }
 

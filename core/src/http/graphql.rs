@@ -71,7 +71,7 @@ enum Media {
     Json,
 }
 
-fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
+fn negotiate(headers: &HeaderMap) -> Result<Media, Box<Response>> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(Media::Json);
     };
@@ -87,11 +87,11 @@ fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
     {
         Ok(Media::Json)
     } else {
-        Err((
+        let refusal = (
             StatusCode::NOT_ACCEPTABLE,
             format!("accepts {GRAPHQL_RESPONSE} or {JSON}"),
-        )
-            .into_response())
+        );
+        Err(Box::new(refusal.into_response()))
     }
 }
 
@@ -160,7 +160,7 @@ async fn get_graphql(
     }
     let media = match negotiate(&headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(query) = params.query else {
         return request_error(media, StatusCode::BAD_REQUEST, "missing `query` parameter");
@@ -230,7 +230,7 @@ fn is_mutation(doc: &async_graphql::parser::types::ExecutableDocument, name: Opt
 async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let media = match negotiate(&headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
