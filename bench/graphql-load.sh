@@ -14,10 +14,11 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2;
 cargo build --release -p zellige --bin zellige --example gen_data >&2
 bin=${CARGO_TARGET_DIR:-target}/release
 data=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
 export ZELLIGE_DATA_DIR=$data RUST_LOG=warn
 port=$((20000 + RANDOM % 20000))
-"$bin/gen_data" "$articles" "$events" "$artisans" > "$data/load.jsonl"
+"$bin/examples/gen_data" "$articles" "$events" "$artisans" > "$data/load.jsonl"
 "$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done

@@ -248,3 +248,60 @@ pub async fn delete(db: &Db, slug: &str) -> Result<(), TenancyError> {
     tracing::info!(tenant = %slug, "tenant deleted");
     Ok(())
 }
+
+/// A short-lived per-node cache of tenant rows, so that a request does not read the tenant row
+/// every time. Entries live `ttl` (default 500 ms): a change to a tenant (its schema version, its
+/// settings) reaches every node within that time, well inside the one-second promise.
+#[derive(Clone)]
+pub struct TenantCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Arc<
+        std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, TenantCtx)>>,
+    >,
+}
+
+impl Default for TenantCache {
+    fn default() -> Self {
+        TenantCache {
+            ttl: std::time::Duration::from_millis(500),
+            entries: Default::default(),
+        }
+    }
+}
+
+impl TenantCache {
+    fn cached(&self, key: &str) -> Option<TenantCtx> {
+        let entries = self.entries.read().ok()?;
+        let (at, ctx) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| ctx.clone())
+    }
+
+    fn keep(&self, key: String, ctx: &TenantCtx) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(key, (std::time::Instant::now(), ctx.clone()));
+        }
+    }
+
+    pub async fn by_id(&self, db: &Db, id: &str) -> Result<TenantCtx, TenancyError> {
+        let key = format!("id:{id}");
+        if let Some(ctx) = self.cached(&key) {
+            return Ok(ctx);
+        }
+        let ctx = by_id(db, id).await?;
+        self.keep(key, &ctx);
+        Ok(ctx)
+    }
+
+    pub async fn by_slug(&self, db: &Db, slug: &str) -> Result<TenantCtx, TenancyError> {
+        let key = format!("slug:{slug}");
+        if let Some(ctx) = self.cached(&key) {
+            return Ok(ctx);
+        }
+        let ctx = by_slug(db, slug).await?;
+        self.keep(key, &ctx);
+        Ok(ctx)
+    }
+}

@@ -53,7 +53,9 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
                 "unknown, revoked or expired token",
             ));
         };
-        let tenant = tenancy::by_id(db, &p.tenant_id)
+        let tenant = state
+            .tenants
+            .by_id(db, &p.tenant_id)
             .await
             .map_err(|e| internal(&e))?;
         if let Some(slug) = x_tenant
@@ -73,7 +75,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
         });
     }
     if let Some(slug) = x_tenant {
-        return match tenancy::by_slug(db, slug).await {
+        return match state.tenants.by_slug(db, slug).await {
             Ok(tenant) => Ok(RequestContext {
                 tenant,
                 principal: Principal::Anonymous,

@@ -31,6 +31,7 @@ pub struct AppState {
     pub db: Db,
     pub content: Content,
     pub graphql: crate::graphql::registry::SchemaRegistry,
+    pub tenants: crate::tenancy::TenantCache,
 }
 
 impl AppState {
@@ -42,6 +43,7 @@ impl AppState {
             db,
             content,
             graphql,
+            tenants: Default::default(),
         }
     }
 }

@@ -863,7 +863,9 @@ fn push_index_op(sql: &mut Sql, col: &str, op: &IndexOp) {
     }
 }
 
-fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond) {
+/// `id_col` is the entry id column of the driving table, so that index conditions are checked
+/// before the document is fetched.
+fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond, id_col: &str) {
     match cond {
         Cond::And(cs) | Cond::Or(cs) => {
             if cs.is_empty() {
@@ -884,17 +886,18 @@ fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond) {
                 if i > 0 {
                     sql.push(joiner);
                 }
-                push_cond(sql, ctx, q, c);
+                push_cond(sql, ctx, q, c, id_col);
             }
             sql.push(")");
         }
         Cond::Not(c) => {
             sql.push("NOT (");
-            push_cond(sql, ctx, q, c);
+            push_cond(sql, ctx, q, c, id_col);
             sql.push(")");
         }
         Cond::Index { field, locale, op } => {
-            sql.push("d.entry_id IN (SELECT f.entry_id FROM entry_fields f WHERE f.tenant_id = ")
+            sql.push(id_col)
+                .push(" IN (SELECT f.entry_id FROM entry_fields f WHERE f.tenant_id = ")
                 .bind(ctx.id().to_owned())
                 .push(" AND f.type = ")
                 .bind(q.entry_type.clone())
@@ -1028,7 +1031,12 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     sql.push(" AND d.type = ").bind(q.entry_type.clone());
     if let Some(c) = &cond {
         sql.push(" AND ");
-        push_cond(&mut sql, ctx, q, c);
+        let id_col = if count_only {
+            "d.entry_id"
+        } else {
+            tie_breaker(q)
+        };
+        push_cond(&mut sql, ctx, q, c, id_col);
     }
     if count_only {
         return sql;
