@@ -196,6 +196,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        // Slugs are compared by ranges (`base`, `base-2`, …): byte order on both backends.
+        let mut slug_col = text(EntryDocs::Slug);
+        if backend == DbBackend::Postgres {
+            slug_col.extra("COLLATE \"C\"");
+        }
         manager
             .create_table(
                 Table::create()
@@ -204,7 +209,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(EntryDocs::Stage).small_integer().not_null())
                     .col(text(EntryDocs::TenantId))
                     .col(text(EntryDocs::Type))
-                    .col(text(EntryDocs::Slug))
+                    .col(slug_col)
                     .col(big(EntryDocs::Version))
                     .col(text(EntryDocs::Data))
                     .col(text(EntryDocs::Locales))

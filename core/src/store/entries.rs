@@ -1031,10 +1031,14 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     sql.push(" AND d.type = ").bind(q.entry_type.clone());
     if let Some(c) = &cond {
         sql.push(" AND ");
-        let id_col = if count_only {
-            "d.entry_id"
-        } else {
-            tie_breaker(q)
+        // With a single field sort, SQLite reads the sort index in order and tests each row
+        // against the filters (bloom filter + list), stopping after one page: the unary `+`
+        // keeps it from driving the query by a filter's id list instead, which reads and sorts
+        // every match (the better plan only for very selective filters without a sort).
+        let id_col = match (count_only, tie_breaker(q), sql.backend()) {
+            (true, _, _) => "d.entry_id",
+            (false, "s0.entry_id", DbBackend::Sqlite) => "+s0.entry_id",
+            (false, col, _) => col,
         };
         push_cond(&mut sql, ctx, q, c, id_col);
     }
