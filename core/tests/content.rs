@@ -996,3 +996,75 @@ async fn content_type_changes_never_drop_data_silently() {
         );
     });
 }
+
+#[tokio::test]
+async fn import_derives_unique_slugs_across_db_and_batch() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let first = t
+            .content
+            .create(
+                &ctx,
+                "article",
+                input(json!({"title": {"ar": TITLE}})),
+                None,
+            )
+            .await
+            .expect("create");
+        let line = |slug: Option<&str>| zellige::content::transfer::EntryLine {
+            entry_type: "article".into(),
+            id: None,
+            slug: slug.map(str::to_owned),
+            status: Status::Published,
+            version: None,
+            created_at: None,
+            updated_at: None,
+            published_at: None,
+            created_by: None,
+            updated_by: None,
+            locales: vec![],
+            fields: obj(json!({"title": {"ar": TITLE}})),
+            published: None,
+        };
+        let lines = vec![
+            (1, line(None)),
+            (2, line(None)),
+            (3, line(Some("مقال-جديد"))),
+        ];
+        t.content
+            .import_batch(&ctx, lines, &Default::default())
+            .await
+            .expect("import");
+        let page = t
+            .content
+            .list(
+                &ctx,
+                "article",
+                &PageArgs {
+                    first: Some(10),
+                    ..Default::default()
+                },
+                Stage::Draft,
+            )
+            .await
+            .expect("list");
+        let mut slugs: Vec<String> = page.entries.iter().map(|(e, _)| e.slug.clone()).collect();
+        slugs.sort();
+        let mut want = vec![
+            first.slug.clone(),
+            format!("{}-2", first.slug),
+            format!("{}-3", first.slug),
+            "مقال-جديد".to_owned(),
+        ];
+        want.sort();
+        assert_eq!(slugs, want);
+        let dup = vec![(1, line(Some("مقال-جديد")))];
+        let err = t
+            .content
+            .import_batch(&ctx, dup, &Default::default())
+            .await
+            .expect_err("taken slug");
+        assert_eq!(err.line, 1);
+        assert_eq!(err.error.code(), ErrorCode::Conflict);
+    });
+}

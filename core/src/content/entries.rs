@@ -787,9 +787,11 @@ pub(crate) async fn choose_slug_in_batch(
     requested: Option<&str>,
     data: &Map<String, Value>,
     batch: &mut std::collections::HashSet<(String, String)>,
+    probe: &SlugProbe,
 ) -> Result<String, ContentError> {
+    let key = |s: &str| (ct.name.clone(), s.to_owned());
     let slug = match requested {
-        Some(s) if batch.contains(&(ct.name.clone(), s.to_owned())) => {
+        Some(s) if batch.contains(&key(s)) => {
             return Err(ContentError::Conflict {
                 message: format!("slug `{s}` appears twice"),
                 fields: vec![FieldError::new(
@@ -799,17 +801,51 @@ pub(crate) async fn choose_slug_in_batch(
                 )],
             });
         }
+        Some(s) if slug::is_valid_slug(s) && probe.is_free(&key(s)) => s.to_owned(),
         Some(_) => choose_slug(conn, ctx, ct, requested, data, None).await?,
         None => {
             let base = derive_slug_base(ct, data, ctx.default_locale());
-            let taken = repo::slugs_like(conn, ctx, &ct.name, &base).await?;
-            first_free(&base, |s| {
-                taken.contains(s) || batch.contains(&(ct.name.clone(), s.to_owned()))
-            })
+            if probe.is_free(&key(&base)) && !batch.contains(&key(&base)) {
+                base
+            } else {
+                let taken = repo::slugs_like(conn, ctx, &ct.name, &base).await?;
+                first_free(&base, |s| taken.contains(s) || batch.contains(&key(s)))
+            }
         }
     };
     batch.insert((ct.name.clone(), slug.clone()));
     Ok(slug)
+}
+
+/// Slugs looked up for a whole import batch in one query per type: the common case (a slug
+/// nobody has) then needs no query of its own.
+#[derive(Debug, Default)]
+pub(crate) struct SlugProbe {
+    checked: std::collections::HashSet<(String, String)>,
+    taken: std::collections::HashSet<(String, String)>,
+}
+
+impl SlugProbe {
+    pub(crate) async fn load(
+        conn: &impl ConnectionTrait,
+        ctx: &TenantCtx,
+        candidates: std::collections::HashMap<String, Vec<String>>,
+    ) -> Result<SlugProbe, ContentError> {
+        let mut probe = SlugProbe::default();
+        for (entry_type, slugs) in candidates {
+            for taken in repo::slugs_in(conn, ctx, &entry_type, &slugs).await? {
+                probe.taken.insert((entry_type.clone(), taken));
+            }
+            probe
+                .checked
+                .extend(slugs.into_iter().map(|s| (entry_type.clone(), s)));
+        }
+        Ok(probe)
+    }
+
+    fn is_free(&self, key: &(String, String)) -> bool {
+        self.checked.contains(key) && !self.taken.contains(key)
+    }
 }
 
 pub(crate) fn derive_slug_base(

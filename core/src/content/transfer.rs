@@ -10,7 +10,10 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::entries::{Status, choose_slug_in_batch, event_for, index_rows_of, version_row};
+use super::entries::{
+    SlugProbe, Status, choose_slug_in_batch, derive_slug_base, event_for, index_rows_of,
+    version_row,
+};
 use super::{Content, ContentError, values};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
@@ -125,6 +128,23 @@ impl Content {
         let mut events = Vec::new();
         let mut batch_slugs: HashSet<(String, String)> = HashSet::new();
         let mut batch_ids: HashSet<String> = HashSet::new();
+        // The slugs this batch will ask for, looked up together.
+        let mut candidates: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (_, line) in &lines {
+            if let Ok(ct) = model.get(&line.entry_type) {
+                let slug = match &line.slug {
+                    Some(s) => s.clone(),
+                    None => derive_slug_base(ct, &line.fields, ctx.default_locale()),
+                };
+                candidates.entry(ct.name.clone()).or_default().push(slug);
+            }
+        }
+        let probe = SlugProbe::load(&txn, ctx, candidates)
+            .await
+            .map_err(|error| LineError {
+                line: first_line,
+                error,
+            })?;
         for (line_no, line) in lines {
             let fail = |error: ContentError| LineError {
                 line: line_no,
@@ -175,6 +195,7 @@ impl Content {
                 line.slug.as_deref(),
                 &draft_data,
                 &mut batch_slugs,
+                &probe,
             )
             .await
             .map_err(fail)?;

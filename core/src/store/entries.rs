@@ -219,6 +219,29 @@ pub async fn slugs_like(
         .collect()
 }
 
+/// Of `slugs`, those used by an entry of the type (draft or published copy).
+pub async fn slugs_in(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    entry_type: &str,
+    slugs: &[String],
+) -> Result<HashSet<String>, DbErr> {
+    let mut found = HashSet::new();
+    for chunk in slugs.chunks(1000) {
+        let mut sql = Sql::new(conn.get_database_backend());
+        sql.push("SELECT d.slug FROM entry_docs d WHERE d.tenant_id = ")
+            .bind(ctx.id().to_owned())
+            .push(" AND d.type = ")
+            .bind(entry_type.to_owned())
+            .push(" AND d.stage IN (0, 1) AND d.slug IN ")
+            .bind_list(chunk.iter().cloned());
+        for row in sql.fetch_all(conn).await? {
+            found.insert(row.try_get::<String>("", "slug")?);
+        }
+    }
+    Ok(found)
+}
+
 /// The entry (other than `except`) whose draft or published copy uses `slug`, if any.
 pub async fn slug_owner(
     conn: &impl ConnectionTrait,
