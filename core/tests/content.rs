@@ -1058,6 +1058,25 @@ async fn import_derives_unique_slugs_across_db_and_batch() {
         ];
         want.sort();
         assert_eq!(slugs, want);
+        let artisan = |email: &str| zellige::content::transfer::EntryLine {
+            entry_type: "artisan".into(),
+            fields: obj(
+                json!({"name": {"ar": "حرفي"}, "craft": "زليج", "city": "مراكش", "email": email}),
+            ),
+            ..line(None)
+        };
+        let before = t.snapshot().await;
+        let err = t
+            .content
+            .import_batch(
+                &ctx,
+                vec![(1, artisan("a@example.com")), (2, artisan("a@example.com"))],
+                &Default::default(),
+            )
+            .await
+            .expect_err("duplicate in batch");
+        assert_eq!((err.line, err.error.code()), (2, ErrorCode::Conflict));
+        assert_eq!(t.snapshot().await, before, "the failed batch left nothing");
         let dup = vec![(1, line(Some("مقال-جديد")))];
         let err = t
             .content

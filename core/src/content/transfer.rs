@@ -128,6 +128,7 @@ impl Content {
         let mut events = Vec::new();
         let mut batch_slugs: HashSet<(String, String)> = HashSet::new();
         let mut batch_ids: HashSet<String> = HashSet::new();
+        let mut batch_unique: HashSet<(String, String, String)> = HashSet::new();
         // The slugs this batch will ask for, looked up together.
         let mut candidates: std::collections::HashMap<String, Vec<String>> = Default::default();
         for (_, line) in &lines {
@@ -178,6 +179,26 @@ impl Content {
             super::entries::check_unique(&txn, ctx, ct, &draft_data, None)
                 .await
                 .map_err(fail)?;
+            // The database does not hold this batch's rows yet: catch duplicates within it.
+            for field in ct.fields.iter().filter(|f| f.unique) {
+                if let Some(v) = draft_data
+                    .get(&field.name)
+                    .and_then(|v| values::encode_index_value(&field.kind, v))
+                    && !batch_unique.insert((ct.name.clone(), field.name.clone(), v))
+                {
+                    return Err(fail(ContentError::Conflict {
+                        message: format!(
+                            "another {} in this import has the same {}",
+                            ct.name, field.name
+                        ),
+                        fields: vec![FieldError::new(
+                            field.name.as_str(),
+                            "unique",
+                            "appears twice in this import",
+                        )],
+                    }));
+                }
+            }
             let published_data = match (&line.status, &line.published) {
                 (Status::Published, Some(p)) => {
                     let p = self
