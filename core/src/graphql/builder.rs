@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json};
 use super::loader::EntryKey;
 use super::names::{TypeNames, pascal};
 use super::{RequestCtx, coded, content_error};
+use crate::content::filter::operators;
 use crate::content::model::{ContentType, FieldDef, FieldKind};
 use crate::content::values::localized_value;
 use crate::content::{Entry, EntryInput, Lookup, Page, PageArgs, TenantModel};
@@ -259,6 +260,7 @@ fn filter_type(kind: &FieldKind) -> &'static str {
         FieldKind::Date => "DateFilter",
         FieldKind::DateTime => "DateTimeFilter",
         FieldKind::Reference { .. } => "IdFilter",
+        FieldKind::Enum(_) => "EnumFilter",
         _ => "StringFilter",
     }
 }
@@ -353,9 +355,6 @@ fn shared_types(
         }
         input
     };
-    let ordered = [
-        "eq", "ne", "in", "notIn", "lt", "lte", "gt", "gte", "isNull",
-    ];
     let page_info = |name: &'static str, ty: TypeRef, get: fn(&PageInfoView) -> Value| {
         Field::new(name, ty, move |ctx| {
             FieldFuture::new(async move {
@@ -425,29 +424,38 @@ fn shared_types(
         .register(filter(
             "StringFilter",
             TypeRef::STRING,
-            &[
-                "eq",
-                "ne",
-                "in",
-                "notIn",
-                "contains",
-                "startsWith",
-                "isNull",
-            ],
+            operators(&FieldKind::String),
         ))
-        .register(filter("IntFilter", TypeRef::INT, &ordered))
-        .register(filter("FloatFilter", TypeRef::FLOAT, &ordered))
-        .register(filter("DateFilter", "Date", &ordered))
-        .register(filter("DateTimeFilter", "DateTime", &ordered))
+        .register(filter(
+            "EnumFilter",
+            TypeRef::STRING,
+            operators(&FieldKind::Enum(Vec::new())),
+        ))
+        .register(filter(
+            "IntFilter",
+            TypeRef::INT,
+            operators(&FieldKind::Integer),
+        ))
+        .register(filter(
+            "FloatFilter",
+            TypeRef::FLOAT,
+            operators(&FieldKind::Float),
+        ))
+        .register(filter("DateFilter", "Date", operators(&FieldKind::Date)))
+        .register(filter(
+            "DateTimeFilter",
+            "DateTime",
+            operators(&FieldKind::DateTime),
+        ))
         .register(filter(
             "BooleanFilter",
             TypeRef::BOOLEAN,
-            &["eq", "ne", "isNull"],
+            operators(&FieldKind::Boolean),
         ))
         .register(filter(
             "IdFilter",
             TypeRef::ID,
-            &["eq", "ne", "in", "notIn", "isNull"],
+            operators(&FieldKind::Reference { to: String::new() }),
         ))
         .register(entry_interface())
 }
