@@ -285,23 +285,38 @@ impl TenantCache {
         }
     }
 
-    pub async fn by_id(&self, db: &Db, id: &str) -> Result<TenantCtx, TenancyError> {
-        let key = format!("id:{id}");
+    async fn through(
+        &self,
+        key: String,
+        load: impl Future<Output = Result<TenantCtx, TenancyError>>,
+    ) -> Result<TenantCtx, TenancyError> {
         if let Some(ctx) = self.cached(&key) {
             return Ok(ctx);
         }
-        let ctx = by_id(db, id).await?;
+        let ctx = load.await?;
         self.keep(key, &ctx);
         Ok(ctx)
     }
 
+    pub async fn by_id(&self, db: &Db, id: &str) -> Result<TenantCtx, TenancyError> {
+        self.through(format!("id:{id}"), by_id(db, id)).await
+    }
+
     pub async fn by_slug(&self, db: &Db, slug: &str) -> Result<TenantCtx, TenancyError> {
-        let key = format!("slug:{slug}");
+        self.through(format!("slug:{slug}"), by_slug(db, slug))
+            .await
+    }
+
+    /// The tenant serving a host name; hits are cached like the other lookups.
+    pub async fn by_domain(&self, db: &Db, host: &str) -> Result<Option<TenantCtx>, TenancyError> {
+        let key = format!("host:{host}");
         if let Some(ctx) = self.cached(&key) {
-            return Ok(ctx);
+            return Ok(Some(ctx));
         }
-        let ctx = by_slug(db, slug).await?;
-        self.keep(key, &ctx);
-        Ok(ctx)
+        let found = by_domain(db, host).await?;
+        if let Some(ctx) = &found {
+            self.keep(key, ctx);
+        }
+        Ok(found)
     }
 }

@@ -350,6 +350,23 @@ async fn tenants_are_isolated_whatever_is_sent() {
             .graphql_with(None, &[("x-tenant", "nowhere")], "{ locales }", json!({}))
             .await;
         assert_eq!((status, code(&h)), (400, "UNKNOWN_TENANT"));
+        // A tenant's domain in Host selects it (the demo's domains are SLUG.localhost).
+        let q = "{ artisans(first: 100) { nodes { id } } }";
+        let (status, _, by_host) = app
+            .graphql_with(
+                None,
+                &[("host", "casablanca-settat.localhost")],
+                q,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{by_host}");
+        for n in by_host["data"]["artisans"]["nodes"]
+            .as_array()
+            .expect("nodes")
+        {
+            assert!(!mk_ids.contains(&n["id"].as_str().unwrap_or("").to_owned()));
+        }
         let (status, _, h) = app.graphql(None, "{ locales }", json!({})).await;
         assert_eq!((status, code(&h)), (400, "UNKNOWN_TENANT"));
         let (status, _, h) = app

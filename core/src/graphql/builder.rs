@@ -99,117 +99,93 @@ fn opt_string(s: &Option<String>) -> Value {
     s.clone().map(Value::from).unwrap_or(Value::Null)
 }
 
-fn system_fields(mut obj: Object) -> Object {
-    obj = obj
-        .field(system_field("id", TypeRef::named_nn(TypeRef::ID), |v| {
-            Value::from(v.entry.id.clone())
-        }))
-        .field(system_field(
-            "slug",
-            TypeRef::named_nn(TypeRef::STRING),
-            |v| Value::from(v.entry.slug.clone()),
-        ))
-        .field(system_field("status", TypeRef::named_nn("Status"), |v| {
-            Value::Enum(Name::new(v.entry.status.as_str()))
-        }))
-        .field(system_field(
-            "version",
-            TypeRef::named_nn(TypeRef::INT),
-            |v| Value::from(v.entry.version),
-        ))
-        .field(system_field(
-            "locale",
-            TypeRef::named_nn(TypeRef::STRING),
-            |v| Value::from(v.locale.clone()),
-        ))
-        .field(system_field(
-            "availableLocales",
-            TypeRef::named_nn_list_nn(TypeRef::STRING),
-            |v| {
-                Value::List(
-                    v.entry
-                        .available_locales
-                        .iter()
-                        .cloned()
-                        .map(Value::from)
-                        .collect(),
-                )
-            },
-        ))
-        .field(system_field(
-            "createdAt",
-            TypeRef::named_nn("DateTime"),
-            |v| Value::from(to_rfc3339(v.entry.created_at)),
-        ))
-        .field(system_field(
-            "updatedAt",
-            TypeRef::named_nn("DateTime"),
-            |v| Value::from(to_rfc3339(v.entry.updated_at)),
-        ))
-        .field(system_field(
-            "publishedAt",
-            TypeRef::named("DateTime"),
-            |v| {
+/// The system fields of every entry: name, type and how to read it. The `Entry` interface and
+/// every content type's object are both built from this one table.
+type SystemField = (&'static str, fn() -> TypeRef, fn(&EntryView) -> Value);
+
+const SYSTEM_FIELDS: [SystemField; 11] = [
+    (
+        "id",
+        || TypeRef::named_nn(TypeRef::ID),
+        |v| Value::from(v.entry.id.clone()),
+    ),
+    (
+        "slug",
+        || TypeRef::named_nn(TypeRef::STRING),
+        |v| Value::from(v.entry.slug.clone()),
+    ),
+    (
+        "status",
+        || TypeRef::named_nn("Status"),
+        |v| Value::Enum(Name::new(v.entry.status.as_str())),
+    ),
+    (
+        "version",
+        || TypeRef::named_nn(TypeRef::INT),
+        |v| Value::from(v.entry.version),
+    ),
+    (
+        "locale",
+        || TypeRef::named_nn(TypeRef::STRING),
+        |v| Value::from(v.locale.clone()),
+    ),
+    (
+        "availableLocales",
+        || TypeRef::named_nn_list_nn(TypeRef::STRING),
+        |v| {
+            Value::List(
                 v.entry
-                    .published_at
-                    .map(|t| Value::from(to_rfc3339(t)))
-                    .unwrap_or(Value::Null)
-            },
-        ))
-        .field(system_field(
-            "createdBy",
-            TypeRef::named(TypeRef::STRING),
-            |v| opt_string(&v.entry.created_by),
-        ))
-        .field(system_field(
-            "updatedBy",
-            TypeRef::named(TypeRef::STRING),
-            |v| opt_string(&v.entry.updated_by),
-        ));
-    obj
+                    .available_locales
+                    .iter()
+                    .cloned()
+                    .map(Value::from)
+                    .collect(),
+            )
+        },
+    ),
+    (
+        "createdAt",
+        || TypeRef::named_nn("DateTime"),
+        |v| Value::from(to_rfc3339(v.entry.created_at)),
+    ),
+    (
+        "updatedAt",
+        || TypeRef::named_nn("DateTime"),
+        |v| Value::from(to_rfc3339(v.entry.updated_at)),
+    ),
+    (
+        "publishedAt",
+        || TypeRef::named("DateTime"),
+        |v| {
+            v.entry
+                .published_at
+                .map(|t| Value::from(to_rfc3339(t)))
+                .unwrap_or(Value::Null)
+        },
+    ),
+    (
+        "createdBy",
+        || TypeRef::named(TypeRef::STRING),
+        |v| opt_string(&v.entry.created_by),
+    ),
+    (
+        "updatedBy",
+        || TypeRef::named(TypeRef::STRING),
+        |v| opt_string(&v.entry.updated_by),
+    ),
+];
+
+fn system_fields(obj: Object) -> Object {
+    SYSTEM_FIELDS.iter().fold(obj, |obj, (name, ty, get)| {
+        obj.field(system_field(name, ty(), *get))
+    })
 }
 
 fn entry_interface() -> Interface {
-    Interface::new("Entry")
-        .description("System fields every entry has, whatever its type.")
-        .field(InterfaceField::new("id", TypeRef::named_nn(TypeRef::ID)))
-        .field(InterfaceField::new(
-            "slug",
-            TypeRef::named_nn(TypeRef::STRING),
-        ))
-        .field(InterfaceField::new("status", TypeRef::named_nn("Status")))
-        .field(InterfaceField::new(
-            "version",
-            TypeRef::named_nn(TypeRef::INT),
-        ))
-        .field(InterfaceField::new(
-            "locale",
-            TypeRef::named_nn(TypeRef::STRING),
-        ))
-        .field(InterfaceField::new(
-            "availableLocales",
-            TypeRef::named_nn_list_nn(TypeRef::STRING),
-        ))
-        .field(InterfaceField::new(
-            "createdAt",
-            TypeRef::named_nn("DateTime"),
-        ))
-        .field(InterfaceField::new(
-            "updatedAt",
-            TypeRef::named_nn("DateTime"),
-        ))
-        .field(InterfaceField::new(
-            "publishedAt",
-            TypeRef::named("DateTime"),
-        ))
-        .field(InterfaceField::new(
-            "createdBy",
-            TypeRef::named(TypeRef::STRING),
-        ))
-        .field(InterfaceField::new(
-            "updatedBy",
-            TypeRef::named(TypeRef::STRING),
-        ))
+    SYSTEM_FIELDS.iter().fold(
+        Interface::new("Entry").description("System fields every entry has, whatever its type."),
+        |iface, (name, ty, _)| iface.field(InterfaceField::new(*name, ty())),
+    )
 }
 
 /// The scalar GraphQL type of a field kind (references excluded).

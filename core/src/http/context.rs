@@ -92,7 +92,9 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
             .rsplit_once(':')
             .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
             .map_or(host, |(h, _)| h);
-        if let Some(tenant) = tenancy::by_domain(db, &name.to_ascii_lowercase())
+        if let Some(tenant) = state
+            .tenants
+            .by_domain(db, &name.to_ascii_lowercase())
             .await
             .map_err(|e| internal(&e))?
         {
