@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage platform operators (they create and delete tenants over the admin API).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Print GraphQL schemas.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -118,6 +121,15 @@ pub enum UserCommand {
         email: String,
         #[arg(long, value_enum)]
         role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator; the password is read from stdin (or prompted for on a terminal).
+    Create {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -217,7 +229,7 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             let ctx = tenancy::by_slug(&db, &tenant).await?;
             let expires_at =
                 expires_in_days.map(|d| crate::time::now_ms() + i64::from(d) * 86_400_000);
-            let token = auth::create_token(&db, &ctx, kind, &name, expires_at).await?;
+            let token = auth::create_token(&db, &ctx, kind, &name, expires_at, "cli").await?;
             eprintln!(
                 "{} token {} for {} (shown once):",
                 kind.as_str(),
@@ -233,8 +245,28 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         }) => {
             let ctx = tenancy::by_slug(&db, &tenant).await?;
             let password = read_password()?;
-            let id = auth::create_user(&db, &ctx, &email, role, &password).await?;
-            println!("created user {id} ({}) in {}", role.as_str(), ctx.slug());
+            let user = auth::create_user(
+                &db,
+                &ctx,
+                auth::NewUser {
+                    email,
+                    role,
+                    password,
+                },
+                "cli",
+            )
+            .await?;
+            println!(
+                "created user {} ({}) in {}",
+                user.id,
+                role.as_str(),
+                ctx.slug()
+            );
+        }
+        Command::Operator(OperatorCommand::Create { email }) => {
+            let password = read_password()?;
+            let id = auth::create_operator(&db, &email, &password).await?;
+            println!("created operator {id}");
         }
         Command::Schema(SchemaCommand::Print { tenant }) => {
             let ctx = tenancy::by_slug(&db, &tenant).await?;

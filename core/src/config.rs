@@ -52,6 +52,30 @@ pub struct Config {
     pub log: LogConfig,
     pub db: DbConfig,
     pub limits: Limits,
+    pub auth: AuthConfig,
+}
+
+/// Sessions and login throttling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a login session lasts, seconds.
+    pub session_ttl_secs: u64,
+    /// Login attempts allowed per account per minute (a burst of this many, then refilled
+    /// evenly); further attempts get 429 with `Retry-After`.
+    pub login_per_account_per_minute: u32,
+    /// Login attempts allowed per client address per minute.
+    pub login_per_client_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_ttl_secs: 12 * 3600,
+            login_per_account_per_minute: 5,
+            login_per_client_per_minute: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +139,7 @@ impl Default for Config {
             log: LogConfig::default(),
             db: DbConfig::default(),
             limits: Limits::default(),
+            auth: AuthConfig::default(),
         }
     }
 }

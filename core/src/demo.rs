@@ -125,10 +125,24 @@ async fn load(
         .import_batch(&ctx, lines, &known)
         .await
         .with_context(|| format!("loading demo content of {slug}"))?;
-    let public =
-        auth::create_token(content.db(), &ctx, TokenKind::Public, "demo public", None).await?;
-    let editor =
-        auth::create_token(content.db(), &ctx, TokenKind::Editor, "demo editor", None).await?;
+    let public = auth::create_token(
+        content.db(),
+        &ctx,
+        TokenKind::Public,
+        "demo public",
+        None,
+        "demo",
+    )
+    .await?;
+    let editor = auth::create_token(
+        content.db(),
+        &ctx,
+        TokenKind::Editor,
+        "demo editor",
+        None,
+        "demo",
+    )
+    .await?;
     Ok(DemoTenant {
         slug: slug.into(),
         name: name.into(),

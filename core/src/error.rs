@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 /// Every code a client can see, with its HTTP status. Nothing else is ever sent to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// These are SPEC §6's codes plus `RATE_LIMITED` (429), which login throttling needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadUserInput,
@@ -14,6 +15,7 @@ pub enum ErrorCode {
     Conflict,
     UnknownTenant,
     QueryTooComplex,
+    RateLimited,
     PluginError,
     PluginTimeout,
     PluginLimit,
@@ -22,7 +24,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::BadUserInput,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -30,6 +32,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::UnknownTenant,
         ErrorCode::QueryTooComplex,
+        ErrorCode::RateLimited,
         ErrorCode::PluginError,
         ErrorCode::PluginTimeout,
         ErrorCode::PluginLimit,
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::UnknownTenant => "UNKNOWN_TENANT",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::PluginError => "PLUGIN_ERROR",
             ErrorCode::PluginTimeout => "PLUGIN_TIMEOUT",
             ErrorCode::PluginLimit => "PLUGIN_LIMIT",
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::QueryTooComplex => 400,
+            ErrorCode::RateLimited => 429,
             ErrorCode::PluginError => 502,
             ErrorCode::PluginTimeout => 504,
             ErrorCode::PluginLimit => 502,
@@ -88,7 +93,7 @@ impl std::fmt::Display for ErrorCode {
 /// One broken rule on one field: `path` is the field path (`title`, `title.fr`,
 /// `fields[2].maxLength`, `tags[3]`), `rule` a stable machine name (`required`, `maxLength`,
 /// `pattern`, `unique`, …), `message` a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub path: String,
     pub rule: String,

@@ -3,6 +3,8 @@
 //! Data flows one way: `cli` / `http` → `tenancy` (the tenant context) → `content` (the service)
 //! → `store` (SQL on SQLite or PostgreSQL). Lower layers never name types of the layers above.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -7,6 +7,7 @@
 use regex::Regex;
 use sea_orm::ConnectionTrait;
 
+use crate::access::Narrowing;
 use crate::content::model::builtin_types;
 use crate::error::FieldError;
 use crate::store::{self, Db, content_types, tenants};
@@ -22,11 +23,23 @@ pub struct TenantCtx {
     default_locale: String,
     schema_version: i64,
     anonymous_read: bool,
+    domains: Vec<String>,
+    narrowing: std::sync::Arc<Narrowing>,
+    created_at: i64,
 }
 
 impl TenantCtx {
     fn from_row(row: tenants::TenantRow) -> Self {
+        // Validated when written; a rule that no longer parses narrows nothing.
+        let narrowing = row
+            .settings
+            .get("permissions")
+            .and_then(|p| Narrowing::from_json(p).ok())
+            .unwrap_or_default();
         TenantCtx {
+            domains: row.domains,
+            narrowing: std::sync::Arc::new(narrowing),
+            created_at: row.created_at,
             anonymous_read: row
                 .settings
                 .get("anonymousRead")
@@ -59,6 +72,17 @@ impl TenantCtx {
     /// Whether clients without a token may read published content.
     pub fn anonymous_read(&self) -> bool {
         self.anonymous_read
+    }
+    /// Host names that select this tenant.
+    pub fn domains(&self) -> &[String] {
+        &self.domains
+    }
+    /// The tenant's narrowing of roles per content type.
+    pub fn narrowing(&self) -> &Narrowing {
+        &self.narrowing
+    }
+    pub fn created_at(&self) -> i64 {
+        self.created_at
     }
     pub fn schema_version(&self) -> i64 {
         self.schema_version
@@ -239,6 +263,114 @@ pub async fn set_anonymous_read(
     by_slug(db, slug).await
 }
 
+/// A change to a tenant's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub name: Option<String>,
+    pub domains: Option<Vec<String>>,
+    pub anonymous_read: Option<bool>,
+    /// The `permissions` narrowing (see `access::Narrowing`); `Some(Null)` removes it.
+    pub permissions: Option<serde_json::Value>,
+}
+
+fn domain_rule() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    #[allow(clippy::unwrap_used)] // a literal
+    RE.get_or_init(|| {
+        Regex::new(
+            "^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+        )
+        .unwrap()
+    })
+}
+
+/// Changes a tenant's settings after checking every field; `known_types` are the tenant's
+/// content types, which permission rules must name.
+pub async fn update_settings(
+    db: &Db,
+    ctx: &TenantCtx,
+    change: SettingsChange,
+    known_types: &[String],
+) -> Result<TenantCtx, TenancyError> {
+    let mut errors = Vec::new();
+    if let Some(name) = &change.name
+        && !(1..=200).contains(&name.trim().chars().count())
+    {
+        errors.push(FieldError::new("name", "length", "1 to 200 characters"));
+    }
+    if let Some(domains) = &change.domains {
+        if domains.len() > 20 {
+            errors.push(FieldError::new("domains", "maxItems", "at most 20 domains"));
+        }
+        for (i, d) in domains.iter().enumerate() {
+            if d.len() > 253 || !domain_rule().is_match(d) {
+                errors.push(FieldError::new(
+                    format!("domains[{i}]"),
+                    "hostname",
+                    "a lowercase host name such as chambre.example.ma",
+                ));
+            }
+        }
+    }
+    if let Some(p) = change.permissions.as_ref().filter(|p| !p.is_null()) {
+        match Narrowing::from_json(p) {
+            Ok(n) => {
+                for t in n.type_names() {
+                    if !known_types.iter().any(|k| k == t) {
+                        errors.push(FieldError::new(
+                            format!("permissions.*.{t}"),
+                            "exists",
+                            format!("no content type `{t}`"),
+                        ));
+                    }
+                }
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(TenancyError::Invalid(errors));
+    }
+    let txn = store::begin_write(db).await?;
+    let mut row = tenants::find_by_id(&txn, ctx.id())
+        .await?
+        .ok_or_else(|| TenancyError::Unknown(ctx.slug().to_owned()))?;
+    if let Some(domains) = &change.domains {
+        for (i, d) in domains.iter().enumerate() {
+            let taken = tenants::list(&txn)
+                .await?
+                .into_iter()
+                .any(|t| t.id != row.id && t.domains.iter().any(|x| x == d));
+            if taken {
+                return Err(TenancyError::Invalid(vec![FieldError::new(
+                    format!("domains[{i}]"),
+                    "unique",
+                    format!("`{d}` already belongs to another tenant"),
+                )]));
+            }
+        }
+        row.domains = domains.clone();
+    }
+    if let Some(name) = change.name {
+        row.name = name.trim().to_owned();
+    }
+    if let Some(allow) = change.anonymous_read {
+        row.settings["anonymousRead"] = serde_json::Value::Bool(allow);
+    }
+    match change.permissions {
+        Some(serde_json::Value::Null) => {
+            if let Some(m) = row.settings.as_object_mut() {
+                m.remove("permissions");
+            }
+        }
+        Some(p) => row.settings["permissions"] = p,
+        None => {}
+    }
+    tenants::update(&txn, &row, now_ms()).await?;
+    txn.commit().await?;
+    Ok(TenantCtx::from_row(row))
+}
+
 /// Deletes a tenant and all its data.
 pub async fn delete(db: &Db, slug: &str) -> Result<(), TenancyError> {
     let txn = store::begin_write(db).await?;
@@ -270,6 +402,14 @@ impl Default for TenantCache {
 }
 
 impl TenantCache {
+    /// Drops every cached row on this node (after a change made here; other nodes follow
+    /// within the time to live).
+    pub fn forget(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
     fn cached(&self, key: &str) -> Option<TenantCtx> {
         let entries = self.entries.read().ok()?;
         let (at, ctx) = entries.get(key)?;

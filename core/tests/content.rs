@@ -344,7 +344,7 @@ async fn drafts_publish_versions_and_stale_updates() {
                 .is_none()
         );
         t.content
-            .delete(&ctx, "article", &e.id)
+            .delete(&ctx, "article", &e.id, None)
             .await
             .expect("delete");
         assert!(
@@ -356,7 +356,7 @@ async fn drafts_publish_versions_and_stale_updates() {
         );
         let err = t
             .content
-            .delete(&ctx, "article", &e.id)
+            .delete(&ctx, "article", &e.id, None)
             .await
             .expect_err("gone");
         assert_eq!(err.code(), ErrorCode::NotFound);
@@ -746,7 +746,7 @@ async fn tenants_cannot_see_or_touch_each_other() {
         );
         assert_eq!(
             t.content
-                .delete(&a, "article", &secret.id)
+                .delete(&a, "article", &secret.id, None)
                 .await
                 .expect_err("delete")
                 .code(),
@@ -792,7 +792,7 @@ async fn outbox_numbers_events_per_tenant_in_commit_order() {
             .await
             .expect("create");
         t.content
-            .delete(&a, "article", &e.id)
+            .delete(&a, "article", &e.id, None)
             .await
             .expect("delete");
         let events = outbox::read(&t.db, &a, 0, 100).await.expect("read");
@@ -841,13 +841,14 @@ async fn content_type_changes_never_drop_data_silently() {
             .create_type(
                 &ctx,
                 json!({"name": "Shop", "plural": "shops", "fields": []}),
+                None,
             )
             .await
             .expect_err("invalid");
         assert!(rules(&err).contains(&("name".into(), "pattern".into())));
-        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "articles", "fields": [{"name": "x", "type": "string"}]})).await.expect_err("clash");
+        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "articles", "fields": [{"name": "x", "type": "string"}]}), None).await.expect_err("clash");
         assert!(rules(&err).contains(&("plural".into(), "unique".into())));
-        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "shops", "fields": [{"name": "owner", "type": "reference", "to": "person"}]})).await.expect_err("dangling");
+        let err = t.content.create_type(&ctx, json!({"name": "shop", "plural": "shops", "fields": [{"name": "owner", "type": "reference", "to": "person"}]}), None).await.expect_err("dangling");
         assert!(rules(&err).contains(&("fields[0].to".into(), "exists".into())));
         assert_eq!(t.snapshot().await, before);
 
@@ -857,7 +858,7 @@ async fn content_type_changes_never_drop_data_silently() {
             {"name": "rank", "type": "integer"}
         ]});
         t.content
-            .create_type(&ctx, shop)
+            .create_type(&ctx, shop, None)
             .await
             .expect("create type");
         let ctx = t.ctx("marrakech-safi").await;
@@ -885,6 +886,7 @@ async fn content_type_changes_never_drop_data_silently() {
                 "shop",
                 without_note.clone(),
                 &ChangeOptions::default(),
+                None,
             )
             .await
             .expect_err("data loss");
@@ -907,7 +909,7 @@ async fn content_type_changes_never_drop_data_silently() {
             .into(),
         };
         t.content
-            .update_type(&ctx, "shop", renamed, &opts)
+            .update_type(&ctx, "shop", renamed, &opts, None)
             .await
             .expect("rename");
         let ctx = t.ctx("marrakech-safi").await;
@@ -949,6 +951,7 @@ async fn content_type_changes_never_drop_data_silently() {
                     force: true,
                     ..Default::default()
                 },
+                None,
             )
             .await
             .expect("forced");
@@ -967,7 +970,7 @@ async fn content_type_changes_never_drop_data_silently() {
         // Deleting a type with entries needs force; a referenced type cannot be deleted.
         assert_eq!(
             t.content
-                .delete_type(&ctx, "shop", false)
+                .delete_type(&ctx, "shop", false, None)
                 .await
                 .expect_err("entries exist")
                 .code(),
@@ -975,14 +978,14 @@ async fn content_type_changes_never_drop_data_silently() {
         );
         assert_eq!(
             t.content
-                .delete_type(&ctx, "event", true)
+                .delete_type(&ctx, "event", true, None)
                 .await
                 .expect_err("referenced")
                 .code(),
             ErrorCode::Conflict
         );
         t.content
-            .delete_type(&ctx, "shop", true)
+            .delete_type(&ctx, "shop", true, None)
             .await
             .expect("forced delete");
         let ctx = t.ctx("marrakech-safi").await;

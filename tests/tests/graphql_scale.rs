@@ -77,7 +77,7 @@ async fn content_type_changes_reach_every_node() {
     let ctx = zellige::tenancy::by_slug(&a.state.db, "marrakech-safi")
         .await
         .expect("tenant");
-    a.state.content.create_type(&ctx, json!({"name": "workshop", "plural": "workshops", "fields": [{"name": "title", "type": "string", "localized": true}]})).await.expect("new type");
+    a.state.content.create_type(&ctx, json!({"name": "workshop", "plural": "workshops", "fields": [{"name": "title", "type": "string", "localized": true}]}), None).await.expect("new type");
     let started = std::time::Instant::now();
     loop {
         let (_, _, after) = b.graphql(token, q, json!({})).await;

@@ -485,7 +485,7 @@ impl Content {
             .map_err(slug_conflict)?;
         write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
         write_version(&txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryCreated, &doc, now).await?;
+        record(&txn, ctx, EventKind::EntryCreated, &doc, now, actor).await?;
         txn.commit().await?;
         Ok(Entry::from_doc(doc, Stage::Draft))
     }
@@ -542,7 +542,7 @@ impl Content {
         }
         write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
         write_version(&txn, ctx, &doc, "update", status_of(&doc), actor, now).await?;
-        record(&txn, ctx, EventKind::EntryUpdated, &doc, now).await?;
+        record(&txn, ctx, EventKind::EntryUpdated, &doc, now, actor).await?;
         txn.commit().await?;
         Ok(Entry::from_doc(doc, Stage::Draft))
     }
@@ -580,7 +580,7 @@ impl Content {
             .map_err(slug_conflict)?;
         write_index(&txn, ctx, ct, Stage::Published, &draft).await?;
         write_version(&txn, ctx, &draft, "publish", Status::Published, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryPublished, &draft, now).await?;
+        record(&txn, ctx, EventKind::EntryPublished, &draft, now, actor).await?;
         txn.commit().await?;
         Ok(Entry::from_doc(draft, Stage::Published))
     }
@@ -611,7 +611,7 @@ impl Content {
         }
         repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
         write_version(&txn, ctx, &draft, "unpublish", Status::Draft, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryUnpublished, &draft, now).await?;
+        record(&txn, ctx, EventKind::EntryUnpublished, &draft, now, actor).await?;
         txn.commit().await?;
         Ok(Entry::from_doc(draft, Stage::Draft))
     }
@@ -622,6 +622,7 @@ impl Content {
         ctx: &TenantCtx,
         entry_type: &str,
         id: &str,
+        actor: Option<&str>,
     ) -> Result<(), ContentError> {
         self.model(ctx).await?.get(entry_type)?;
         let txn = store::begin_write(&self.db).await?;
@@ -631,7 +632,15 @@ impl Content {
         repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
         repo::delete_stage(&txn, ctx, id, Stage::Draft).await?;
         repo::delete_versions(&txn, ctx, id).await?;
-        record(&txn, ctx, EventKind::EntryDeleted, &current, now_ms()).await?;
+        record(
+            &txn,
+            ctx,
+            EventKind::EntryDeleted,
+            &current,
+            now_ms(),
+            actor,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -1014,13 +1023,22 @@ pub(crate) fn event_for(kind: EventKind, doc: &DocRow) -> NewEvent {
     }
 }
 
+/// Records the outbox event and the audit row of an entry write, inside its transaction.
 async fn record(
     txn: &DatabaseTransaction,
     ctx: &TenantCtx,
     kind: EventKind,
     doc: &DocRow,
     now: i64,
+    actor: Option<&str>,
 ) -> Result<(), ContentError> {
     outbox::record(txn, ctx, vec![event_for(kind, doc)], now).await?;
+    crate::audit::record(
+        txn,
+        crate::audit::Event::new(Some(ctx), actor.unwrap_or("anonymous"), kind.as_str())
+            .target(format!("{}/{}", doc.entry_type, doc.entry_id))
+            .detail(serde_json::json!({ "slug": doc.slug, "version": doc.version })),
+    )
+    .await?;
     Ok(())
 }

@@ -296,9 +296,21 @@ impl Content {
         repo::insert_versions(&txn, ctx, &versions)
             .await
             .map_err(db_err)?;
+        let imported = events.len();
         outbox::record(&txn, ctx, events, now)
             .await
             .map_err(db_err)?;
+        if imported > 0 {
+            // One audit row per batch: the entries themselves are in the outbox and history.
+            crate::audit::record(
+                &txn,
+                crate::audit::Event::new(Some(ctx), "cli", "entry.imported")
+                    .target(format!("lines/{first_line}"))
+                    .detail(serde_json::json!({ "entries": imported })),
+            )
+            .await
+            .map_err(db_err)?;
+        }
         txn.commit().await.map_err(db_err)?;
         Ok(stats)
     }

@@ -164,6 +164,7 @@ impl Content {
         &self,
         ctx: &TenantCtx,
         definition: Value,
+        actor: Option<&str>,
     ) -> Result<ContentType, ContentError> {
         let ct = ContentType::from_json(definition).map_err(ContentError::Invalid)?;
         let model = self.model(ctx).await?;
@@ -181,7 +182,7 @@ impl Content {
         let txn = store::begin_write(&self.db).await?;
         let now = now_ms();
         content_types::upsert(&txn, ctx, &ct.name, &ct.to_json(), now).await?;
-        bump(&txn, ctx, &ct.name, "created", now).await?;
+        bump(&txn, ctx, &ct.name, "created", now, actor).await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(ct)
@@ -194,6 +195,7 @@ impl Content {
         name: &str,
         definition: Value,
         options: &ChangeOptions,
+        actor: Option<&str>,
     ) -> Result<ContentType, ContentError> {
         let new = ContentType::from_json(definition).map_err(ContentError::Invalid)?;
         if new.name != name {
@@ -330,7 +332,7 @@ impl Content {
                 }
             }
         }
-        bump(&txn, ctx, name, "changed", now).await?;
+        bump(&txn, ctx, name, "changed", now, actor).await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(new)
@@ -343,6 +345,7 @@ impl Content {
         ctx: &TenantCtx,
         name: &str,
         force: bool,
+        actor: Option<&str>,
     ) -> Result<(), ContentError> {
         let model = self.model(ctx).await?;
         model.get(name)?;
@@ -383,7 +386,7 @@ impl Content {
         }
         repo::delete_type(&txn, ctx, name).await?;
         content_types::delete(&txn, ctx, name).await?;
-        bump(&txn, ctx, name, "deleted", now_ms()).await?;
+        bump(&txn, ctx, name, "deleted", now_ms(), actor).await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(())
@@ -396,7 +399,22 @@ async fn bump(
     name: &str,
     what: &str,
     now: i64,
+    actor: Option<&str>,
 ) -> Result<(), ContentError> {
+    crate::audit::record(
+        txn,
+        crate::audit::Event::new(
+            Some(ctx),
+            actor.unwrap_or("anonymous"),
+            match what {
+                "created" => "content_type.created",
+                "deleted" => "content_type.deleted",
+                _ => "content_type.changed",
+            },
+        )
+        .target(format!("content-type/{name}")),
+    )
+    .await?;
     let version = tenants::bump_schema_version(txn, ctx.id(), now).await?;
     outbox::record(
         txn,

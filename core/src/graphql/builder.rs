@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json};
 use super::loader::EntryKey;
 use super::names::{TypeNames, pascal};
 use super::{RequestCtx, coded, content_error};
+use crate::access::Action;
 use crate::content::filter::operators;
 use crate::content::model::{ContentType, FieldDef, FieldKind};
 use crate::content::values::localized_value;
@@ -670,7 +671,7 @@ fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
-                rc.authorize_read(stage)?;
+                rc.authorize_read(&ty, stage)?;
                 let lookup = match (arg_string(&ctx, "id")?, arg_string(&ctx, "slug")?) {
                     (Some(id), None) => Lookup::Id(id),
                     (None, Some(slug)) => Lookup::Slug(slug),
@@ -711,7 +712,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
-                rc.authorize_read(stage)?;
+                rc.authorize_read(&ty, stage)?;
                 let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
                 let mut order_by = Vec::new();
                 if let Some(Json::Array(items)) = arg_json(&ctx, "orderBy")? {
@@ -814,7 +815,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         let ty = t.clone();
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
-            rc.authorize_write()?;
+            rc.authorize(&ty, Action::Create)?;
             let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
             let (data, slug) = input_data(&ctx)?;
             let actor = rc.principal.actor();
@@ -845,8 +846,8 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         let ty = t.clone();
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
-            rc.authorize_write()?;
             let id = arg_string(&ctx, "id")?.unwrap_or_default();
+            rc.authorize_entry(&ty, Action::Update, &id).await?;
             let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
             let (data, slug) = input_data(&ctx)?;
             let expected = arg_json(&ctx, "expectedVersion")?.and_then(|v| v.as_i64());
@@ -888,10 +889,11 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
             let ty = t.clone();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
-                rc.authorize_write()?;
                 let id = arg_string(&ctx, "id")?.unwrap_or_default();
+                rc.authorize_entry(&ty, Action::Delete, &id).await?;
+                let actor = rc.principal.actor();
                 rc.content
-                    .delete(&rc.tenant, &ty, &id)
+                    .delete(&rc.tenant, &ty, &id, actor.as_deref())
                     .await
                     .map_err(content_error)?;
                 Ok(Some(FieldValue::value(Value::from(id))))
@@ -905,8 +907,8 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
             let ty = ty.clone();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
-                rc.authorize_write()?;
                 let id = arg_string(&ctx, "id")?.unwrap_or_default();
+                rc.authorize_entry(&ty, Action::Publish, &id).await?;
                 let actor = rc.principal.actor();
                 let entry = if publish {
                     rc.content
@@ -1003,18 +1005,25 @@ fn entry_changed() -> SubscriptionField {
     SubscriptionField::new("entryChanged", TypeRef::named_nn("EntryEvent"), |ctx| {
         SubscriptionFieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
-            rc.authorize_read(Stage::Published)?;
             let types: Option<Vec<String>> = match arg_json(&ctx, "types")? {
                 Some(Json::Array(items)) => Some(items.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()),
                 _ => None,
             };
-            // Readers of published content see only what changes published content.
-            let drafts = rc.principal.can_read_drafts();
+            // Refuse at once what would never yield an event.
+            for t in types.iter().flatten() {
+                rc.authorize(t, Action::Read)?;
+            }
+            if types.is_none() && matches!(rc.principal, super::Principal::Anonymous) && !rc.anonymous_read {
+                rc.authorize("*", Action::Read)?;
+            }
+            // Each event goes through the permission check of its type: readers of published
+            // content see only what changes published content.
+            let (principal, anonymous_read) = (rc.principal.clone(), rc.anonymous_read);
             let tenant = rc.tenant.clone();
             let db = rc.content.db().clone();
             let start = crate::store::outbox::latest(&db, &tenant).await.map_err(|e| content_error(e.into()))?;
             let stream = futures::stream::unfold((start, std::collections::VecDeque::new()), move |(mut pos, mut queue)| {
-                let (tenant, db, types) = (tenant.clone(), db.clone(), types.clone());
+                let (tenant, db, types, principal) = (tenant.clone(), db.clone(), types.clone(), principal.clone());
                 async move {
                     loop {
                         if let Some(event) = queue.pop_front() {
@@ -1027,7 +1036,8 @@ fn entry_changed() -> SubscriptionField {
                         };
                         for event in events {
                             pos = event.tenant_seq;
-                            let wanted_kind = event.kind.starts_with("entry.") && (drafts || matches!(event.kind.as_str(), "entry.published" | "entry.unpublished" | "entry.deleted"));
+                            let action = if matches!(event.kind.as_str(), "entry.published" | "entry.unpublished" | "entry.deleted") { Action::Read } else { Action::ReadDrafts };
+                            let wanted_kind = event.kind.starts_with("entry.") && event.entry_type.as_deref().is_some_and(|t| crate::access::check_content(anonymous_read, tenant.narrowing(), &principal, t, action).is_ok());
                             let wanted_type = types.as_ref().is_none_or(|ts| event.entry_type.as_ref().is_some_and(|t| ts.contains(t)));
                             if wanted_kind && wanted_type {
                                 queue.push_back(event);

@@ -12,37 +12,13 @@ pub mod registry;
 
 use async_graphql::ErrorExtensions;
 
-use crate::auth::TokenKind;
+use crate::access::{self, Action};
 use crate::content::{Content, ContentError};
 use crate::error::{ErrorCode, FieldError};
 use crate::store::entries::Stage;
 use crate::tenancy::TenantCtx;
 
-/// Who is asking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// No credentials; allowed only where the tenant permits anonymous reads.
-    Anonymous,
-    Token {
-        id: String,
-        kind: TokenKind,
-    },
-}
-
-impl Principal {
-    pub fn can_read_drafts(&self) -> bool {
-        matches!(self, Principal::Token { kind, .. } if kind.can_read_drafts())
-    }
-    pub fn can_write(&self) -> bool {
-        matches!(self, Principal::Token { kind, .. } if kind.can_write())
-    }
-    pub fn actor(&self) -> Option<String> {
-        match self {
-            Principal::Token { id, .. } => Some(format!("token:{id}")),
-            Principal::Anonymous => None,
-        }
-    }
-}
+pub use crate::access::Principal;
 
 /// Per-request data every resolver reads.
 pub struct RequestCtx {
@@ -77,33 +53,63 @@ impl RequestCtx {
         }
     }
 
-    /// Checks that the principal may read the given stage.
-    pub fn authorize_read(&self, stage: Stage) -> Result<(), async_graphql::Error> {
-        match (stage, &self.principal) {
-            (Stage::Draft, p) if !p.can_read_drafts() => Err(coded(
-                ErrorCode::Forbidden,
-                "reading drafts needs a preview, editor or admin token",
-            )),
-            (Stage::Published, Principal::Anonymous) if !self.anonymous_read => Err(coded(
-                ErrorCode::Unauthenticated,
-                "this tenant needs an API token (Authorization: Bearer zlg_…)",
-            )),
-            _ => Ok(()),
-        }
+    /// The one permission check (`access::check_content`) for an action on a type.
+    pub fn authorize(&self, entry_type: &str, action: Action) -> Result<(), async_graphql::Error> {
+        access::check_content(
+            self.anonymous_read,
+            self.tenant.narrowing(),
+            &self.principal,
+            entry_type,
+            action,
+        )
+        .map(|_| ())
+        .map_err(|d| coded(d.code, d.message))
     }
 
-    pub fn authorize_write(&self) -> Result<(), async_graphql::Error> {
-        match &self.principal {
-            Principal::Anonymous => Err(coded(
-                ErrorCode::Unauthenticated,
-                "writing needs an editor or admin token",
-            )),
-            p if !p.can_write() => Err(coded(
-                ErrorCode::Forbidden,
-                "writing needs an editor or admin token",
-            )),
-            _ => Ok(()),
+    /// Reading a stage of a type: drafts need `read-drafts`.
+    pub fn authorize_read(
+        &self,
+        entry_type: &str,
+        stage: Stage,
+    ) -> Result<(), async_graphql::Error> {
+        self.authorize(
+            entry_type,
+            match stage {
+                Stage::Draft => Action::ReadDrafts,
+                Stage::Published => Action::Read,
+            },
+        )
+    }
+
+    /// An action on one existing entry, with the authors' ownership rule.
+    pub async fn authorize_entry(
+        &self,
+        entry_type: &str,
+        action: Action,
+        id: &str,
+    ) -> Result<(), async_graphql::Error> {
+        crate::auth::authorize_entry(
+            &self.content,
+            &self.tenant,
+            &self.principal,
+            entry_type,
+            action,
+            id,
+        )
+        .await
+        .map_err(auth_error)
+    }
+}
+
+/// The conversion from auth errors to GraphQL errors.
+pub fn auth_error(e: crate::auth::AuthError) -> async_graphql::Error {
+    match e {
+        crate::auth::AuthError::Content(e) => content_error(e),
+        e if e.code() == ErrorCode::Internal => {
+            tracing::error!(error = ?e, "internal error in a GraphQL resolver");
+            coded(ErrorCode::Internal, "internal error")
         }
+        e => with_fields(coded(e.code(), e.to_string()), e.fields()),
     }
 }
 

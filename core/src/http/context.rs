@@ -1,14 +1,21 @@
 //! The request context: which tenant, who is asking. Resolved once per request in SPEC order —
-//! the bearer token's tenant; the `X-Tenant` header; the `Host` among the tenant's domains —
-//! and refused when they disagree.
+//! the bearer credential's tenant; the `X-Tenant` header; the `Host` among the tenant's
+//! domains — and refused when they disagree.
+//!
+//! Handlers name what they need in their signature: [`RequestContext`] (a tenant is required),
+//! [`Caller`] (credentials, no tenant: tenant management, login), [`ClientAddr`].
 
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::access::Principal;
 use crate::auth;
 use crate::error::ErrorCode;
-use crate::graphql::Principal;
 use crate::tenancy::{self, TenantCtx};
 
 /// Tenant and principal of one request.
@@ -26,63 +33,58 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Resolves the request context from the headers.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, ApiError> {
-    let db = &state.db;
-    let internal = |e: &dyn std::fmt::Debug| {
-        tracing::error!(error = ?e, "resolving the request context");
-        ApiError::new(ErrorCode::Internal, "internal error")
-    };
-    let x_tenant = header(headers, "x-tenant");
-    if let Some(authz) = header(headers, "authorization") {
-        let Some(token) = authz
-            .strip_prefix("Bearer ")
-            .or_else(|| authz.strip_prefix("bearer "))
-        else {
-            return Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                "the Authorization header must be `Bearer <token>`",
-            ));
-        };
-        let principal = auth::authenticate_token(db, token.trim())
-            .await
-            .map_err(|e| internal(&e))?;
-        let Some(p) = principal else {
-            return Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                "unknown, revoked or expired token",
-            ));
-        };
-        let tenant = state
-            .tenants
-            .by_id(db, &p.tenant_id)
-            .await
-            .map_err(|e| internal(&e))?;
-        if let Some(slug) = x_tenant
-            && slug != tenant.slug()
-        {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "the token does not belong to the tenant named by X-Tenant",
-            ));
-        }
-        return Ok(RequestContext {
-            tenant,
-            principal: Principal::Token {
-                id: p.token_id,
-                kind: p.kind,
-            },
+fn internal(e: &dyn std::fmt::Debug) -> ApiError {
+    tracing::error!(error = ?e, "resolving the request context");
+    ApiError::new(ErrorCode::Internal, "internal error")
+}
+
+/// The credential of the request, checked: `Anonymous` without an `Authorization` header,
+/// 401 for a malformed header or an unknown, revoked or expired credential.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<auth::Authenticated, ApiError> {
+    let Some(authz) = header(headers, "authorization") else {
+        return Ok(auth::Authenticated {
+            principal: Principal::Anonymous,
+            tenant_id: None,
         });
-    }
-    if let Some(slug) = x_tenant {
+    };
+    let Some(token) = authz
+        .strip_prefix("Bearer ")
+        .or_else(|| authz.strip_prefix("bearer "))
+    else {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    };
+    auth::authenticate(&state.db, token.trim())
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "unknown, revoked or expired credential",
+            )
+        })
+}
+
+/// The tenant named by `X-Tenant` or served at `Host`, if any.
+pub async fn named_tenant(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<TenantCtx>, ApiError> {
+    let db = &state.db;
+    if let Some(slug) = header(headers, "x-tenant") {
         return match state.tenants.by_slug(db, slug).await {
-            Ok(tenant) => Ok(RequestContext {
-                tenant,
-                principal: Principal::Anonymous,
-            }),
+            Ok(tenant) => Ok(Some(tenant)),
             Err(tenancy::TenancyError::Unknown(_)) => Err(ApiError::new(
                 ErrorCode::UnknownTenant,
-                format!("unknown tenant `{slug}`"),
+                format!(
+                    "unknown tenant `{}`",
+                    slug.chars().take(100).collect::<String>()
+                ),
             )),
             Err(e) => Err(internal(&e)),
         };
@@ -92,20 +94,87 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
             .rsplit_once(':')
             .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
             .map_or(host, |(h, _)| h);
-        if let Some(tenant) = state
+        return state
             .tenants
             .by_domain(db, &name.to_ascii_lowercase())
             .await
-            .map_err(|e| internal(&e))?
-        {
-            return Ok(RequestContext {
-                tenant,
-                principal: Principal::Anonymous,
-            });
-        }
+            .map_err(|e| internal(&e));
     }
-    Err(ApiError::new(
-        ErrorCode::UnknownTenant,
-        "no tenant: send a token, an X-Tenant header, or use a tenant's domain",
-    ))
+    Ok(None)
+}
+
+/// Resolves the request context from the headers.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, ApiError> {
+    let who = authenticate(state, headers).await?;
+    if let Some(tenant_id) = &who.tenant_id {
+        let tenant = state
+            .tenants
+            .by_id(&state.db, tenant_id)
+            .await
+            .map_err(|e| internal(&e))?;
+        if let Some(slug) = header(headers, "x-tenant")
+            && slug != tenant.slug()
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "the credential does not belong to the tenant named by X-Tenant",
+            ));
+        }
+        return Ok(RequestContext {
+            tenant,
+            principal: who.principal,
+        });
+    }
+    match named_tenant(state, headers).await? {
+        Some(tenant) => Ok(RequestContext {
+            tenant,
+            principal: who.principal,
+        }),
+        None => Err(ApiError::new(
+            ErrorCode::UnknownTenant,
+            "no tenant: send a token, an X-Tenant header, or use a tenant's domain",
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for RequestContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(ctx) = parts.extensions.get::<RequestContext>() {
+            return Ok(ctx.clone());
+        }
+        let ctx = resolve(state, &parts.headers).await?;
+        parts.extensions.insert(ctx.clone());
+        Ok(ctx)
+    }
+}
+
+/// The checked credential of a request that needs no tenant.
+#[derive(Debug, Clone)]
+pub struct Caller(pub auth::Authenticated);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Caller(authenticate(state, &parts.headers).await?))
+    }
+}
+
+/// The client's address (the TCP peer), for throttling and the audit log.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
 }

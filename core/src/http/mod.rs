@@ -1,6 +1,7 @@
 //! The HTTP surface: `app(state)` assembles routes and layers without binding; `serve` binds
 //! and runs with graceful shutdown.
 
+pub mod admin;
 pub mod context;
 pub mod error;
 pub mod graphql;
@@ -32,28 +33,41 @@ pub struct AppState {
     pub content: Content,
     pub graphql: crate::graphql::registry::SchemaRegistry,
     pub tenants: crate::tenancy::TenantCache,
+    pub login_limiter: crate::auth::LoginLimiter,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db) -> Self {
         let content = Content::new(db.clone(), &config.limits);
         let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
+        let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
         AppState {
             config,
             db,
             content,
             graphql,
             tenants: Default::default(),
+            login_limiter,
         }
     }
 }
 
 pub fn app(state: AppState) -> Router {
     let limits = &state.config.limits;
+    let (admin_routes, _) = admin::split();
+    let document = std::sync::Arc::new(admin::openapi_json());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/admin/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
         .merge(graphql::router())
+        .merge(admin_routes)
         .layer(
             tower::ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
@@ -92,9 +106,12 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -16,11 +16,13 @@
 //! (dynamic filters, sorts and index rows); sea-orm provides the pools, transactions, value
 //! binding and migrations.
 
+pub mod audit;
 pub mod content_types;
 pub mod db;
 pub mod dialect;
 pub mod entries;
 pub mod outbox;
+pub mod sessions;
 pub(crate) mod sql;
 pub mod tenants;
 pub mod tokens;

@@ -100,6 +100,22 @@ pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<TenantRow>, DbErr> 
     sql.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
+/// Writes a tenant's name, domains and settings.
+pub async fn update(conn: &impl ConnectionTrait, t: &TenantRow, now: i64) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE tenants SET name = ")
+        .bind(t.name.clone())
+        .push(", domains = ")
+        .bind(serde_json::to_string(&t.domains).unwrap_or_default())
+        .push(", settings = ")
+        .bind(t.settings.to_string())
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(t.id.clone());
+    sql.execute(conn).await.map(|_| ())
+}
+
 /// Deletes a tenant and everything it owns.
 pub async fn delete(conn: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
     for table in [
@@ -111,6 +127,8 @@ pub async fn delete(conn: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr
         "outbox_consumers",
         "api_tokens",
         "users",
+        "sessions",
+        "audit_log",
     ] {
         let mut sql = Sql::new(conn.get_database_backend());
         sql.push("DELETE FROM ")

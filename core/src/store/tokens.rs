@@ -1,6 +1,6 @@
 //! The `api_tokens` table. Only a SHA-256 hash of a token is stored.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::sql::Sql;
 use crate::tenancy::TenantCtx;
@@ -37,18 +37,11 @@ pub async fn insert(
     sql.execute(conn).await.map(|_| ())
 }
 
-/// Looks a token up by hash, whatever its tenant: this is how a request finds its tenant.
-pub async fn find_by_hash(
-    conn: &impl ConnectionTrait,
-    hash: &str,
-) -> Result<Option<TokenRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT id, tenant_id, kind, name, prefix, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE hash = ")
-        .bind(hash.to_owned());
-    let Some(row) = sql.fetch_one(conn).await? else {
-        return Ok(None);
-    };
-    Ok(Some(TokenRow {
+const COLUMNS: &str =
+    "id, tenant_id, kind, name, prefix, created_at, expires_at, revoked_at, last_used_at";
+
+fn from_row(row: &QueryResult) -> Result<TokenRow, DbErr> {
+    Ok(TokenRow {
         id: row.try_get("", "id")?,
         tenant_id: row.try_get("", "tenant_id")?,
         kind: row.try_get("", "kind")?,
@@ -58,7 +51,54 @@ pub async fn find_by_hash(
         expires_at: row.try_get("", "expires_at")?,
         revoked_at: row.try_get("", "revoked_at")?,
         last_used_at: row.try_get("", "last_used_at")?,
-    }))
+    })
+}
+
+/// Looks a token up by hash, whatever its tenant: this is how a request finds its tenant.
+pub async fn find_by_hash(
+    conn: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<TokenRow>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM api_tokens WHERE hash = ")
+        .bind(hash.to_owned());
+    sql.fetch_one(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The tenant's tokens, newest first (metadata only: the hash never leaves the store).
+pub async fn list(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<Vec<TokenRow>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM api_tokens WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" ORDER BY id DESC");
+    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    id: &str,
+) -> Result<Option<TokenRow>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT ")
+        .push(COLUMNS)
+        .push(" FROM api_tokens WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND id = ")
+        .bind(id.to_owned());
+    sql.fetch_one(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 pub async fn revoke(

@@ -1,0 +1,522 @@
+//! `/entries/{type}`: generic entry CRUD for editors, with publish/unpublish, version history
+//! and restore. Every call goes through the same permission check as GraphQL
+//! (`access::check_content`, plus the authors' ownership rule in `auth::authorize_entry`).
+//! Entries are shown in their stored shape: localized fields as objects keyed by locale.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppJson, AppPath, AppQuery, AppState, actor, page_size};
+use crate::access::{self, Action};
+use crate::auth;
+use crate::content::{Entry, EntryInput, Lookup, PageArgs};
+use crate::error::ErrorCode;
+use crate::http::context::RequestContext;
+use crate::http::error::ApiError;
+use crate::store::entries::Stage;
+use crate::time::to_rfc3339;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_entries, create_entry))
+        .routes(routes!(get_entry, update_entry, delete_entry))
+        .routes(routes!(publish_entry))
+        .routes(routes!(unpublish_entry))
+        .routes(routes!(list_versions))
+        .routes(routes!(restore_version))
+}
+
+/// Which copy of an entry: the working `draft` or the `published` one.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StageParam {
+    #[default]
+    Draft,
+    Published,
+}
+
+impl StageParam {
+    fn stage(self) -> Stage {
+        match self {
+            StageParam::Draft => Stage::Draft,
+            StageParam::Published => Stage::Published,
+        }
+    }
+    fn action(self) -> Action {
+        match self {
+            StageParam::Draft => Action::ReadDrafts,
+            StageParam::Published => Action::Read,
+        }
+    }
+}
+
+/// An entry in its stored shape.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryBody {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub entry_type: String,
+    pub slug: String,
+    /// `PUBLISHED` when a published copy exists (the draft may hold newer changes).
+    pub status: String,
+    /// `draft` or `published`: which copy this is.
+    pub stage: String,
+    pub version: i64,
+    pub available_locales: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+    /// Field values; localized fields are objects keyed by locale.
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+}
+
+impl From<Entry> for EntryBody {
+    fn from(e: Entry) -> Self {
+        EntryBody {
+            id: e.id,
+            entry_type: e.entry_type,
+            slug: e.slug,
+            status: e.status.as_str().to_owned(),
+            stage: match e.stage {
+                Stage::Draft => "draft",
+                Stage::Published => "published",
+            }
+            .to_owned(),
+            version: e.version,
+            available_locales: e.available_locales,
+            created_at: to_rfc3339(e.created_at),
+            updated_at: to_rfc3339(e.updated_at),
+            published_at: e.published_at.map(to_rfc3339),
+            created_by: e.created_by,
+            updated_by: e.updated_by,
+            data: e.data,
+        }
+    }
+}
+
+/// One page of entries.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPage {
+    pub items: Vec<EntryBody>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    pub total_count: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `draft` (default) or `published`.
+    #[param(inline)]
+    pub status: Option<StageParam>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub first: Option<u64>,
+    /// The `nextCursor` of the previous page.
+    pub after: Option<String>,
+    /// Comma-separated sortable fields, `-` for descending: `-startsAt,slug`.
+    pub sort: Option<String>,
+    /// A filter as JSON, the GraphQL `Where` shape: `{"city":{"eq":"مراكش"}}`.
+    pub filter: Option<String>,
+    /// Locale for localized sort values.
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StageParams {
+    /// `draft` (default) or `published`.
+    #[param(inline)]
+    pub status: Option<StageParam>,
+}
+
+/// A new entry.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryCreate {
+    /// Field values. With `locale`, localized fields are plain values for that locale;
+    /// without, objects keyed by locale.
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    /// Derived from the type's `slugFrom` field when absent (Arabic kept as Arabic).
+    pub slug: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// A change to an entry's draft: only the given fields change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EntryUpdate {
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    pub slug: Option<String>,
+    pub locale: Option<String>,
+    /// Fails with `CONFLICT` when the entry is no longer at this version.
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RestoreBody {
+    pub expected_version: Option<i64>,
+}
+
+/// One saved or published version.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionBody {
+    pub version: i64,
+    /// `create`, `update`, `publish`, `unpublish`.
+    pub action: String,
+    pub status: String,
+    pub slug: String,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+}
+
+async fn require_type(state: &AppState, ctx: &RequestContext, name: &str) -> Result<(), ApiError> {
+    let model = state.content.model(&ctx.tenant).await?;
+    model.get(name).map(|_| ()).map_err(|_| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "content type `{}` not found",
+                name.chars().take(100).collect::<String>()
+            ),
+        )
+    })
+}
+
+fn check(ctx: &RequestContext, entry_type: &str, action: Action) -> Result<(), ApiError> {
+    access::check_content(
+        ctx.tenant.anonymous_read(),
+        ctx.tenant.narrowing(),
+        &ctx.principal,
+        entry_type,
+        action,
+    )
+    .map(|_| ())
+    .map_err(Into::into)
+}
+
+async fn check_entry(
+    state: &AppState,
+    ctx: &RequestContext,
+    entry_type: &str,
+    action: Action,
+    id: &str,
+) -> Result<(), ApiError> {
+    auth::authorize_entry(
+        &state.content,
+        &ctx.tenant,
+        &ctx.principal,
+        entry_type,
+        action,
+        id,
+    )
+    .await
+    .map_err(Into::into)
+}
+
+fn parse_sort(sort: Option<&str>) -> Vec<(String, bool)> {
+    sort.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.strip_prefix('-') {
+            Some(f) => (f.to_owned(), true),
+            None => (s.trim_start_matches('+').to_owned(), false),
+        })
+        .collect()
+}
+
+/// List entries of a type: filtered, sorted, paginated.
+#[utoipa::path(get, path = "/entries/{type}", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"), ListParams),
+    responses((status = 200, description = "A page", body = EntryPage)))]
+async fn list_entries(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(entry_type): AppPath<String>,
+    AppQuery(q): AppQuery<ListParams>,
+) -> Result<AppJson<EntryPage>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    let stage = q.status.unwrap_or_default();
+    check(&ctx, &entry_type, stage.action())?;
+    let filter = match q.filter.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            serde_json::from_str::<Value>(text)
+                .map_err(|e| ApiError::invalid("filter", "json", e.to_string()))?,
+        ),
+    };
+    let args = PageArgs {
+        filter,
+        order_by: parse_sort(q.sort.as_deref()),
+        first: Some(page_size(q.first, state.config.limits.page_size_max)?),
+        after: q.after,
+        last: None,
+        before: None,
+        locale: q.locale,
+    };
+    let page = state
+        .content
+        .list(&ctx.tenant, &entry_type, &args, stage.stage())
+        .await?;
+    let total = state
+        .content
+        .count(&ctx.tenant, &entry_type, &args, stage.stage())
+        .await?;
+    let next_cursor = if page.has_next_page {
+        page.entries.last().map(|(_, c)| c.clone())
+    } else {
+        None
+    };
+    Ok(AppJson(EntryPage {
+        items: page
+            .entries
+            .into_iter()
+            .map(|(e, _)| EntryBody::from(e))
+            .collect(),
+        next_cursor,
+        total_count: total,
+    }))
+}
+
+/// Create an entry (as a draft).
+#[utoipa::path(post, path = "/entries/{type}", tag = "entries",
+    params(("type" = String, Path, description = "Content type name")),
+    request_body = EntryCreate,
+    responses((status = 201, description = "Created", body = EntryBody)))]
+async fn create_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath(entry_type): AppPath<String>,
+    AppJson(body): AppJson<EntryCreate>,
+) -> Result<(StatusCode, AppJson<EntryBody>), ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check(&ctx, &entry_type, Action::Create)?;
+    let entry = state
+        .content
+        .create(
+            &ctx.tenant,
+            &entry_type,
+            EntryInput {
+                data: body.data,
+                locale: body.locale,
+                slug: body.slug,
+            },
+            Some(&actor(&ctx)),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, AppJson(entry.into())))
+}
+
+/// One entry, by id.
+#[utoipa::path(get, path = "/entries/{type}/{id}", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id"), StageParams),
+    responses((status = 200, description = "The entry", body = EntryBody)))]
+async fn get_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+    AppQuery(q): AppQuery<StageParams>,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    let stage = q.status.unwrap_or_default();
+    check(&ctx, &entry_type, stage.action())?;
+    let entry = state
+        .content
+        .get(
+            &ctx.tenant,
+            &entry_type,
+            &Lookup::Id(id.clone()),
+            stage.stage(),
+        )
+        .await?
+        .ok_or_else(|| not_found(&entry_type, &id))?;
+    Ok(AppJson(entry.into()))
+}
+
+fn not_found(entry_type: &str, id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "{entry_type} {} not found",
+            id.chars().take(100).collect::<String>()
+        ),
+    )
+}
+
+/// Change an entry's draft (readers of published content keep the published copy).
+#[utoipa::path(patch, path = "/entries/{type}/{id}", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    request_body = EntryUpdate,
+    responses((status = 200, description = "The new draft", body = EntryBody)))]
+async fn update_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+    AppJson(body): AppJson<EntryUpdate>,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Update, &id).await?;
+    let entry = state
+        .content
+        .update(
+            &ctx.tenant,
+            &entry_type,
+            &id,
+            EntryInput {
+                data: body.data,
+                locale: body.locale,
+                slug: body.slug,
+            },
+            body.expected_version,
+            Some(&actor(&ctx)),
+        )
+        .await?;
+    Ok(AppJson(entry.into()))
+}
+
+/// Delete an entry, both copies and its history.
+#[utoipa::path(delete, path = "/entries/{type}/{id}", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    responses((status = 204, description = "Deleted")))]
+async fn delete_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Delete, &id).await?;
+    state
+        .content
+        .delete(&ctx.tenant, &entry_type, &id, Some(&actor(&ctx)))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publish the current draft.
+#[utoipa::path(post, path = "/entries/{type}/{id}/publish", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    responses((status = 200, description = "Published", body = EntryBody)))]
+async fn publish_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Publish, &id).await?;
+    let entry = state
+        .content
+        .publish(&ctx.tenant, &entry_type, &id, Some(&actor(&ctx)))
+        .await?;
+    Ok(AppJson(entry.into()))
+}
+
+/// Withdraw the published copy (the draft stays).
+#[utoipa::path(post, path = "/entries/{type}/{id}/unpublish", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    responses((status = 200, description = "Unpublished", body = EntryBody)))]
+async fn unpublish_entry(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Publish, &id).await?;
+    let entry = state
+        .content
+        .unpublish(&ctx.tenant, &entry_type, &id, Some(&actor(&ctx)))
+        .await?;
+    Ok(AppJson(entry.into()))
+}
+
+/// The entry's saved and published versions, newest first.
+#[utoipa::path(get, path = "/entries/{type}/{id}/versions", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    responses((status = 200, description = "Versions", body = Vec<VersionBody>)))]
+async fn list_versions(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+) -> Result<AppJson<Vec<VersionBody>>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check(&ctx, &entry_type, Action::ReadDrafts)?;
+    let versions = state
+        .content
+        .versions(&ctx.tenant, &entry_type, &id)
+        .await?;
+    Ok(AppJson(
+        versions
+            .into_iter()
+            .map(|v| VersionBody {
+                version: v.version,
+                action: v.action,
+                status: v.status,
+                slug: v.slug,
+                created_at: v.created_at,
+                created_by: v.created_by,
+                data: v.data,
+            })
+            .collect(),
+    ))
+}
+
+/// Make an earlier version the current draft (recorded as a new version).
+#[utoipa::path(post, path = "/entries/{type}/{id}/versions/{version}/restore", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id"),
+           ("version" = i64, Path, description = "The version to restore")),
+    request_body(content = Option<RestoreBody>, description = "Optional `expectedVersion`"),
+    responses((status = 200, description = "The new draft", body = EntryBody)))]
+async fn restore_version(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AppPath((entry_type, id, version)): AppPath<(String, String, i64)>,
+    body: axum::body::Bytes,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Update, &id).await?;
+    let body: RestoreBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RestoreBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid("body", "schema", e.to_string()))?
+    };
+    let expected = body.expected_version;
+    let entry = state
+        .content
+        .restore(
+            &ctx.tenant,
+            &entry_type,
+            &id,
+            version,
+            expected,
+            Some(&actor(&ctx)),
+        )
+        .await?;
+    Ok(AppJson(entry.into()))
+}

@@ -1,0 +1,129 @@
+//! `/settings`: the tenant's name, domains, anonymous reads and per-type role narrowing.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AppJson, AppState, actor};
+use crate::access::{self, Admin};
+use crate::audit;
+use crate::http::context::{ClientAddr, RequestContext};
+use crate::http::error::ApiError;
+use crate::tenancy::{self, SettingsChange, TenantCtx};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_settings, update_settings))
+}
+
+/// A tenant's settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsBody {
+    pub slug: String,
+    pub name: String,
+    pub locales: Vec<String>,
+    pub default_locale: String,
+    pub domains: Vec<String>,
+    /// Whether clients without a credential may read published content.
+    pub anonymous_read: bool,
+    /// Role narrowing per content type: `{"author": {"event": ["read", "read-drafts"]}}`.
+    #[schema(value_type = Object)]
+    pub permissions: Value,
+}
+
+/// A change to the settings; absent properties stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SettingsPatch {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[schema(max_items = 20)]
+    pub domains: Option<Vec<String>>,
+    pub anonymous_read: Option<bool>,
+    /// Role → content type → allowed actions (`read`, `read-drafts`, `create`, `update`,
+    /// `delete`, `publish`); narrows a role, never widens it. `{}` removes every rule.
+    #[schema(value_type = Option<Object>)]
+    pub permissions: Option<Value>,
+}
+
+async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiError> {
+    let row = crate::store::tenants::find_by_id(&state.db, ctx.id())
+        .await?
+        .ok_or_else(|| ApiError::new(crate::ErrorCode::NotFound, "tenant not found"))?;
+    Ok(SettingsBody {
+        slug: ctx.slug().to_owned(),
+        name: row.name,
+        locales: row.locales,
+        default_locale: row.default_locale,
+        domains: row.domains,
+        anonymous_read: row
+            .settings
+            .get("anonymousRead")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        permissions: row
+            .settings
+            .get("permissions")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Default::default())),
+    })
+}
+
+/// The tenant's settings.
+#[utoipa::path(get, path = "/settings", tag = "settings",
+    responses((status = 200, description = "Settings", body = SettingsBody)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<AppJson<SettingsBody>, ApiError> {
+    access::check_admin(&ctx.principal, Admin::Settings)?;
+    Ok(AppJson(body_of(&state, &ctx.tenant).await?))
+}
+
+/// Change the tenant's settings. Takes effect on every node within a second.
+#[utoipa::path(patch, path = "/settings", tag = "settings", request_body = SettingsPatch,
+    responses((status = 200, description = "Settings after the change", body = SettingsBody)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    ClientAddr(client): ClientAddr,
+    AppJson(patch): AppJson<SettingsPatch>,
+) -> Result<AppJson<SettingsBody>, ApiError> {
+    access::check_admin(&ctx.principal, Admin::Settings)?;
+    let known: Vec<String> = state
+        .content
+        .types(&ctx.tenant)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    let detail = serde_json::json!({
+        "name": patch.name, "domains": patch.domains,
+        "anonymousRead": patch.anonymous_read, "permissions": patch.permissions,
+    });
+    let updated = tenancy::update_settings(
+        &state.db,
+        &ctx.tenant,
+        SettingsChange {
+            name: patch.name,
+            domains: patch.domains,
+            anonymous_read: patch.anonymous_read,
+            permissions: patch.permissions,
+        },
+        &known,
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        audit::Event::new(Some(&ctx.tenant), &actor(&ctx), "settings.updated")
+            .target(format!("tenant/{}", ctx.tenant.slug()))
+            .detail(detail)
+            .client(client),
+    )
+    .await?;
+    state.tenants.forget();
+    Ok(AppJson(body_of(&state, &updated).await?))
+}

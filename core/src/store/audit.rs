@@ -1,0 +1,85 @@
+//! The `audit_log` table: who did what, where and when. Append-only; ids are UUIDv7, so id
+//! order is time order.
+
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::sql::Sql;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub id: String,
+    /// `None` for platform events (tenant created or deleted, operator login).
+    pub tenant_id: Option<String>,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+    pub client: Option<String>,
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, row: &AuditRow) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push(
+        "INSERT INTO audit_log (id, tenant_id, at, actor, action, target, detail, client) VALUES (",
+    )
+    .bind(row.id.clone())
+    .push(", ")
+    .bind(row.tenant_id.clone())
+    .push(", ")
+    .bind(row.at)
+    .push(", ")
+    .bind(row.actor.clone())
+    .push(", ")
+    .bind(row.action.clone())
+    .push(", ")
+    .bind(row.target.clone())
+    .push(", ")
+    .bind(row.detail.to_string())
+    .push(", ")
+    .bind(row.client.clone())
+    .push(")");
+    sql.execute(conn).await.map(|_| ())
+}
+
+/// A tenant's events, newest first, older than `before` (an event id) when given.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    tenant_id: &str,
+    before: Option<&str>,
+    action_prefix: Option<&str>,
+    limit: u64,
+) -> Result<Vec<AuditRow>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT id, tenant_id, at, actor, action, target, detail, client FROM audit_log WHERE tenant_id = ")
+        .bind(tenant_id.to_owned());
+    if let Some(before) = before {
+        sql.push(" AND id < ").bind(before.to_owned());
+    }
+    if let Some(prefix) = action_prefix {
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sql.push(" AND action LIKE ")
+            .bind(format!("{escaped}%"))
+            .push(" ESCAPE '\\'");
+    }
+    sql.push(" ORDER BY id DESC LIMIT ").bind(limit as i64);
+    let rows = sql.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let detail: String = row.try_get("", "detail")?;
+            Ok(AuditRow {
+                id: row.try_get("", "id")?,
+                tenant_id: row.try_get("", "tenant_id")?,
+                at: row.try_get("", "at")?,
+                actor: row.try_get("", "actor")?,
+                action: row.try_get("", "action")?,
+                target: row.try_get("", "target")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                client: row.try_get("", "client")?,
+            })
+        })
+        .collect()
+}
