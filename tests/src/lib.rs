@@ -219,3 +219,118 @@ pub fn code(body: &serde_json::Value) -> &str {
         .as_str()
         .unwrap_or("")
 }
+
+/// An answer of the admin API.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    /// The error `code`, if the body is an error.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// Calls the admin API (`path` is below `/admin/api/v1`).
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        self.admin_with(method, path, token, &[], body).await
+    }
+
+    pub async fn admin_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = self
+            .client
+            .request(method, self.url(&format!("/admin/api/v1{path}")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        match req.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let headers = r.headers().clone();
+                let text = r.text().await.unwrap_or_default();
+                let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+                Answer {
+                    status,
+                    body,
+                    headers,
+                }
+            }
+            Err(e) => Answer {
+                status: 0,
+                body: serde_json::json!({ "transport": e.to_string() }),
+                headers: Default::default(),
+            },
+        }
+    }
+
+    /// A platform operator's session token. Operators are created with `zellige operator
+    /// create`, which calls the same function.
+    pub async fn operator_session(&self) -> anyhow::Result<String> {
+        let email = format!("op-{}@zellige.test", uuid_like());
+        zellige::auth::create_operator(&self.state.db, &email, "operator-password-1").await?;
+        let a = self
+            .admin(
+                "POST",
+                "/auth/login",
+                None,
+                Some(serde_json::json!({ "email": email, "password": "operator-password-1" })),
+            )
+            .await;
+        a.body["token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("operator login failed: {a:?}"))
+    }
+
+    /// An admin API token of a tenant, as `zellige token create --kind admin` makes one.
+    pub async fn admin_token(&self, slug: &str) -> anyhow::Result<String> {
+        let ctx = zellige::tenancy::by_slug(&self.state.db, slug).await?;
+        let t = zellige::auth::create_token(
+            &self.state.db,
+            &ctx,
+            zellige::access::TokenKind::Admin,
+            "test admin",
+            None,
+            "cli",
+        )
+        .await?;
+        Ok(t.secret)
+    }
+
+    /// Logs a tenant user in; returns the session token.
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Answer {
+        self.admin_with(
+            "POST",
+            "/auth/login",
+            None,
+            &[("x-tenant", slug)],
+            Some(serde_json::json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+}
