@@ -178,3 +178,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         ))
     }
 }
+
+/// The context of an admin API request: like [`RequestContext`], but a credential is required
+/// (401 without one, before any tenant lookup). Anonymous reads are for content delivery over
+/// GraphQL, not for the admin API.
+#[derive(Debug, Clone)]
+pub struct AdminContext(pub RequestContext);
+
+impl FromRequestParts<AppState> for AdminContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if header(&parts.headers, "authorization").is_none() {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the admin API needs a credential: Authorization: Bearer …",
+            ));
+        }
+        Ok(AdminContext(
+            RequestContext::from_request_parts(parts, state).await?,
+        ))
+    }
+}

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppQuery, AppState, page_size};
 use crate::access::{self, Admin};
 use crate::audit::{self, AuditEntry};
-use crate::http::context::RequestContext;
+use crate::http::context::AdminContext;
 use crate::http::error::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,7 +41,7 @@ pub struct AuditPage {
     responses((status = 200, description = "Events, newest first", body = AuditPage)))]
 async fn list_audit(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppQuery(q): AppQuery<AuditParams>,
 ) -> Result<AppJson<AuditPage>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Audit)?;

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppPath, AppQuery, AppState, actor};
 use crate::access::{self, Action, Admin};
 use crate::content::types::ChangeOptions;
-use crate::http::context::RequestContext;
+use crate::http::context::AdminContext;
 use crate::http::error::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -53,7 +53,7 @@ pub struct ForceParam {
     responses((status = 200, description = "Definitions", body = ref("#/components/schemas/ContentTypeList"))))]
 async fn list_types(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
 ) -> Result<AppJson<Vec<Value>>, ApiError> {
     let types = state.content.types(&ctx.tenant).await?;
     let readable: Vec<Value> = types
@@ -89,7 +89,7 @@ async fn list_types(
     responses((status = 201, description = "Created", body = ref("#/components/schemas/ContentTypeDefinition"))))]
 async fn create_type(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppJson(definition): AppJson<Value>,
 ) -> Result<(StatusCode, AppJson<Value>), ApiError> {
     access::check_admin(&ctx.principal, Admin::ContentTypes)?;
@@ -106,7 +106,7 @@ async fn create_type(
     responses((status = 200, description = "The definition", body = ref("#/components/schemas/ContentTypeDefinition"))))]
 async fn get_type(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(name): AppPath<String>,
 ) -> Result<AppJson<Value>, ApiError> {
     let model = state.content.model(&ctx.tenant).await?;
@@ -137,7 +137,7 @@ async fn get_type(
     responses((status = 200, description = "Changed", body = ref("#/components/schemas/ContentTypeDefinition"))))]
 async fn update_type(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(name): AppPath<String>,
     AppJson(change): AppJson<TypeChange>,
 ) -> Result<AppJson<Value>, ApiError> {
@@ -166,7 +166,7 @@ async fn update_type(
     responses((status = 204, description = "Deleted")))]
 async fn delete_type(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(name): AppPath<String>,
     AppQuery(q): AppQuery<ForceParam>,
 ) -> Result<StatusCode, ApiError> {

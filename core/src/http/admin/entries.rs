@@ -16,7 +16,7 @@ use crate::access::{self, Action};
 use crate::auth;
 use crate::content::{Entry, EntryInput, Lookup, PageArgs};
 use crate::error::ErrorCode;
-use crate::http::context::RequestContext;
+use crate::http::context::{AdminContext, RequestContext};
 use crate::http::error::ApiError;
 use crate::store::entries::Stage;
 use crate::time::to_rfc3339;
@@ -251,7 +251,7 @@ fn parse_sort(sort: Option<&str>) -> Vec<(String, bool)> {
     responses((status = 200, description = "A page", body = EntryPage)))]
 async fn list_entries(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(entry_type): AppPath<String>,
     AppQuery(q): AppQuery<ListParams>,
 ) -> Result<AppJson<EntryPage>, ApiError> {
@@ -305,7 +305,7 @@ async fn list_entries(
     responses((status = 201, description = "Created", body = EntryBody)))]
 async fn create_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(entry_type): AppPath<String>,
     AppJson(body): AppJson<EntryCreate>,
 ) -> Result<(StatusCode, AppJson<EntryBody>), ApiError> {
@@ -334,7 +334,7 @@ async fn create_entry(
     responses((status = 200, description = "The entry", body = EntryBody)))]
 async fn get_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<StageParams>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
@@ -372,7 +372,7 @@ fn not_found(entry_type: &str, id: &str) -> ApiError {
     responses((status = 200, description = "The new draft", body = EntryBody)))]
 async fn update_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
     AppJson(body): AppJson<EntryUpdate>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
@@ -403,7 +403,7 @@ async fn update_entry(
     responses((status = 204, description = "Deleted")))]
 async fn delete_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
@@ -422,7 +422,7 @@ async fn delete_entry(
     responses((status = 200, description = "Published", body = EntryBody)))]
 async fn publish_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
@@ -441,7 +441,7 @@ async fn publish_entry(
     responses((status = 200, description = "Unpublished", body = EntryBody)))]
 async fn unpublish_entry(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
@@ -460,7 +460,7 @@ async fn unpublish_entry(
     responses((status = 200, description = "Versions", body = Vec<VersionBody>)))]
 async fn list_versions(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<Vec<VersionBody>>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
@@ -494,7 +494,7 @@ async fn list_versions(
     responses((status = 200, description = "The new draft", body = EntryBody)))]
 async fn restore_version(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath((entry_type, id, version)): AppPath<(String, String, i64)>,
     body: axum::body::Bytes,
 ) -> Result<AppJson<EntryBody>, ApiError> {

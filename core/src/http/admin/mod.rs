@@ -311,5 +311,60 @@ pub fn openapi_json() -> serde_json::Value {
             }),
         );
     }
+    add_links(&mut doc);
     doc
+}
+
+/// OpenAPI links from each creating operation to the operations on what it created, so that
+/// clients (and stateful testers) can follow them.
+fn add_links(doc: &mut serde_json::Value) {
+    let entry = serde_json::json!({ "type": "$request.path.type", "id": "$response.body#/id" });
+    let id = serde_json::json!({ "id": "$response.body#/id" });
+    let name = serde_json::json!({ "name": "$response.body#/name" });
+    let sets = [
+        (
+            "/admin/api/v1/entries/{type}",
+            &[
+                "get_entry",
+                "update_entry",
+                "delete_entry",
+                "publish_entry",
+                "unpublish_entry",
+                "list_versions",
+            ][..],
+            &entry,
+        ),
+        (
+            "/admin/api/v1/users",
+            &["get_user", "update_user", "delete_user"],
+            &id,
+        ),
+        ("/admin/api/v1/tokens", &["revoke_token"], &id),
+        (
+            "/admin/api/v1/content-types",
+            &["get_type", "update_type", "delete_type"],
+            &name,
+        ),
+    ];
+    for (path, targets, parameters) in sets {
+        let pointer = format!(
+            "/paths/{}/post/responses/201",
+            path.replace('~', "~0").replace('/', "~1")
+        );
+        if let Some(response) = doc
+            .pointer_mut(&pointer)
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            let links: serde_json::Map<String, serde_json::Value> = targets
+                .iter()
+                .map(|op| {
+                    (
+                        (*op).to_owned(),
+                        serde_json::json!({ "operationId": op, "parameters": parameters }),
+                    )
+                })
+                .collect();
+            response.insert("links".to_owned(), serde_json::Value::Object(links));
+        }
+    }
 }

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppState, actor};
 use crate::access::{self, Admin};
 use crate::audit;
-use crate::http::context::{ClientAddr, RequestContext};
+use crate::http::context::{AdminContext, ClientAddr};
 use crate::http::error::ApiError;
 use crate::tenancy::{self, SettingsChange, TenantCtx};
 
@@ -77,7 +77,7 @@ async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiE
     responses((status = 200, description = "Settings", body = SettingsBody)))]
 async fn get_settings(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
 ) -> Result<AppJson<SettingsBody>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Settings)?;
     Ok(AppJson(body_of(&state, &ctx.tenant).await?))
@@ -88,7 +88,7 @@ async fn get_settings(
     responses((status = 200, description = "Settings after the change", body = SettingsBody)))]
 async fn update_settings(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     ClientAddr(client): ClientAddr,
     AppJson(patch): AppJson<SettingsPatch>,
 ) -> Result<AppJson<SettingsBody>, ApiError> {

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppPath, AppState, actor};
 use crate::access::{self, Admin, TokenKind};
 use crate::auth::{self, TokenInfo};
-use crate::http::context::RequestContext;
+use crate::http::context::AdminContext;
 use crate::http::error::ApiError;
 use crate::time::{parse_rfc3339, to_rfc3339};
 
@@ -45,7 +45,7 @@ pub struct CreatedToken {
     responses((status = 200, description = "Tokens, newest first", body = Vec<TokenInfo>)))]
 async fn list_tokens(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
 ) -> Result<AppJson<Vec<TokenInfo>>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Tokens)?;
     Ok(AppJson(auth::list_tokens(&state.db, &ctx.tenant).await?))
@@ -56,7 +56,7 @@ async fn list_tokens(
     responses((status = 201, description = "Created; the secret is shown once", body = CreatedToken)))]
 async fn create_token(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppJson(body): AppJson<NewTokenBody>,
 ) -> Result<(StatusCode, AppJson<CreatedToken>), ApiError> {
     access::check_admin(&ctx.principal, Admin::Tokens)?;
@@ -93,7 +93,7 @@ async fn create_token(
     responses((status = 200, description = "Revoked", body = TokenInfo)))]
 async fn revoke_token(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(id): AppPath<String>,
 ) -> Result<AppJson<TokenInfo>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Tokens)?;

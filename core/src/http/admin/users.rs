@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppPath, AppState, actor};
 use crate::access::{self, Admin, Role};
 use crate::auth::{self, NewUser, UserChange, UserInfo};
-use crate::http::context::RequestContext;
+use crate::http::context::AdminContext;
 use crate::http::error::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,7 +45,7 @@ pub struct UserChangeBody {
     responses((status = 200, description = "Users by e-mail", body = Vec<UserInfo>)))]
 async fn list_users(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
 ) -> Result<AppJson<Vec<UserInfo>>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Users)?;
     Ok(AppJson(auth::list_users(&state.db, &ctx.tenant).await?))
@@ -56,7 +56,7 @@ async fn list_users(
     responses((status = 201, description = "Created", body = UserInfo)))]
 async fn create_user(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppJson(body): AppJson<NewUserBody>,
 ) -> Result<(StatusCode, AppJson<UserInfo>), ApiError> {
     access::check_admin(&ctx.principal, Admin::Users)?;
@@ -80,7 +80,7 @@ async fn create_user(
     responses((status = 200, description = "The user", body = UserInfo)))]
 async fn get_user(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(id): AppPath<String>,
 ) -> Result<AppJson<UserInfo>, ApiError> {
     access::check_admin(&ctx.principal, Admin::Users)?;
@@ -94,7 +94,7 @@ async fn get_user(
     responses((status = 200, description = "Changed", body = UserInfo)))]
 async fn update_user(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<UserChangeBody>,
 ) -> Result<AppJson<UserInfo>, ApiError> {
@@ -120,7 +120,7 @@ async fn update_user(
     responses((status = 204, description = "Deleted")))]
 async fn delete_user(
     State(state): State<AppState>,
-    ctx: RequestContext,
+    AdminContext(ctx): AdminContext,
     AppPath(id): AppPath<String>,
 ) -> Result<StatusCode, ApiError> {
     access::check_admin(&ctx.principal, Admin::Users)?;
