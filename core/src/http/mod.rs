@@ -70,6 +70,13 @@ pub fn app(state: AppState) -> Router {
         .merge(admin_routes)
         .layer(
             tower::ServiceBuilder::new()
+                // Credentials never reach logs, whatever the log level.
+                .layer(
+                    tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                        axum::http::header::AUTHORIZATION,
+                        axum::http::header::COOKIE,
+                    ]),
+                )
                 .layer(TraceLayer::new_for_http())
                 .layer(RequestBodyLimitLayer::new(limits.request_body_bytes))
                 .layer(CatchPanicLayer::new())
