@@ -22,61 +22,150 @@ enum Who {
     ViewerUser,
 }
 
+/// What an operation needs (SPEC §4's actions, the tenant administration, the platform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+enum Cap {
     Read,
     ReadDrafts,
     Create,
-    /// Update an entry someone else created.
+    /// On an entry someone else created.
     Update,
     Publish,
-    /// Delete an entry someone else created.
+    /// On an entry someone else created.
     Delete,
-    ManageTypes,
-    ManageUsers,
-    ManageTokens,
-    Settings,
-    Audit,
+    /// Content types, users, tokens, settings, audit log.
+    TenantAdmin,
+    /// Tenants: operators only, so nobody in this matrix.
+    Platform,
 }
 
-const ALL_WHO: [Who; 9] = [
-    Who::Anonymous,
-    Who::Public,
-    Who::Preview,
-    Who::EditorToken,
-    Who::AdminToken,
-    Who::AdminUser,
-    Who::EditorUser,
-    Who::AuthorUser,
-    Who::ViewerUser,
-];
+/// Every operation of both surfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    // GraphQL
+    GqlList,
+    GqlOne,
+    GqlDrafts,
+    GqlDraftOne,
+    GqlCreate,
+    GqlUpdate,
+    GqlPublish,
+    GqlUnpublish,
+    GqlDelete,
+    // Admin API
+    ListPublished,
+    GetPublished,
+    ListTypes,
+    GetType,
+    ListDrafts,
+    GetDraft,
+    Versions,
+    CreateEntry,
+    UpdateEntry,
+    RestoreEntry,
+    PublishEntry,
+    UnpublishEntry,
+    DeleteEntry,
+    CreateType,
+    UpdateType,
+    DeleteType,
+    ListUsers,
+    CreateUser,
+    GetUser,
+    UpdateUser,
+    DeleteUser,
+    ListTokens,
+    CreateToken,
+    RevokeToken,
+    GetSettings,
+    PatchSettings,
+    Audit,
+    ListTenants,
+    CreateTenant,
+    GetTenant,
+    DeleteTenant,
+}
 
-const ALL_OPS: [Op; 11] = [
-    Op::Read,
-    Op::ReadDrafts,
-    Op::Create,
-    Op::Update,
-    Op::Publish,
-    Op::Delete,
-    Op::ManageTypes,
-    Op::ManageUsers,
-    Op::ManageTokens,
-    Op::Settings,
-    Op::Audit,
-];
+const ALL_OPS: [Op; 40] = {
+    use Op::*;
+    [
+        GqlList,
+        GqlOne,
+        GqlDrafts,
+        GqlDraftOne,
+        GqlCreate,
+        GqlUpdate,
+        GqlPublish,
+        GqlUnpublish,
+        GqlDelete,
+        ListPublished,
+        GetPublished,
+        ListTypes,
+        GetType,
+        ListDrafts,
+        GetDraft,
+        Versions,
+        CreateEntry,
+        UpdateEntry,
+        RestoreEntry,
+        PublishEntry,
+        UnpublishEntry,
+        DeleteEntry,
+        CreateType,
+        UpdateType,
+        DeleteType,
+        ListUsers,
+        CreateUser,
+        GetUser,
+        UpdateUser,
+        DeleteUser,
+        ListTokens,
+        CreateToken,
+        RevokeToken,
+        GetSettings,
+        PatchSettings,
+        Audit,
+        ListTenants,
+        CreateTenant,
+        GetTenant,
+        DeleteTenant,
+    ]
+};
+
+impl Op {
+    fn cap(self) -> Cap {
+        use Op::*;
+        match self {
+            GqlList | GqlOne | ListPublished | GetPublished | ListTypes | GetType => Cap::Read,
+            GqlDrafts | GqlDraftOne | ListDrafts | GetDraft | Versions => Cap::ReadDrafts,
+            GqlCreate | CreateEntry => Cap::Create,
+            GqlUpdate | UpdateEntry | RestoreEntry => Cap::Update,
+            GqlPublish | GqlUnpublish | PublishEntry | UnpublishEntry => Cap::Publish,
+            GqlDelete | DeleteEntry => Cap::Delete,
+            CreateType | UpdateType | DeleteType | ListUsers | CreateUser | GetUser
+            | UpdateUser | DeleteUser | ListTokens | CreateToken | RevokeToken | GetSettings
+            | PatchSettings | Audit => Cap::TenantAdmin,
+            ListTenants | CreateTenant | GetTenant | DeleteTenant => Cap::Platform,
+        }
+    }
+    fn graphql(self) -> bool {
+        format!("{self:?}").starts_with("Gql")
+    }
+}
 
 /// SPEC §4, as a table. The demo tenant allows anonymous reads of published content over
 /// GraphQL; the admin API always needs a credential.
-fn allowed(who: Who, op: Op, rest: bool) -> bool {
-    use Op::*;
-    let content = matches!(op, Read | ReadDrafts | Create | Update | Publish | Delete);
+fn allowed(who: Who, op: Op) -> bool {
+    use Cap::*;
+    let cap = op.cap();
+    let content = matches!(cap, Read | ReadDrafts | Create | Update | Publish | Delete);
     match who {
-        Who::Anonymous => op == Read && !rest,
-        Who::Public => op == Read,
-        Who::Preview | Who::ViewerUser => matches!(op, Read | ReadDrafts),
+        Who::Anonymous => cap == Read && op.graphql(),
+        Who::Public => cap == Read,
+        Who::Preview | Who::ViewerUser => matches!(cap, Read | ReadDrafts),
         Who::EditorToken | Who::EditorUser => content,
-        Who::AdminToken | Who::AdminUser => true,
-        Who::AuthorUser => matches!(op, Read | ReadDrafts | Create),
+        Who::AdminToken | Who::AdminUser => cap != Platform,
+        Who::AuthorUser => matches!(cap, Read | ReadDrafts | Create),
     }
 }
 
@@ -173,74 +262,222 @@ impl World {
         e.body["id"].as_str().unwrap_or_default().to_owned()
     }
 
-    /// Runs one operation over GraphQL; `None` where GraphQL has no such operation.
-    async fn graphql(&self, token: Option<&str>, op: Op) -> Option<(u16, Value)> {
-        let headers: &[(&str, &str)] = &[("x-tenant", A)];
-        let (query, vars) = match op {
-            Op::Read => ("{ articles(first: 1) { totalCount } }".to_owned(), json!({})),
-            Op::ReadDrafts => (
-                "{ articles(first: 1, status: DRAFT) { totalCount } }".to_owned(),
-                json!({}),
-            ),
-            Op::Create => (
-                "mutation { createArticle(data: { title: \"خبر جديد\", category: \"news\" }, locale: \"ar\") { id } }".to_owned(),
-                json!({}),
-            ),
-            Op::Update => (
-                "mutation($id: ID!) { updateArticle(id: $id, data: { category: \"training\" }) { id } }".to_owned(),
-                json!({ "id": self.victim().await }),
-            ),
-            Op::Publish => (
-                "mutation($id: ID!) { publishArticle(id: $id) { id } }".to_owned(),
-                json!({ "id": self.victim().await }),
-            ),
-            Op::Delete => (
-                "mutation($id: ID!) { deleteArticle(id: $id) }".to_owned(),
-                json!({ "id": self.victim().await }),
-            ),
-            _ => return None,
-        };
-        let (status, _, body) = self.app.graphql_with(token, headers, &query, vars).await;
-        Some((status, body))
+    /// A fresh published entry of tenant A.
+    async fn published_victim(&self) -> String {
+        let id = self.victim().await;
+        self.app
+            .admin(
+                "POST",
+                &format!("/entries/article/{id}/publish"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
+        id
     }
 
-    /// Runs one operation over the admin API.
-    async fn rest(&self, token: Option<&str>, op: Op, n: usize) -> (u16, Value) {
+    /// Something fresh made by the admin token, returning the id (or name) from the answer.
+    async fn made(&self, path: &str, body: Value, key: &str) -> String {
+        let a = self
+            .app
+            .admin("POST", path, Some(&self.admin), Some(body))
+            .await;
+        a.body[key].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs one operation; returns (HTTP status, body).
+    async fn run(&self, token: Option<&str>, op: Op, n: usize) -> (u16, Value) {
+        use Op::*;
+        let gql = |query: &str, vars: Value| {
+            let (query, vars) = (query.to_owned(), vars);
+            async move {
+                let (status, _, body) = self
+                    .app
+                    .graphql_with(token, &[("x-tenant", A)], &query, vars)
+                    .await;
+                (status, body)
+            }
+        };
+        let ty = json!({ "name": format!("kind{n}"), "plural": format!("kinds{n}"),
+            "fields": [{ "name": "title", "type": "string" }] });
+        let user = json!({ "email": format!("u{n}@marrakech.ma"), "role": "viewer",
+            "password": "كلمة-سر-طويلة" });
         let (method, path, body) = match op {
-            Op::Read => ("GET", "/entries/article?status=published".to_owned(), None),
-            Op::ReadDrafts => ("GET", "/entries/article".to_owned(), None),
-            Op::Create => (
+            GqlList => return gql("{ articles(first: 1) { totalCount } }", json!({})).await,
+            GqlOne => {
+                let id = self.published_victim().await;
+                return gql(
+                    "query($id: ID) { article(id: $id) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+            GqlDrafts => {
+                return gql(
+                    "{ articles(first: 1, status: DRAFT) { totalCount } }",
+                    json!({}),
+                )
+                .await;
+            }
+            GqlDraftOne => {
+                let id = self.victim().await;
+                return gql(
+                    "query($id: ID) { article(id: $id, status: DRAFT) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+            GqlCreate => {
+                return gql(
+                    "mutation { createArticle(data: { title: \"خبر جديد\", category: \"news\" }, locale: \"ar\") { id } }",
+                    json!({}),
+                )
+                .await;
+            }
+            GqlUpdate => {
+                let id = self.victim().await;
+                return gql(
+                    "mutation($id: ID!) { updateArticle(id: $id, data: { category: \"training\" }) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+            GqlPublish | GqlUnpublish => {
+                let id = self.published_victim().await;
+                let name = if op == GqlPublish {
+                    "publishArticle"
+                } else {
+                    "unpublishArticle"
+                };
+                return gql(
+                    &format!("mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}"),
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+            GqlDelete => {
+                let id = self.victim().await;
+                return gql(
+                    "mutation($id: ID!) { deleteArticle(id: $id) }",
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+            ListPublished => ("GET", "/entries/article?status=published".to_owned(), None),
+            GetPublished => (
+                "GET",
+                format!(
+                    "/entries/article/{}?status=published",
+                    self.published_victim().await
+                ),
+                None,
+            ),
+            ListTypes => ("GET", "/content-types".to_owned(), None),
+            GetType => ("GET", "/content-types/article".to_owned(), None),
+            ListDrafts => ("GET", "/entries/article".to_owned(), None),
+            GetDraft => (
+                "GET",
+                format!("/entries/article/{}", self.victim().await),
+                None,
+            ),
+            Versions => (
+                "GET",
+                format!("/entries/article/{}/versions", self.victim().await),
+                None,
+            ),
+            CreateEntry => (
                 "POST",
                 "/entries/article".to_owned(),
                 Some(json!({ "locale": "ar", "data": { "title": "خبر", "category": "news" } })),
             ),
-            Op::Update => (
+            UpdateEntry => (
                 "PATCH",
                 format!("/entries/article/{}", self.victim().await),
                 Some(json!({ "data": { "category": "training" } })),
             ),
-            Op::Publish => (
+            RestoreEntry => (
+                "POST",
+                format!(
+                    "/entries/article/{}/versions/1/restore",
+                    self.victim().await
+                ),
+                None,
+            ),
+            PublishEntry => (
                 "POST",
                 format!("/entries/article/{}/publish", self.victim().await),
                 None,
             ),
-            Op::Delete => (
+            UnpublishEntry => (
+                "POST",
+                format!(
+                    "/entries/article/{}/unpublish",
+                    self.published_victim().await
+                ),
+                None,
+            ),
+            DeleteEntry => (
                 "DELETE",
                 format!("/entries/article/{}", self.victim().await),
                 None,
             ),
-            Op::ManageTypes => (
-                "POST",
-                "/content-types".to_owned(),
-                Some(
-                    json!({ "name": format!("kind{n}"), "plural": format!("kinds{n}"),
-                    "fields": [{ "name": "title", "type": "string" }] }),
-                ),
+            CreateType => ("POST", "/content-types".to_owned(), Some(ty)),
+            UpdateType => {
+                let name = self.made("/content-types", ty.clone(), "name").await;
+                (
+                    "PUT",
+                    format!("/content-types/{name}"),
+                    Some(json!({ "definition": ty })),
+                )
+            }
+            DeleteType => {
+                let name = self.made("/content-types", ty, "name").await;
+                ("DELETE", format!("/content-types/{name}"), None)
+            }
+            ListUsers => ("GET", "/users".to_owned(), None),
+            CreateUser => ("POST", "/users".to_owned(), Some(user)),
+            GetUser => (
+                "GET",
+                format!("/users/{}", self.made("/users", user, "id").await),
+                None,
             ),
-            Op::ManageUsers => ("GET", "/users".to_owned(), None),
-            Op::ManageTokens => ("GET", "/tokens".to_owned(), None),
-            Op::Settings => ("GET", "/settings".to_owned(), None),
-            Op::Audit => ("GET", "/audit".to_owned(), None),
+            UpdateUser => (
+                "PATCH",
+                format!("/users/{}", self.made("/users", user, "id").await),
+                Some(json!({ "role": "author" })),
+            ),
+            DeleteUser => (
+                "DELETE",
+                format!("/users/{}", self.made("/users", user, "id").await),
+                None,
+            ),
+            ListTokens => ("GET", "/tokens".to_owned(), None),
+            CreateToken => (
+                "POST",
+                "/tokens".to_owned(),
+                Some(json!({ "name": "t", "kind": "public" })),
+            ),
+            RevokeToken => {
+                let id = self
+                    .made("/tokens", json!({ "name": "t", "kind": "public" }), "id")
+                    .await;
+                ("DELETE", format!("/tokens/{id}"), None)
+            }
+            GetSettings => ("GET", "/settings".to_owned(), None),
+            PatchSettings => (
+                "PATCH",
+                "/settings".to_owned(),
+                Some(json!({ "name": "غرفة الصناعة التقليدية لجهة مراكش-آسفي" })),
+            ),
+            Audit => ("GET", "/audit".to_owned(), None),
+            ListTenants => ("GET", "/tenants".to_owned(), None),
+            CreateTenant => (
+                "POST",
+                "/tenants".to_owned(),
+                Some(json!({ "slug": format!("t{n}"), "name": "x" })),
+            ),
+            GetTenant => ("GET", format!("/tenants/{A}"), None),
+            DeleteTenant => ("DELETE", format!("/tenants/{B}"), None),
         };
         let a = self
             .app
@@ -256,27 +493,30 @@ async fn every_role_and_token_kind_against_every_operation() -> anyhow::Result<(
         let w = world(app).await?;
         let mut n = 0;
         let mut failures = Vec::new();
+        let whos: Vec<Who> = w.creds.iter().map(|(w, _)| *w).collect();
+        assert_eq!(whos, ALL_WHO, "every principal kind");
         for (who, token) in &w.creds {
-            assert!(ALL_WHO.contains(who));
             for op in ALL_OPS {
                 n += 1;
-                let expect = allowed(*who, op, true);
-                let (status, body) = w.rest(token.as_deref(), op, n).await;
-                let ok = (200..300).contains(&status);
-                if ok != expect || (!ok && status != denied_status(*who)) {
-                    failures.push(format!("REST {who:?} {op:?}: {status} {body}"));
-                }
-                let expect = allowed(*who, op, false);
-                if let Some((status, body)) = w.graphql(token.as_deref(), op).await {
-                    let ok = status == 200 && body["errors"].is_null();
-                    let expected_code = if *who == Who::Anonymous {
-                        "UNAUTHENTICATED"
-                    } else {
-                        "FORBIDDEN"
-                    };
-                    if ok != expect || (!ok && code(&body) != expected_code) {
-                        failures.push(format!("GraphQL {who:?} {op:?}: {status} {body}"));
-                    }
+                let expect = allowed(*who, op);
+                let (status, body) = w.run(token.as_deref(), op, n).await;
+                let ok = if op.graphql() {
+                    status == 200 && body["errors"].is_null()
+                } else {
+                    (200..300).contains(&status)
+                };
+                let refused_right = if op.graphql() {
+                    code(&body)
+                        == if *who == Who::Anonymous {
+                            "UNAUTHENTICATED"
+                        } else {
+                            "FORBIDDEN"
+                        }
+                } else {
+                    status == denied_status(*who)
+                };
+                if ok != expect || (!ok && !refused_right) {
+                    failures.push(format!("{who:?} {op:?}: {status} {body}"));
                 }
             }
         }
