@@ -22,6 +22,18 @@ enum Who {
     ViewerUser,
 }
 
+const ALL_WHO: [Who; 9] = [
+    Who::Anonymous,
+    Who::Public,
+    Who::Preview,
+    Who::EditorToken,
+    Who::AdminToken,
+    Who::AdminUser,
+    Who::EditorUser,
+    Who::AuthorUser,
+    Who::ViewerUser,
+];
+
 /// What an operation needs (SPEC §4's actions, the tenant administration, the platform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cap {
