@@ -651,3 +651,73 @@ async fn no_credential_of_one_tenant_reaches_the_other() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_tenant_narrows_a_role_per_content_type_everywhere() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let w = world(app).await?;
+    let viewer = w
+        .creds
+        .iter()
+        .find(|(who, _)| *who == Who::ViewerUser)
+        .and_then(|(_, t)| t.clone())
+        .expect("viewer");
+    let q = "{ articles(first: 20) { totalCount edges { node { relatedEvents { id } } } } }";
+    let (_, _, before) = w.app.graphql(Some(&viewer), q, json!({})).await;
+    assert!(before["errors"].is_null(), "{before}");
+    let set = w
+        .app
+        .admin(
+            "PATCH",
+            "/settings",
+            Some(&w.admin),
+            Some(json!({ "permissions": { "viewer": { "event": [] } } })),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{set:?}");
+    // Events are closed to viewers: directly, through references, and over REST.
+    let (_, _, direct) = w
+        .app
+        .graphql(Some(&viewer), "{ events { totalCount } }", json!({}))
+        .await;
+    assert_eq!(code(&direct), "FORBIDDEN", "{direct}");
+    let (_, _, through) = w.app.graphql(Some(&viewer), q, json!({})).await;
+    assert!(
+        through["errors"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["extensions"]["code"] == "FORBIDDEN")),
+        "{through}"
+    );
+    assert!(
+        !through.to_string().contains("\"relatedEvents\":[{"),
+        "{through}"
+    );
+    let rest = w
+        .app
+        .admin(
+            "GET",
+            "/entries/event?status=published",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(rest.status, 403);
+    // Articles stay open, and editors are not affected.
+    let (_, _, articles) = w
+        .app
+        .graphql(Some(&viewer), "{ articles { totalCount } }", json!({}))
+        .await;
+    assert!(articles["errors"].is_null());
+    let editor = w
+        .creds
+        .iter()
+        .find(|(who, _)| *who == Who::EditorUser)
+        .and_then(|(_, t)| t.clone())
+        .expect("editor");
+    let (_, _, events) = w
+        .app
+        .graphql(Some(&editor), "{ events { totalCount } }", json!({}))
+        .await;
+    assert!(events["errors"].is_null(), "{events}");
+    Ok(())
+}

@@ -253,8 +253,11 @@ fn content_field(f: &FieldDef) -> Field {
                 view.entry.data.get(&def.name).and_then(|v| {
                     localized_value(&def, v, &view.locale, rc.tenant.default_locale())
                 });
-            if let FieldKind::Reference { .. } = def.kind {
+            if let FieldKind::Reference { to } = &def.kind {
                 let published = view.entry.stage == Stage::Published;
+                // The target type goes through the same permission check as a direct query
+                // (a tenant may narrow a role on it).
+                rc.authorize_read(to, view.entry.stage)?;
                 let ids: Vec<String> = match value {
                     Some(Json::String(id)) => vec![id.clone()],
                     Some(Json::Array(ids)) => ids
