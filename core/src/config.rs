@@ -126,6 +126,11 @@ pub struct Limits {
     pub graphql_query_bytes: usize,
     /// GraphQL: whether introspection is served.
     pub graphql_introspection: bool,
+    /// GraphQL: memory for cached query responses, bytes; 0 turns the cache off. Entries are
+    /// keyed by the tenant's outbox sequence, so any write (on any node) retires them at once.
+    pub graphql_cache_bytes: u64,
+    /// GraphQL: the largest response that is cached, bytes.
+    pub graphql_cache_entry_bytes: usize,
 }
 
 impl Default for Config {
@@ -178,6 +183,8 @@ impl Default for Limits {
             graphql_aliases: 30,
             graphql_query_bytes: 32 * 1024,
             graphql_introspection: true,
+            graphql_cache_bytes: 32 * 1024 * 1024,
+            graphql_cache_entry_bytes: 512 * 1024,
         }
     }
 }

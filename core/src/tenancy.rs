@@ -26,6 +26,8 @@ pub struct TenantCtx {
     domains: Vec<String>,
     narrowing: std::sync::Arc<Narrowing>,
     created_at: i64,
+    /// A digest of the settings, so caches can tell one configuration from another.
+    settings_digest: u64,
 }
 
 impl TenantCtx {
@@ -36,7 +38,15 @@ impl TenantCtx {
             .get("permissions")
             .and_then(|p| Narrowing::from_json(p).ok())
             .unwrap_or_default();
+        let settings_digest = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            row.settings.to_string().hash(&mut h);
+            row.locales.hash(&mut h);
+            h.finish()
+        };
         TenantCtx {
+            settings_digest,
             domains: row.domains,
             narrowing: std::sync::Arc::new(narrowing),
             created_at: row.created_at,
@@ -80,6 +90,10 @@ impl TenantCtx {
     /// The tenant's narrowing of roles per content type.
     pub fn narrowing(&self) -> &Narrowing {
         &self.narrowing
+    }
+    /// Changes whenever the tenant's settings or locales change.
+    pub fn settings_digest(&self) -> u64 {
+        self.settings_digest
     }
     pub fn created_at(&self) -> i64 {
         self.created_at

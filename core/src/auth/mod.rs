@@ -100,6 +100,8 @@ pub fn hash_token(token: &str) -> String {
 pub struct Authenticated {
     pub principal: Principal,
     pub tenant_id: Option<String>,
+    /// The tenant's outbox sequence, when the check read it on the way (API tokens).
+    pub tenant_seq: Option<i64>,
 }
 
 /// Checks a bearer credential of either kind: an API token or a session token. `None` when it
@@ -119,6 +121,7 @@ pub async fn authenticate(
                 kind: p.kind,
             },
             tenant_id: Some(p.tenant_id),
+            tenant_seq: Some(p.tenant_seq),
         }))
 }
 

@@ -183,6 +183,7 @@ pub async fn authenticate_session(
                 session: s.id,
             },
             tenant_id: None,
+            tenant_seq: None,
         }),
         Subject::User => live
             .role
@@ -195,6 +196,7 @@ pub async fn authenticate_session(
                     session: s.id,
                 },
                 tenant_id: s.tenant_id,
+                tenant_seq: None,
             }),
     })
 }

@@ -143,6 +143,8 @@ pub struct TokenPrincipal {
     pub token_id: String,
     pub tenant_id: String,
     pub kind: TokenKind,
+    /// The tenant's outbox sequence when the token was checked.
+    pub tenant_seq: i64,
 }
 
 /// Checks an API token: known, not revoked, not expired. Records its use (at most once a minute).
@@ -150,7 +152,7 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<TokenPrin
     if !token.starts_with("zlg_") || token.len() > 200 {
         return Ok(None);
     }
-    let Some(row) = tokens::find_by_hash(db, &hash_token(token)).await? else {
+    let Some((row, tenant_seq)) = tokens::find_by_hash(db, &hash_token(token)).await? else {
         return Ok(None);
     };
     let now = now_ms();
@@ -167,6 +169,7 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<TokenPrin
         token_id: row.id,
         tenant_id: row.tenant_id,
         kind,
+        tenant_seq,
     }))
 }
 

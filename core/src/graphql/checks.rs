@@ -99,9 +99,10 @@ fn only_introspection(doc: &ExecutableDocument) -> bool {
     })
 }
 
-/// Checks a query text against the limits. `Ok(None)` when it does not parse: the executor
-/// reports syntax errors itself.
-pub fn check(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
+/// Checks a query text against the limits and returns the parsed document, so that it is
+/// parsed once per request. `Ok(None)` when it does not parse: the executor reports syntax
+/// errors itself.
+pub fn check(query: &str, limits: &GraphqlLimits) -> Result<Option<ExecutableDocument>, String> {
     if query.len() > limits.query_bytes {
         return Err(format!(
             "the query is {} bytes; at most {} allowed",
@@ -110,11 +111,11 @@ pub fn check(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
         ));
     }
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return Ok(());
+        return Ok(None);
     };
     if limits.introspection && only_introspection(&doc) {
         // Bounded by the schema itself; clients' standard introspection queries nest deeply.
-        return Ok(());
+        return Ok(Some(doc));
     }
     let c = cost(&doc, limits.complexity);
     if c.depth > limits.depth {
@@ -135,7 +136,7 @@ pub fn check(query: &str, limits: &GraphqlLimits) -> Result<(), String> {
             c.aliases, limits.aliases
         ));
     }
-    Ok(())
+    Ok(Some(doc))
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ use crate::tenancy::{self, TenantCtx};
 pub struct RequestContext {
     pub tenant: TenantCtx,
     pub principal: Principal,
+    /// The tenant's outbox sequence if authentication read it (see `auth::Authenticated`).
+    pub tenant_seq: Option<i64>,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -48,6 +50,7 @@ pub async fn authenticate(
         return Ok(auth::Authenticated {
             principal: Principal::Anonymous,
             tenant_id: None,
+            tenant_seq: None,
         });
     };
     let Some(token) = authz
@@ -123,12 +126,14 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
         return Ok(RequestContext {
             tenant,
             principal: who.principal,
+            tenant_seq: who.tenant_seq,
         });
     }
     match named_tenant(state, headers).await? {
         Some(tenant) => Ok(RequestContext {
             tenant,
             principal: who.principal,
+            tenant_seq: None,
         }),
         None => Err(ApiError::new(
             ErrorCode::UnknownTenant,

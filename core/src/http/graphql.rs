@@ -15,6 +15,7 @@ use super::AppState;
 use super::context::resolve;
 use super::error::ApiError;
 use crate::error::ErrorCode;
+use crate::graphql::cache::Key;
 use crate::graphql::{RequestCtx, checks};
 
 pub fn router() -> Router<AppState> {
@@ -96,6 +97,14 @@ fn negotiate(headers: &HeaderMap) -> Result<Media, Box<Response>> {
 }
 
 fn respond(media: Media, status: StatusCode, body: &serde_json::Value) -> Response {
+    respond_bytes(
+        media,
+        status,
+        Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    )
+}
+
+fn respond_bytes(media: Media, status: StatusCode, body: Bytes) -> Response {
     let (status, ct) = match media {
         Media::GraphqlResponse => (status, GRAPHQL_RESPONSE),
         // Legacy clients get 200 for anything that reached GraphQL.
@@ -108,7 +117,7 @@ fn respond(media: Media, status: StatusCode, body: &serde_json::Value) -> Respon
             "application/json; charset=utf-8",
         ),
     };
-    let mut response = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -317,18 +326,52 @@ fn api_error(media: Media, e: &ApiError) -> Response {
 
 async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequest) -> Response {
     let limits = state.graphql.limits();
-    if let Err(message) = checks::check(&req.query, limits) {
-        let e = ApiError::new(ErrorCode::QueryTooComplex, message);
-        let mut r = respond(media, StatusCode::BAD_REQUEST, &e.graphql_body());
-        if media == Media::GraphqlResponse {
-            *r.status_mut() = StatusCode::BAD_REQUEST;
+    let doc = match checks::check(&req.query, limits) {
+        Ok(doc) => doc,
+        Err(message) => {
+            let e = ApiError::new(ErrorCode::QueryTooComplex, message);
+            let mut r = respond(media, StatusCode::BAD_REQUEST, &e.graphql_body());
+            if media == Media::GraphqlResponse {
+                *r.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            return r;
         }
-        return r;
-    }
+    };
     let ctx = match resolve(&state, &headers).await {
         Ok(ctx) => ctx,
         Err(e) => return api_error(media, &e),
     };
+    // Queries (not mutations) are answered from the response cache when nothing the answer
+    // depends on has changed; see `graphql::cache`.
+    let cache_key = match &doc {
+        Some(doc)
+            if state.graphql_cache.enabled() && is_query(doc, req.operation_name.as_deref()) =>
+        {
+            let seq = match ctx.tenant_seq {
+                Some(seq) => Some(seq),
+                None => crate::store::tenants::event_seq(&state.db, ctx.tenant.id())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            seq.map(|seq| {
+                Key::new(
+                    &ctx.tenant,
+                    seq,
+                    &ctx.principal,
+                    std::sync::Arc::from(req.query.as_str()),
+                    &req.variables,
+                    req.operation_name.as_deref(),
+                )
+            })
+        }
+        _ => None,
+    };
+    if let Some(key) = &cache_key
+        && let Some(body) = state.graphql_cache.get(key)
+    {
+        return respond_bytes(media, StatusCode::OK, body);
+    }
     let schema = match state.graphql.get(&state.content, &ctx.tenant).await {
         Ok(s) => s,
         Err(e) => {
@@ -338,7 +381,7 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
     };
     let anonymous_read = ctx.tenant.anonymous_read();
     let mut request = async_graphql::Request::new(req.query)
-        .variables(async_graphql::Variables::from_json(req.variables))
+        .variables(async_graphql::Variables::from_json(req.variables.clone()))
         .data(RequestCtx::new(
             ctx.tenant,
             ctx.principal,
@@ -347,6 +390,9 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
         ));
     if let Some(op) = req.operation_name {
         request = request.operation_name(op);
+    }
+    if let Some(doc) = doc {
+        request.set_parsed_query(doc);
     }
     let mut response = schema.execute(request).await;
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,
@@ -389,5 +435,24 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
     } else {
         StatusCode::OK
     };
+    if let Some(key) = cache_key
+        && response.errors.is_empty()
+    {
+        let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        state.graphql_cache.put(key, bytes.clone());
+        return respond_bytes(media, status, bytes);
+    }
     respond(media, status, &body)
+}
+
+/// Whether the operation to run is a query (the only kind that is cached).
+fn is_query(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
+        DocumentOperations::Multiple(ops) => name.is_some_and(|n| {
+            ops.iter()
+                .any(|(k, op)| k.as_str() == n && op.node.ty == OperationType::Query)
+        }),
+    }
 }

@@ -34,6 +34,7 @@ pub struct AppState {
     pub graphql: crate::graphql::registry::SchemaRegistry,
     pub tenants: crate::tenancy::TenantCache,
     pub login_limiter: crate::auth::LoginLimiter,
+    pub graphql_cache: crate::graphql::cache::ResponseCache,
 }
 
 impl AppState {
@@ -41,6 +42,10 @@ impl AppState {
         let content = Content::new(db.clone(), &config.limits);
         let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
+        let graphql_cache = crate::graphql::cache::ResponseCache::new(
+            config.limits.graphql_cache_bytes,
+            config.limits.graphql_cache_entry_bytes,
+        );
         AppState {
             config,
             db,
@@ -48,6 +53,7 @@ impl AppState {
             graphql,
             tenants: Default::default(),
             login_limiter,
+            graphql_cache,
         }
     }
 }

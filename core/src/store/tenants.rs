@@ -143,6 +143,18 @@ pub async fn delete(conn: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr
     Ok(sql.execute(conn).await? > 0)
 }
 
+/// The tenant's latest outbox sequence number: it grows with every committed write (entries,
+/// imports, content types), so it versions everything a read can see.
+pub async fn event_seq(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i64>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT event_seq FROM tenants WHERE id = ")
+        .bind(id.to_owned());
+    match sql.fetch_one(conn).await? {
+        Some(row) => Ok(Some(row.try_get("", "event_seq")?)),
+        None => Ok(None),
+    }
+}
+
 /// Reserves `n` outbox sequence numbers for a tenant and returns the last one. The row lock it
 /// takes also orders the tenant's writes, so sequence order is commit order.
 pub async fn reserve_event_seq(
