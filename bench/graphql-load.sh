@@ -4,6 +4,7 @@
 #
 #   bench/graphql-load.sh [ARTICLES] [EVENTS] [ARTISANS]        # SQLite in a temp dir
 #   ZELLIGE_DATABASE_URL=postgres://… bench/graphql-load.sh …  # PostgreSQL (an empty database)
+#   CACHE=off bench/graphql-load.sh …                            # without the response cache
 #
 # Needs wrk (apt-get install -y wrk).
 set -euo pipefail
@@ -17,6 +18,7 @@ data=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
 export ZELLIGE_DATA_DIR=$data RUST_LOG=warn
+if [ "${CACHE:-on}" = off ]; then export ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0; fi
 port=$((20000 + RANDOM % 20000))
 "$bin/examples/gen_data" "$articles" "$events" "$artisans" > "$data/load.jsonl"
 "$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &
@@ -40,6 +42,8 @@ c1=$(post "${q_page1/AFTER/null}" | python3 -c 'import json,sys; print(json.load
 c2=$(post "${q_page1/AFTER/\\\"$c1\\\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["artisans"]["pageInfo"]["endCursor"])')
 q_page3=${q_page1/AFTER/\\\"$c2\\\"}
 
+echo "response cache: ${CACHE:-on}"
+echo
 echo "| query | req/s | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- |"
 for name in latest slug range page3; do
@@ -52,6 +56,8 @@ wrk.body = [==[$body]==]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
+  # A short warm-up (connections, caches, the database's buffers), then the measured run.
+  wrk -t2 -c"$conns" -d2s -s "$data/post.lua" "http://127.0.0.1:$port/graphql" >/dev/null
   out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/post.lua" "http://127.0.0.1:$port/graphql")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
