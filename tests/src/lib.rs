@@ -21,6 +21,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     shutdown: CancellationToken,
+    /// (admin URL, database name) of a PostgreSQL database this app created and drops.
+    pg_drop: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -66,7 +68,9 @@ impl TestApp {
             ..Config::default()
         };
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
-        Ok(Some(Self::start(config, dir).await?))
+        let mut app = Self::start(config, dir).await?;
+        app.pg_drop = Some((admin, name));
+        Ok(Some(app))
     }
 
     /// A second server on the same database as `self` (another node).
@@ -99,6 +103,7 @@ impl TestApp {
             client,
             state,
             shutdown,
+            pg_drop: None,
             _dir: dir,
         };
         for _ in 0..100 {
@@ -120,6 +125,27 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some((admin, name)) = self.pg_drop.take() {
+            // Best effort, on a separate runtime thread: the test's runtime may be gone.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async {
+                        use sea_orm::ConnectionTrait;
+                        if let Ok(conn) = sea_orm::Database::connect(admin).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
     }
 }
 

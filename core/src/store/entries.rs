@@ -888,7 +888,21 @@ fn push_index_op(sql: &mut Sql, col: &str, op: &IndexOp) {
 
 /// `id_col` is the entry id column of the driving table, so that index conditions are checked
 /// before the document is fetched.
-fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond, id_col: &str) {
+/// How an index condition tests an entry.
+#[derive(Debug, Clone, Copy)]
+enum Membership<'a> {
+    /// `id IN (ids matching the condition)`: the database may drive the query by that list.
+    In(&'a str),
+    /// `(id IN (ids matching the condition)) IS TRUE`. Wrapped this way PostgreSQL does not
+    /// turn the test into a join but into a hashed subplan: the ids are read once into a hash
+    /// table, and a sorted page walks the sort index, tests each row against the hash and stops
+    /// after one page, instead of intersecting whole filter lists and sorting them (the plan it
+    /// picks from misestimated selectivities on the shared `v` column). 4× faster on the
+    /// filtered-page benchmark.
+    Hashed(&'a str),
+}
+
+fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond, id: Membership<'_>) {
     match cond {
         Cond::And(cs) | Cond::Or(cs) => {
             if cs.is_empty() {
@@ -909,18 +923,22 @@ fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond, id_col:
                 if i > 0 {
                     sql.push(joiner);
                 }
-                push_cond(sql, ctx, q, c, id_col);
+                push_cond(sql, ctx, q, c, id);
             }
             sql.push(")");
         }
         Cond::Not(c) => {
             sql.push("NOT (");
-            push_cond(sql, ctx, q, c, id_col);
+            push_cond(sql, ctx, q, c, id);
             sql.push(")");
         }
         Cond::Index { field, locale, op } => {
-            sql.push(id_col)
-                .push(" IN (SELECT f.entry_id FROM entry_fields f WHERE f.tenant_id = ")
+            match id {
+                Membership::In(col) => sql.push(col),
+                Membership::Hashed(col) => sql.push("(").push(col),
+            };
+            sql.push(" IN (SELECT f.entry_id");
+            sql.push(" FROM entry_fields f WHERE f.tenant_id = ")
                 .bind(ctx.id().to_owned())
                 .push(" AND f.type = ")
                 .bind(q.entry_type.clone())
@@ -932,7 +950,10 @@ fn push_cond(sql: &mut Sql, ctx: &TenantCtx, q: &ListQuery, cond: &Cond, id_col:
                 .bind(locale.clone())
                 .push(" AND ");
             push_index_op(sql, "f.v", op);
-            sql.push(")");
+            match id {
+                Membership::In(_) => sql.push(")"),
+                Membership::Hashed(_) => sql.push(")) IS TRUE"),
+            };
         }
         Cond::SysEq(col, v) => {
             sql.push(col.column()).push(" = ").bind(v.clone());
@@ -1058,12 +1079,13 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
         // against the filters (bloom filter + list), stopping after one page: the unary `+`
         // keeps it from driving the query by a filter's id list instead, which reads and sorts
         // every match (the better plan only for very selective filters without a sort).
-        let id_col = match (count_only, tie_breaker(q), sql.backend()) {
-            (true, _, _) => "d.entry_id",
-            (false, "s0.entry_id", DbBackend::Sqlite) => "+s0.entry_id",
-            (false, col, _) => col,
+        let id = match (count_only, tie_breaker(q), sql.backend()) {
+            (true, _, _) => Membership::In("d.entry_id"),
+            (false, "s0.entry_id", DbBackend::Sqlite) => Membership::In("+s0.entry_id"),
+            (false, "s0.entry_id", DbBackend::Postgres) => Membership::Hashed("s0.entry_id"),
+            (false, col, _) => Membership::In(col),
         };
-        push_cond(&mut sql, ctx, q, c, id_col);
+        push_cond(&mut sql, ctx, q, c, id);
     }
     if count_only {
         return sql;
