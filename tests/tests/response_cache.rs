@@ -92,3 +92,32 @@ async fn a_write_on_another_node_is_seen_at_once() {
         "{fresh}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_misses_run_the_query_once() {
+    let app = TestApp::spawn().await.expect("app");
+    let demo = app.demo().await.expect("demo");
+    let token = demo.marrakech.public_token.clone();
+    let q = "{ artisans(first: 20, orderBy: [{field: name}]) { totalCount nodes { id name } } }";
+    // Once first, so that the token's last use is recorded already.
+    app.graphql(
+        Some(&token),
+        "{ events(first: 1) { totalCount } }",
+        json!({}),
+    )
+    .await;
+    let before = app.queries.load(Ordering::SeqCst);
+    let answers =
+        futures::future::join_all((0..16).map(|_| app.graphql(Some(&token), q, json!({})))).await;
+    let cost = app.queries.load(Ordering::SeqCst) - before;
+    assert!(
+        answers
+            .iter()
+            .all(|(s, _, b)| *s == 200 && *b == answers[0].2)
+    );
+    // 16 token checks, and the list and count statements once (not 16 times).
+    assert!(
+        cost <= 16 + 4,
+        "{cost} statements for 16 concurrent identical queries"
+    );
+}

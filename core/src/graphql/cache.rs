@@ -7,6 +7,9 @@
 //! (with the token, in the same statement), so a write made through any node retires every
 //! cached answer at once: there is no time-to-live and no cross-node message to lose. Only
 //! queries without errors are kept; mutations and subscriptions never are.
+//!
+//! Concurrent misses of one key run the query once and share its answer (single flight), so
+//! the many readers of a page that was just published do not all query the database.
 
 use std::sync::Arc;
 
@@ -65,17 +68,24 @@ impl Key {
     }
 }
 
+/// An answer that is not kept (it has errors), shared with the requests that waited for it.
+#[derive(Debug, Clone)]
+pub struct Uncached {
+    pub status: u16,
+    pub body: Bytes,
+}
+
 /// Cached answer bodies, bounded by total size.
 #[derive(Clone)]
 pub struct ResponseCache {
-    inner: Option<moka::sync::Cache<Key, Bytes>>,
+    inner: Option<moka::future::Cache<Key, Bytes>>,
     entry_max: usize,
 }
 
 impl ResponseCache {
     pub fn new(capacity_bytes: u64, entry_max: usize) -> Self {
         let inner = (capacity_bytes > 0).then(|| {
-            moka::sync::Cache::builder()
+            moka::future::Cache::builder()
                 .max_capacity(capacity_bytes)
                 .weigher(|k: &Key, v: &Bytes| {
                     u32::try_from(k.weight() + v.len()).unwrap_or(u32::MAX)
@@ -89,15 +99,26 @@ impl ResponseCache {
         self.inner.is_some()
     }
 
-    pub fn get(&self, key: &Key) -> Option<Bytes> {
-        self.inner.as_ref()?.get(key)
-    }
-
-    pub fn put(&self, key: Key, body: Bytes) {
-        if let Some(cache) = &self.inner
-            && body.len() <= self.entry_max
-        {
-            cache.insert(key, body);
-        }
+    /// The cached answer for `key`, or the answer of `run`, which runs once however many
+    /// requests wait for the same key. `run` gives `Ok` for an answer to keep, `Err` for one
+    /// to hand out without keeping.
+    pub async fn get_or_run(
+        &self,
+        key: Key,
+        run: impl Future<Output = Result<Bytes, Uncached>>,
+    ) -> Result<Bytes, Uncached> {
+        let Some(cache) = &self.inner else {
+            return run.await;
+        };
+        let entry_max = self.entry_max;
+        let shared = cache
+            .try_get_with(key, async move {
+                match run.await {
+                    Ok(body) if body.len() > entry_max => Err(Uncached { status: 200, body }),
+                    other => other,
+                }
+            })
+            .await;
+        shared.map_err(|e| (*e).clone())
     }
 }

@@ -15,7 +15,7 @@ use super::AppState;
 use super::context::resolve;
 use super::error::ApiError;
 use crate::error::ErrorCode;
-use crate::graphql::cache::Key;
+use crate::graphql::cache::{Key, Uncached};
 use crate::graphql::{RequestCtx, checks};
 
 pub fn router() -> Router<AppState> {
@@ -367,21 +367,47 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
         }
         _ => None,
     };
-    if let Some(key) = &cache_key
-        && let Some(body) = state.graphql_cache.get(key)
-    {
-        return respond_bytes(media, StatusCode::OK, body);
-    }
+    let run = run_query(state.clone(), ctx, doc, req);
+    let (status, body) = match cache_key {
+        Some(key) => match state.graphql_cache.get_or_run(key, run).await {
+            Ok(body) => (StatusCode::OK, body),
+            Err(Uncached { status, body }) => {
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)
+            }
+        },
+        None => match run.await {
+            Ok(body) => (StatusCode::OK, body),
+            Err(Uncached { status, body }) => {
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)
+            }
+        },
+    };
+    respond_bytes(media, status, body)
+}
+
+/// Runs a request against the tenant's schema: `Ok` with the body of an answer without errors
+/// (which may be cached), `Err` with status and body otherwise.
+async fn run_query(
+    state: AppState,
+    ctx: super::context::RequestContext,
+    doc: Option<async_graphql::parser::types::ExecutableDocument>,
+    req: GqlRequest,
+) -> Result<Bytes, Uncached> {
+    let uncached = |status: StatusCode, body: &serde_json::Value| Uncached {
+        status: status.as_u16(),
+        body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    };
     let schema = match state.graphql.get(&state.content, &ctx.tenant).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = ?e, tenant = ctx.tenant.slug(), "building the GraphQL schema");
-            return api_error(media, &ApiError::new(ErrorCode::Internal, "internal error"));
+            let e = ApiError::new(ErrorCode::Internal, "internal error");
+            return Err(uncached(e.status(), &e.graphql_body()));
         }
     };
     let anonymous_read = ctx.tenant.anonymous_read();
     let mut request = async_graphql::Request::new(req.query)
-        .variables(async_graphql::Variables::from_json(req.variables.clone()))
+        .variables(async_graphql::Variables::from_json(req.variables))
         .data(RequestCtx::new(
             ctx.tenant,
             ctx.principal,
@@ -430,19 +456,15 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
         // Nothing executed: no `data` entry at all.
         obj.remove("data");
     }
+    if response.errors.is_empty() {
+        return Ok(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
+    }
     let status = if request_error {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    if let Some(key) = cache_key
-        && response.errors.is_empty()
-    {
-        let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        state.graphql_cache.put(key, bytes.clone());
-        return respond_bytes(media, status, bytes);
-    }
-    respond(media, status, &body)
+    Err(uncached(status, &body))
 }
 
 /// Whether the operation to run is a query (the only kind that is cached).
