@@ -25,6 +25,7 @@ port=$((20000 + RANDOM % 20000))
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 token=$(grep -m1 'public token' "$data/serve.log" | awk '{print $3}')
+editor=$(grep -m1 'editor token' "$data/serve.log" | awk '{print $3}')
 start=$(date +%s.%N)
 "$bin/zellige" import --tenant marrakech-safi "$data/load.jsonl" >&2
 echo "import of $((articles + events + artisans)) entries: $(echo "$(date +%s.%N) - $start" | bc) s" >&2
@@ -65,5 +66,31 @@ LUA
   errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
   echo "| $name | $rps | $p50 | $p99 | ${errs:-0} |"
 done
+
+# The same `latest` read while an editor changes one of the listed articles ten times a
+# second: every write retires the cached answers, so this measures reads that keep missing.
+target=$(post "$q_latest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["articles"]["nodes"][0]["id"])')
+(
+  i=0
+  while true; do
+    i=$((i + 1))
+    curl -s -o /dev/null "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $editor" \
+      -H 'content-type: application/json' \
+      -d "{\"query\": \"mutation { updateArticle(id: \\\"$target\\\", data: {city: \\\"مراكش $i\\\"}) { id } }\"}"
+    sleep 0.1
+  done
+) &
+writer=$!
+body="{\"query\": \"$q_latest\"}"
+cat > "$data/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [==[$body]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/post.lua" "http://127.0.0.1:$port/graphql")
+kill $writer 2>/dev/null || true
+echo "| latest, 10 writes/s | $(echo "$out" | awk '/Requests\/sec/ {print $2}') | $(echo "$out" | awk '$1=="50%" {print $2}') | $(echo "$out" | awk '$1=="99%" {print $2}') | $(echo "$out" | awk '/Non-2xx/ {print $5}') |"
+
 echo
 echo "server RSS: idle after import $((rss_idle / 1024)) MiB, after load $(( $(ps -o rss= -p $server) / 1024 )) MiB"
