@@ -660,3 +660,54 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn refusals_are_audited() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.demo().await?;
+    let admin = app.admin_token("marrakech-safi").await?;
+    let viewer = app
+        .admin(
+            "POST",
+            "/users",
+            Some(&admin),
+            Some(json!({ "email": "nadira@marrakech.ma", "role": "viewer", "password": "كلمة-سر-طويلة" })),
+        )
+        .await;
+    let viewer_id = viewer.body["id"].as_str().expect("id").to_owned();
+    let session = app
+        .login("marrakech-safi", "nadira@marrakech.ma", "كلمة-سر-طويلة")
+        .await;
+    let token = session.body["token"].as_str().expect("token").to_owned();
+    let refused = app.admin("GET", "/users", Some(&token), None).await;
+    assert_eq!(refused.status, 403);
+    let crossing = app
+        .admin_with(
+            "GET",
+            "/settings",
+            Some(&token),
+            &[("x-tenant", "casablanca-settat")],
+            None,
+        )
+        .await;
+    assert_eq!(crossing.status, 403);
+    let log = app
+        .admin("GET", "/audit?action=access.denied", Some(&admin), None)
+        .await;
+    let items = log.body["items"].as_array().expect("items");
+    let actor = format!("user:{viewer_id}");
+    let targets: Vec<&str> = items
+        .iter()
+        .filter(|e| e["actor"] == actor.as_str())
+        .filter_map(|e| e["target"].as_str())
+        .collect();
+    assert!(targets.contains(&"GET /admin/api/v1/users"), "{log:?}");
+    assert!(targets.contains(&"X-Tenant casablanca-settat"), "{log:?}");
+    // The other tenant's log has nothing of it.
+    let other = app.admin_token("casablanca-settat").await?;
+    let theirs = app
+        .admin("GET", "/audit?action=access.denied", Some(&other), None)
+        .await;
+    assert_eq!(theirs.body["items"], json!([]));
+    Ok(())
+}

@@ -118,6 +118,14 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
         if let Some(slug) = header(headers, "x-tenant")
             && slug != tenant.slug()
         {
+            // A credential aimed at another tenant: a security event of its own tenant.
+            let actor = who.principal.audit_actor();
+            let event = crate::audit::Event::new(Some(&tenant), &actor, "access.denied").target(
+                format!("X-Tenant {}", slug.chars().take(100).collect::<String>()),
+            );
+            if let Err(e) = crate::audit::record(&state.db, event).await {
+                tracing::error!(error = %e, "recording a refusal in the audit log");
+            }
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 "the credential does not belong to the tenant named by X-Tenant",
@@ -151,7 +159,26 @@ impl FromRequestParts<AppState> for RequestContext {
         }
         let ctx = resolve(state, &parts.headers).await?;
         parts.extensions.insert(ctx.clone());
+        if let Some(slot) = parts.extensions.get::<ContextSlot>() {
+            slot.fill(&ctx);
+        }
         Ok(ctx)
+    }
+}
+
+/// A place for the request context that outlives the handler, so a middleware can see who
+/// made a request after answering it (the audit of refusals).
+#[derive(Debug, Clone, Default)]
+pub struct ContextSlot(std::sync::Arc<std::sync::Mutex<Option<RequestContext>>>);
+
+impl ContextSlot {
+    fn fill(&self, ctx: &RequestContext) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(ctx.clone());
+        }
+    }
+    pub fn take(&self) -> Option<RequestContext> {
+        self.0.lock().ok().and_then(|mut s| s.take())
     }
 }
 

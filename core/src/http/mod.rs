@@ -61,6 +61,10 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let limits = &state.config.limits;
     let (admin_routes, _) = admin::split();
+    let admin_routes = admin_routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        admin::audit_refusals,
+    ));
     let document = std::sync::Arc::new(admin::openapi_json());
     Router::new()
         .route("/healthz", get(healthz))

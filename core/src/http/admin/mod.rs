@@ -249,6 +249,35 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Records refusals (403) of authenticated tenant requests in the audit log as
+/// `access.denied`, with the method and path that were refused.
+pub async fn audit_refusals(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = super::context::ContextSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let what = format!("{} {}", req.method(), req.uri().path());
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| a.ip().to_string());
+    let response = next.run(req).await;
+    if response.status() == axum::http::StatusCode::FORBIDDEN
+        && let Some(ctx) = slot.take()
+    {
+        let actor = ctx.principal.audit_actor();
+        let event = crate::audit::Event::new(Some(&ctx.tenant), &actor, "access.denied")
+            .target(what)
+            .client(client);
+        if let Err(e) = crate::audit::record(&state.db, event).await {
+            tracing::error!(error = %e, "recording a refusal in the audit log");
+        }
+    }
+    response
+}
+
 /// The actor a write is attributed to.
 fn actor(ctx: &RequestContext) -> String {
     ctx.principal.audit_actor()
