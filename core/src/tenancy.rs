@@ -156,8 +156,49 @@ fn locale_rule() -> &'static Regex {
     RE.get_or_init(|| Regex::new("^[a-z]{2,3}(?:-[A-Z]{2})?$").unwrap())
 }
 
+/// The format rules of a tenant's domains.
+fn check_domains(domains: &[String], errors: &mut Vec<FieldError>) {
+    if domains.len() > 20 {
+        errors.push(FieldError::new("domains", "maxItems", "at most 20 domains"));
+    }
+    for (i, d) in domains.iter().enumerate() {
+        if d.len() > 253 || !domain_rule().is_match(d) {
+            errors.push(FieldError::new(
+                format!("domains[{i}]"),
+                "hostname",
+                "a lowercase host name such as chambre.example.ma",
+            ));
+        }
+    }
+}
+
+/// The first of `domains` that another tenant (not `owner`) already serves, as a field error.
+async fn domain_taken(
+    conn: &impl ConnectionTrait,
+    owner: Option<&str>,
+    domains: &[String],
+) -> Result<Option<FieldError>, TenancyError> {
+    if domains.is_empty() {
+        return Ok(None);
+    }
+    let others = tenants::list(conn).await?;
+    Ok(domains.iter().enumerate().find_map(|(i, d)| {
+        others
+            .iter()
+            .any(|t| Some(t.id.as_str()) != owner && t.domains.contains(d))
+            .then(|| {
+                FieldError::new(
+                    format!("domains[{i}]"),
+                    "unique",
+                    format!("`{d}` already belongs to another tenant"),
+                )
+            })
+    }))
+}
+
 fn check(new: &NewTenant) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    check_domains(&new.domains, &mut errors);
     if !slug_rule().is_match(&new.slug) {
         errors.push(FieldError::new(
             "slug",
@@ -200,6 +241,9 @@ pub async fn create(db: &Db, new: NewTenant) -> Result<TenantCtx, TenancyError> 
     let txn = store::begin_write(db).await?;
     if tenants::find_by_slug(&txn, &new.slug).await?.is_some() {
         return Err(TenancyError::Exists(new.slug));
+    }
+    if let Some(taken) = domain_taken(&txn, None, &new.domains).await? {
+        return Err(TenancyError::Invalid(vec![taken]));
     }
     let now = now_ms();
     let row = tenants::TenantRow {
@@ -313,18 +357,7 @@ pub async fn update_settings(
         errors.push(FieldError::new("name", "length", "1 to 200 characters"));
     }
     if let Some(domains) = &change.domains {
-        if domains.len() > 20 {
-            errors.push(FieldError::new("domains", "maxItems", "at most 20 domains"));
-        }
-        for (i, d) in domains.iter().enumerate() {
-            if d.len() > 253 || !domain_rule().is_match(d) {
-                errors.push(FieldError::new(
-                    format!("domains[{i}]"),
-                    "hostname",
-                    "a lowercase host name such as chambre.example.ma",
-                ));
-            }
-        }
+        check_domains(domains, &mut errors);
     }
     if let Some(p) = change.permissions.as_ref().filter(|p| !p.is_null()) {
         match Narrowing::from_json(p) {
@@ -350,18 +383,8 @@ pub async fn update_settings(
         .await?
         .ok_or_else(|| TenancyError::Unknown(ctx.slug().to_owned()))?;
     if let Some(domains) = &change.domains {
-        for (i, d) in domains.iter().enumerate() {
-            let taken = tenants::list(&txn)
-                .await?
-                .into_iter()
-                .any(|t| t.id != row.id && t.domains.iter().any(|x| x == d));
-            if taken {
-                return Err(TenancyError::Invalid(vec![FieldError::new(
-                    format!("domains[{i}]"),
-                    "unique",
-                    format!("`{d}` already belongs to another tenant"),
-                )]));
-            }
+        if let Some(taken) = domain_taken(&txn, Some(&row.id), domains).await? {
+            return Err(TenancyError::Invalid(vec![taken]));
         }
         row.domains = domains.clone();
     }

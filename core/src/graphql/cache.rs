@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 
-use crate::access::Principal;
+use crate::access::{Principal, Role};
 use crate::tenancy::TenantCtx;
 
 /// Everything a cached answer depends on.
@@ -49,11 +49,11 @@ impl Key {
             audience: match principal {
                 Principal::Anonymous => "anonymous",
                 Principal::Token { kind, .. } => kind.as_str(),
-                Principal::User { role, .. } => match role.as_str() {
-                    "admin" => "role:admin",
-                    "editor" => "role:editor",
-                    "author" => "role:author",
-                    _ => "role:viewer",
+                Principal::User { role, .. } => match role {
+                    Role::Admin => "role:admin",
+                    Role::Editor => "role:editor",
+                    Role::Author => "role:author",
+                    Role::Viewer => "role:viewer",
                 },
                 Principal::Operator { .. } => "operator",
             },

@@ -15,6 +15,8 @@ use super::AppState;
 use super::context::resolve;
 use super::error::ApiError;
 use crate::error::ErrorCode;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+
 use crate::graphql::cache::{Key, Uncached};
 use crate::graphql::{RequestCtx, checks};
 
@@ -200,9 +202,10 @@ async fn get_graphql(
             "`extensions` must be a JSON object",
         );
     }
+    let checked = checks::check(&query, state.graphql.limits());
     // Mutations only over POST.
-    if let Ok(doc) = async_graphql::parser::parse_query(&query)
-        && is_mutation(&doc, params.operation_name.as_deref())
+    if let Ok(Some(doc)) = &checked
+        && operation_type(doc, params.operation_name.as_deref()) == Some(OperationType::Mutation)
     {
         let mut r = request_error(media, StatusCode::METHOD_NOT_ALLOWED, "mutations need POST");
         *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -214,6 +217,7 @@ async fn get_graphql(
         state,
         headers,
         media,
+        checked,
         GqlRequest {
             query,
             operation_name: params.operation_name,
@@ -221,19 +225,6 @@ async fn get_graphql(
         },
     )
     .await
-}
-
-fn is_mutation(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match name {
-            Some(n) => ops
-                .iter()
-                .any(|(k, op)| k.as_str() == n && op.node.ty == OperationType::Mutation),
-            None => false,
-        },
-    }
 }
 
 async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -304,10 +295,12 @@ async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: B
             );
         }
     }
+    let checked = checks::check(&query, state.graphql.limits());
     execute(
         state,
         headers,
         media,
+        checked,
         GqlRequest {
             query,
             operation_name,
@@ -324,9 +317,15 @@ fn api_error(media: Media, e: &ApiError) -> Response {
     r
 }
 
-async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequest) -> Response {
-    let limits = state.graphql.limits();
-    let doc = match checks::check(&req.query, limits) {
+/// Runs a request whose query text went through `checks::check` (`checked`).
+async fn execute(
+    state: AppState,
+    headers: HeaderMap,
+    media: Media,
+    checked: Result<Option<ExecutableDocument>, String>,
+    req: GqlRequest,
+) -> Response {
+    let doc = match checked {
         Ok(doc) => doc,
         Err(message) => {
             let e = ApiError::new(ErrorCode::QueryTooComplex, message);
@@ -345,7 +344,9 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
     // depends on has changed; see `graphql::cache`.
     let cache_key = match &doc {
         Some(doc)
-            if state.graphql_cache.enabled() && is_query(doc, req.operation_name.as_deref()) =>
+            if state.graphql_cache.enabled()
+                && operation_type(doc, req.operation_name.as_deref())
+                    == Some(OperationType::Query) =>
         {
             let seq = match ctx.tenant_seq {
                 Some(seq) => Some(seq),
@@ -390,7 +391,7 @@ async fn execute(state: AppState, headers: HeaderMap, media: Media, req: GqlRequ
 async fn run_query(
     state: AppState,
     ctx: super::context::RequestContext,
-    doc: Option<async_graphql::parser::types::ExecutableDocument>,
+    doc: Option<ExecutableDocument>,
     req: GqlRequest,
 ) -> Result<Bytes, Uncached> {
     let uncached = |status: StatusCode, body: &serde_json::Value| Uncached {
@@ -467,14 +468,12 @@ async fn run_query(
     Err(uncached(status, &body))
 }
 
-/// Whether the operation to run is a query (the only kind that is cached).
-fn is_query(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+/// The type of the operation a request runs (`None` when the name does not pick one).
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match &doc.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
-        DocumentOperations::Multiple(ops) => name.is_some_and(|n| {
-            ops.iter()
-                .any(|(k, op)| k.as_str() == n && op.node.ty == OperationType::Query)
-        }),
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => name
+            .and_then(|n| ops.iter().find(|(k, _)| k.as_str() == n))
+            .map(|(_, op)| op.node.ty),
     }
 }

@@ -425,13 +425,7 @@ async fn publish_entry(
     AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
-    require_type(&state, &ctx, &entry_type).await?;
-    check_entry(&state, &ctx, &entry_type, Action::Publish, &id).await?;
-    let entry = state
-        .content
-        .publish(&ctx.tenant, &entry_type, &id, Some(&actor(&ctx)))
-        .await?;
-    Ok(AppJson(entry.into()))
+    set_published(&state, &ctx, &entry_type, &id, true).await
 }
 
 /// Withdraw the published copy (the draft stays).
@@ -444,12 +438,31 @@ async fn unpublish_entry(
     AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
-    require_type(&state, &ctx, &entry_type).await?;
-    check_entry(&state, &ctx, &entry_type, Action::Publish, &id).await?;
-    let entry = state
-        .content
-        .unpublish(&ctx.tenant, &entry_type, &id, Some(&actor(&ctx)))
-        .await?;
+    set_published(&state, &ctx, &entry_type, &id, false).await
+}
+
+/// Publishes or unpublishes (both need `publish`).
+async fn set_published(
+    state: &AppState,
+    ctx: &RequestContext,
+    entry_type: &str,
+    id: &str,
+    publish: bool,
+) -> Result<AppJson<EntryBody>, ApiError> {
+    require_type(state, ctx, entry_type).await?;
+    check_entry(state, ctx, entry_type, Action::Publish, id).await?;
+    let actor = actor(ctx);
+    let entry = if publish {
+        state
+            .content
+            .publish(&ctx.tenant, entry_type, id, Some(&actor))
+            .await?
+    } else {
+        state
+            .content
+            .unpublish(&ctx.tenant, entry_type, id, Some(&actor))
+            .await?
+    };
     Ok(AppJson(entry.into()))
 }
 

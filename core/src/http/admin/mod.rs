@@ -286,7 +286,7 @@ fn actor(ctx: &RequestContext) -> String {
 /// `first` of a page: 1 to 100.
 fn page_size(first: Option<u64>, max: u64) -> Result<u64, ApiError> {
     match first {
-        None => Ok(20.min(max)),
+        None => Ok(crate::content::entries::PAGE_DEFAULT.min(max)),
         Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::invalid(
             "first",

@@ -98,7 +98,6 @@ async fn create_tenant(
 ) -> Result<(StatusCode, AppJson<TenantBody>), ApiError> {
     access::check_operator(&who.principal)?;
     let actor = who.principal.audit_actor();
-    let domains = body.domains.unwrap_or_default();
     let ctx = tenancy::create(
         &state.db,
         NewTenant {
@@ -107,21 +106,10 @@ async fn create_tenant(
             locales: body
                 .locales
                 .unwrap_or_else(|| vec!["ar".to_owned(), "fr".to_owned()]),
-            domains: domains.clone(),
+            domains: body.domains.unwrap_or_default(),
         },
     )
     .await?;
-    if !domains.is_empty() {
-        // Checks the domains (format, not used by another tenant) like a settings change.
-        let change = tenancy::SettingsChange {
-            domains: Some(domains),
-            ..Default::default()
-        };
-        if let Err(e) = tenancy::update_settings(&state.db, &ctx, change, &[]).await {
-            tenancy::delete(&state.db, ctx.slug()).await?;
-            return Err(e.into());
-        }
-    }
     if let Some(admin) = body.admin {
         let created = auth::create_user(
             &state.db,
