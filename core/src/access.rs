@@ -156,6 +156,8 @@ pub enum Admin {
     Tokens,
     Settings,
     Audit,
+    /// Enable, configure and upload the tenant's plugins.
+    Plugins,
 }
 
 /// Who is asking.
@@ -388,6 +390,7 @@ pub fn check_admin(principal: &Principal, what: Admin) -> Result<(), Denied> {
                 Admin::Tokens => "API tokens",
                 Admin::Settings => "settings",
                 Admin::Audit => "the audit log",
+                Admin::Plugins => "plugins",
             }
         ))),
     }

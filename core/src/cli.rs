@@ -58,6 +58,53 @@ pub enum Command {
     Import(ImportArgs),
     /// Write a tenant's entries as JSON Lines.
     Export(ExportArgs),
+    /// Manage plugins: install components, enable them per tenant.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin (a wasm32-wasip2 component and its plugin.toml). Without --tenant it is
+    /// a platform plugin offered to every tenant; with --tenant, a private plugin of that tenant.
+    Install {
+        /// The component (.wasm).
+        file: PathBuf,
+        /// The plugin's manifest.
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List the plugins a tenant can use (or the platform plugins).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Enable a plugin for a tenant, with its configuration and capability grants.
+    Enable {
+        id: String,
+        #[arg(long)]
+        tenant: String,
+        /// Version to use (default: the current one, else the latest).
+        #[arg(long)]
+        version: Option<String>,
+        /// Capabilities granted (log, entries, kv, now), comma separated; default none.
+        #[arg(long, value_delimiter = ',')]
+        grant: Option<Vec<String>>,
+        /// Grant every capability the plugin's manifest asks for.
+        #[arg(long, conflicts_with = "grant")]
+        grant_all: bool,
+        /// The configuration as a JSON object (checked against the plugin's schema).
+        #[arg(long)]
+        config: Option<String>,
+    },
+    /// Disable a plugin for a tenant (its setup is kept).
+    Disable {
+        id: String,
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -274,8 +321,115 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             let schema = crate::graphql::builder::build_schema(&model, &config.graphql_limits())?;
             print!("{}", schema.sdl());
         }
+        Command::Plugin(cmd) => plugin(&config, &db, &content, cmd).await?,
         Command::Import(args) => import(&content, &args).await?,
         Command::Export(args) => export(&content, &args).await?,
+    }
+    Ok(())
+}
+
+async fn plugin(
+    config: &Config,
+    db: &crate::store::Db,
+    content: &Content,
+    cmd: PluginCommand,
+) -> anyhow::Result<()> {
+    use crate::plugins::registry::{self, EnableInput, Scope};
+    let host = crate::plugins::PluginHost::new(
+        &config.plugins,
+        &config.data_dir.join("plugin-cache"),
+        db.clone(),
+        content.clone(),
+    )?;
+    let print = |info: &registry::PluginInfo| {
+        let setup = match &info.setup {
+            Some(s) if s.enabled => {
+                format!("enabled {} grants [{}]", s.version, s.grants.join(","))
+            }
+            Some(_) => "disabled".to_owned(),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{}\t{}\t{}\twidgets [{}]\t{}",
+            info.id,
+            info.latest_version,
+            info.scope,
+            info.widgets.join(","),
+            setup
+        );
+    };
+    match cmd {
+        PluginCommand::Install {
+            file,
+            manifest,
+            tenant,
+        } => {
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            let ctx = match &tenant {
+                Some(t) => Some(tenancy::by_slug(db, t).await?),
+                None => None,
+            };
+            let scope = match &ctx {
+                Some(c) => Scope::Tenant(c),
+                None => Scope::Platform,
+            };
+            let info = registry::install(&host, scope, wasm, &text, "cli").await?;
+            println!(
+                "installed {} {} ({})",
+                info.id, info.latest_version, info.scope
+            );
+        }
+        PluginCommand::List { tenant } => {
+            let ctx = match &tenant {
+                Some(t) => Some(tenancy::by_slug(db, t).await?),
+                None => None,
+            };
+            for info in registry::list(&host, ctx.as_ref()).await? {
+                print(&info);
+            }
+        }
+        PluginCommand::Enable {
+            id,
+            tenant,
+            version,
+            grant,
+            grant_all,
+            config,
+        } => {
+            let ctx = tenancy::by_slug(db, &tenant).await?;
+            let config = config
+                .map(|c| serde_json::from_str(&c).context("--config is not JSON"))
+                .transpose()?;
+            let grants = if grant_all {
+                let info = registry::info(&host, Some(&ctx), &id)
+                    .await?
+                    .with_context(|| format!("plugin {id} is not installed"))?;
+                Some(info.capabilities)
+            } else {
+                grant
+            };
+            let info = registry::enable(
+                &host,
+                &ctx,
+                &id,
+                EnableInput {
+                    version,
+                    config,
+                    grants,
+                    limits: None,
+                },
+                "cli",
+            )
+            .await?;
+            print(&info);
+        }
+        PluginCommand::Disable { id, tenant } => {
+            let ctx = tenancy::by_slug(db, &tenant).await?;
+            print(&registry::disable(&host, &ctx, &id, "cli").await?);
+        }
     }
     Ok(())
 }
@@ -307,8 +461,18 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     let addr = listener.local_addr()?;
+    let state = AppState::new(config.clone(), db);
+    if let Some(host) = &state.plugins {
+        match host.warm().await {
+            Ok(n) => tracing::info!(components = n, "plugins loaded"),
+            Err(e) => tracing::warn!(error = %e, "loading plugins"),
+        }
+    }
     if demo {
         let tenants = crate::demo::ensure(&content, &config.data_dir).await?;
+        if let Some(host) = &state.plugins {
+            crate::demo::ensure_plugins(host, &state.db).await?;
+        }
         println!("Zellige demo on http://{addr}");
         for t in tenants {
             println!("  tenant {} ({})", t.slug, t.name);
@@ -324,7 +488,7 @@ async fn serve(
         http::shutdown_signal().await;
         signal.cancel();
     });
-    http::serve(listener, AppState::new(config, db), shutdown).await?;
+    http::serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

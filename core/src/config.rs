@@ -53,6 +53,63 @@ pub struct Config {
     pub db: DbConfig,
     pub limits: Limits,
     pub auth: AuthConfig,
+    pub plugins: PluginsConfig,
+}
+
+/// The plugin sandbox: the host's limits. A manifest may ask for more time or memory up to the
+/// `max_*` ceilings the operator sets here; a tenant may only narrow what its plugins get.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Time limit of one plugin call (fresh instance + call), milliseconds.
+    pub timeout_ms: u64,
+    /// Memory limit of one plugin instance, MiB.
+    pub memory_mib: u64,
+    /// The most time a manifest may ask for, milliseconds (operator approval).
+    pub max_timeout_ms: u64,
+    /// The most memory a manifest may ask for, MiB (operator approval).
+    pub max_memory_mib: u64,
+    /// Largest widget answer (HTML + data) and largest `before-save` result, bytes.
+    pub output_bytes: usize,
+    /// Largest component accepted at install, bytes.
+    pub component_bytes: usize,
+    /// Calls per minute per plugin per tenant, unless the tenant narrows it.
+    pub calls_per_minute: u32,
+    /// Rows an `entries.query` call may return (its page cap).
+    pub query_rows: u32,
+    /// `entries.query` calls one plugin call may make.
+    pub queries_per_call: u32,
+    /// `kv` keys one plugin may hold per tenant.
+    pub kv_keys: u64,
+    /// Precision of the time limit: the engine's epoch tick, milliseconds.
+    pub epoch_tick_ms: u64,
+    /// Instances the pooling allocator keeps ready (concurrent plugin calls per node).
+    pub pool_instances: u32,
+    /// Rendered widgets kept in memory (each at most its `cacheSeconds`); 0 turns it off.
+    pub widget_cache_entries: u64,
+    /// How often the `after-publish` hook runner looks at the outbox, milliseconds.
+    pub hooks_interval_ms: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            timeout_ms: 50,
+            memory_mib: 32,
+            max_timeout_ms: 1_000,
+            max_memory_mib: 128,
+            output_bytes: 1024 * 1024,
+            component_bytes: 64 * 1024 * 1024,
+            calls_per_minute: 6_000,
+            query_rows: 100,
+            queries_per_call: 50,
+            kv_keys: 10_000,
+            epoch_tick_ms: 5,
+            pool_instances: 64,
+            widget_cache_entries: 10_000,
+            hooks_interval_ms: 500,
+        }
+    }
 }
 
 /// Sessions and login throttling.
@@ -145,6 +202,7 @@ impl Default for Config {
             db: DbConfig::default(),
             limits: Limits::default(),
             auth: AuthConfig::default(),
+            plugins: PluginsConfig::default(),
         }
     }
 }

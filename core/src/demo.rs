@@ -289,3 +289,76 @@ pub fn synthetic(articles: usize, events: usize, artisans: usize) -> Vec<EntryLi
     }
     out
 }
+
+/// The demo configuration of each bundled plugin, per demo tenant.
+fn plugin_config(plugin: &str, tenant: &str) -> serde_json::Value {
+    let marrakech = tenant == "marrakech-safi";
+    match plugin {
+        "calendar" => {
+            json!({ "eventUrl": "/events/{slug}", "monthUrl": "?year={year}&month={month}" })
+        }
+        "social-links" => json!({ "links": [
+            { "network": "facebook", "url": if marrakech { "https://www.facebook.com/chambre.artisanat.marrakech" } else { "https://www.facebook.com/chambre.artisanat.casablanca" } },
+            { "network": "youtube", "url": "https://www.youtube.com/@artisanat-maroc" },
+            { "network": "website", "url": if marrakech { "https://marrakech-safi.localhost/" } else { "https://casablanca-settat.localhost/" }, "label": "الموقع الرسمي" }
+        ] }),
+        "ad-slot" => json!({ "ads": [
+            { "id": "salon-2017", "imageUrl": "/media/ads/salon-2017.jpg", "linkUrl": "/events/salon-2017", "alt": { "ar": "المعرض الجهوي للصناعة التقليدية", "fr": "Salon régional de l'artisanat" } },
+            { "id": "formation", "imageUrl": "/media/ads/formation.jpg", "linkUrl": "/articles/formation", "alt": { "ar": "التكوين بالتدرج المهني", "fr": "Formation par apprentissage" } },
+            { "id": "label", "imageUrl": "/media/ads/label.jpg", "linkUrl": "/articles/label", "alt": { "ar": "علامة الجودة للصناعة التقليدية", "fr": "Label qualité de l'artisanat" } }
+        ] }),
+        "video-channel" => json!({
+            "channel": { "name": "قناة الغرفة", "url": "https://www.youtube.com/@artisanat-maroc" },
+            "videos": [
+                { "id": "v1", "title": "اليوم العالمي للتعاونيات 2017", "url": "https://www.youtube.com/watch?v=coop2017", "publishedAt": "2017-07-07T10:00:00Z" },
+                { "id": "v2", "title": "فن الزليج بمراكش", "url": "https://www.youtube.com/watch?v=zellige", "publishedAt": "2017-11-20T10:00:00Z" },
+                { "id": "v3", "title": "معرض الصناعة التقليدية بآسفي", "url": "https://www.youtube.com/watch?v=safi", "publishedAt": "2017-12-10T10:00:00Z" },
+                { "id": "v4", "title": "الدباغة التقليدية", "url": "https://www.youtube.com/watch?v=tannerie", "publishedAt": "2017-05-02T10:00:00Z" }
+            ]
+        }),
+        "artisans-directory" => json!({ "pageUrl": "?craft={craft}&city={city}" }),
+        _ => json!({}),
+    }
+}
+
+/// Installs the bundled plugins as platform plugins (once per version) and enables each for the
+/// demo tenants with a demo configuration and every capability it asks for, unless a tenant
+/// has already set the plugin up.
+pub async fn ensure_plugins(
+    host: &crate::plugins::PluginHost,
+    db: &crate::store::Db,
+) -> anyhow::Result<()> {
+    use crate::plugins::bundled::BUNDLED;
+    use crate::plugins::registry::{self, EnableInput, Scope};
+    for b in &BUNDLED {
+        registry::install(host, Scope::Platform, b.wasm.to_vec(), b.manifest, "demo")
+            .await
+            .with_context(|| format!("installing the bundled plugin {}", b.id))?;
+    }
+    for slug in ["marrakech-safi", "casablanca-settat"] {
+        let ctx = tenancy::by_slug(db, slug).await?;
+        for b in &BUNDLED {
+            let Some(info) = registry::info(host, Some(&ctx), b.id).await? else {
+                continue;
+            };
+            if info.setup.is_some() {
+                continue;
+            }
+            registry::enable(
+                host,
+                &ctx,
+                b.id,
+                EnableInput {
+                    version: None,
+                    config: Some(plugin_config(b.id, slug)),
+                    grants: Some(info.capabilities.clone()),
+                    limits: None,
+                },
+                "demo",
+            )
+            .await
+            .with_context(|| format!("enabling {} for {slug}", b.id))?;
+        }
+    }
+    Ok(())
+}

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod plugins;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;

@@ -238,7 +238,7 @@ pub async fn create(db: &Db, new: NewTenant) -> Result<TenantCtx, TenancyError> 
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
-    let txn = store::begin_write(db).await?;
+    let txn = store::begin_platform_write(db).await?;
     if tenants::find_by_slug(&txn, &new.slug).await?.is_some() {
         return Err(TenancyError::Exists(new.slug));
     }
@@ -378,7 +378,11 @@ pub async fn update_settings(
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
-    let txn = store::begin_write(db).await?;
+    let txn = if change.domains.is_some() {
+        store::begin_platform_write(db).await?
+    } else {
+        store::begin_write(db).await?
+    };
     let mut row = tenants::find_by_id(&txn, ctx.id())
         .await?
         .ok_or_else(|| TenancyError::Unknown(ctx.slug().to_owned()))?;

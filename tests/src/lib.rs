@@ -360,3 +360,96 @@ impl TestApp {
         .await
     }
 }
+
+/// A component built from `plugins/` (bundled plugins, template, test fixtures) by the core
+/// crate's build script, with its manifest: `dir` is the folder under `plugins/`, e.g.
+/// `calendar` or `fixtures/hostile-loop`.
+pub fn plugin_component(dir: &str) -> anyhow::Result<(Vec<u8>, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let folder = root.join(dir);
+    let manifest = std::fs::read_to_string(folder.join("plugin.toml"))?;
+    let cargo = std::fs::read_to_string(folder.join("Cargo.toml"))?;
+    let name = cargo
+        .lines()
+        .skip_while(|l| l.trim() != "[package]")
+        .find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "name").then(|| v.trim().trim_matches('"').replace('-', "_"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no package name in {dir}/Cargo.toml"))?;
+    let path =
+        std::path::Path::new(zellige::plugins::bundled::RELEASE_DIR).join(format!("{name}.wasm"));
+    let wasm =
+        std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    Ok((wasm, manifest))
+}
+
+impl TestApp {
+    /// The demo tenants with the bundled plugins installed and enabled (as `serve --demo`).
+    pub async fn demo_with_plugins(&self) -> anyhow::Result<Demo> {
+        let demo = self.demo().await?;
+        let host = self
+            .state
+            .plugins
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no plugin host"))?;
+        zellige::demo::ensure_plugins(host, &self.state.db).await?;
+        Ok(demo)
+    }
+
+    /// Installs a component from `plugins/` as a platform plugin through the admin API (as an
+    /// operator); returns the answer.
+    pub async fn install_platform_plugin(&self, dir: &str) -> anyhow::Result<Answer> {
+        use base64::Engine as _;
+        let (wasm, manifest) = plugin_component(dir)?;
+        let op = self.operator_session().await?;
+        Ok(self
+            .admin(
+                "POST",
+                "/platform/plugins",
+                Some(&op),
+                Some(serde_json::json!({
+                    "manifest": manifest,
+                    "component": base64::engine::general_purpose::STANDARD.encode(wasm),
+                })),
+            )
+            .await)
+    }
+
+    /// Enables a plugin for a tenant through the admin API with these grants and config.
+    pub async fn enable_plugin(
+        &self,
+        slug: &str,
+        plugin: &str,
+        grants: &[&str],
+        config: serde_json::Value,
+    ) -> anyhow::Result<Answer> {
+        let admin = self.admin_token(slug).await?;
+        Ok(self
+            .admin(
+                "PUT",
+                &format!("/plugins/{plugin}/setup"),
+                Some(&admin),
+                Some(serde_json::json!({ "enabled": true, "grants": grants, "config": config })),
+            )
+            .await)
+    }
+
+    /// Renders a widget over GraphQL.
+    pub async fn widget(
+        &self,
+        token: Option<&str>,
+        plugin: &str,
+        name: &str,
+        props: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let (status, _, body) = self
+            .graphql(
+                token,
+                "query($p: String!, $n: String!, $props: JSON) { widget(plugin: $p, name: $n, props: $props) { html data cacheSeconds } }",
+                serde_json::json!({ "p": plugin, "n": name, "props": props }),
+            )
+            .await;
+        (status, body)
+    }
+}

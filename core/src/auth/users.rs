@@ -97,7 +97,7 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    let txn = store::begin_write(db).await?;
+    let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
     if users::find_by_email(&txn, ctx, &row.email).await?.is_some() {
         return Err(AuthError::Exists);
     }
@@ -168,7 +168,7 @@ pub async fn update_user(
     if !errors.is_empty() {
         return Err(AuthError::Invalid(errors));
     }
-    let txn = store::begin_write(db).await?;
+    let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
     let mut row = users::find_by_id(&txn, ctx, id)
         .await?
         .ok_or_else(|| AuthError::NotFound(format!("user {id}")))?;
@@ -209,7 +209,7 @@ pub async fn update_user(
 
 /// Deletes a user and ends their sessions.
 pub async fn delete_user(db: &Db, ctx: &TenantCtx, id: &str, actor: &str) -> Result<(), AuthError> {
-    let txn = store::begin_write(db).await?;
+    let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
     let row = users::find_by_id(&txn, ctx, id)
         .await?
         .ok_or_else(|| AuthError::NotFound(format!("user {id}")))?;

@@ -14,8 +14,8 @@ use super::values::{self, IndexRow};
 use super::{Content, ContentError, slug};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, DocRow, IndexBatch, ListQuery, Stage, VersionRow};
+use crate::store::is_unique_violation;
 use crate::store::outbox::{self, EventKind, NewEvent};
-use crate::store::{self, is_unique_violation};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, to_rfc3339};
 
@@ -456,14 +456,27 @@ impl Content {
         input: EntryInput,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        let model = self.model(ctx).await?;
+        // Plugin hooks see the merged data and run before the write lock is taken.
+        let hooked = {
+            let model = self.model(ctx).await?;
+            let ct = model.get(entry_type)?;
+            let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
+            values::apply_defaults(ct, &mut data, ctx.default_locale());
+            self.before_save(ctx, entry_type, None, data).await?
+        };
+        let (txn, model) = self.begin_write(ctx).await?;
         let ct = model.get(entry_type)?;
-        let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
-        values::apply_defaults(ct, &mut data, ctx.default_locale());
+        let data = match hooked {
+            Some(data) => data,
+            None => {
+                let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
+                values::apply_defaults(ct, &mut data, ctx.default_locale());
+                data
+            }
+        };
         let data = self.check(ctx, ct, &data)?;
         let now = now_ms();
         let id = uuid::Uuid::now_v7().to_string();
-        let txn = store::begin_write(&self.db).await?;
         check_references(&txn, ctx, ct, &data, &[]).await?;
         check_unique(&txn, ctx, ct, &data, None).await?;
         let slug = choose_slug(&txn, ctx, ct, input.slug.as_deref(), &data, None).await?;
@@ -500,9 +513,26 @@ impl Content {
         expected_version: Option<i64>,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        let model = self.model(ctx).await?;
+        // Plugin hooks run on the merged draft before the write lock is taken; if the entry
+        // changes meanwhile, the update is refused as stale rather than saved unchecked.
+        let hooked = match &self.hooks {
+            Some(_) => {
+                let model = self.model(ctx).await?;
+                let ct = model.get(entry_type)?;
+                match repo::get_draft_for_update(&self.db, ctx, entry_type, id).await? {
+                    Some(before) => {
+                        let data = self.merge_input(ctx, ct, &input, &before.data)?;
+                        self.before_save(ctx, entry_type, Some(id), data)
+                            .await?
+                            .map(|d| (before.version, d))
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let (txn, model) = self.begin_write(ctx).await?;
         let ct = model.get(entry_type)?;
-        let txn = store::begin_write(&self.db).await?;
         let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
@@ -511,7 +541,13 @@ impl Content {
         {
             return Err(stale(expected, current.version));
         }
-        let data = self.merge_input(ctx, ct, &input, &current.data)?;
+        let data = match hooked {
+            Some((seen, _)) if seen != current.version => {
+                return Err(stale(seen, current.version));
+            }
+            Some((_, data)) => data,
+            None => self.merge_input(ctx, ct, &input, &current.data)?,
+        };
         let data = self.check(ctx, ct, &data)?;
         check_references(&txn, ctx, ct, &data, &[]).await?;
         check_unique(&txn, ctx, ct, &data, Some(id)).await?;
@@ -555,9 +591,8 @@ impl Content {
         id: &str,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        let model = self.model(ctx).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
         let ct = model.get(entry_type)?;
-        let txn = store::begin_write(&self.db).await?;
         let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
@@ -593,8 +628,8 @@ impl Content {
         id: &str,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        self.model(ctx).await?.get(entry_type)?;
-        let txn = store::begin_write(&self.db).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
+        model.get(entry_type)?;
         let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
@@ -624,8 +659,8 @@ impl Content {
         id: &str,
         actor: Option<&str>,
     ) -> Result<(), ContentError> {
-        self.model(ctx).await?.get(entry_type)?;
-        let txn = store::begin_write(&self.db).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
+        model.get(entry_type)?;
         let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;

@@ -34,6 +34,9 @@ pub enum ContentError {
         message: String,
         fields: Vec<FieldError>,
     },
+    /// A plugin hook failed (`PLUGIN_ERROR`, `PLUGIN_TIMEOUT`, `PLUGIN_LIMIT`).
+    #[error("{message}")]
+    Plugin { code: ErrorCode, message: String },
     #[error("database error")]
     Db(#[from] sea_orm::DbErr),
 }
@@ -44,6 +47,7 @@ impl ContentError {
             ContentError::UnknownType(_) | ContentError::Invalid(_) => ErrorCode::BadUserInput,
             ContentError::NotFound(_) => ErrorCode::NotFound,
             ContentError::Conflict { .. } => ErrorCode::Conflict,
+            ContentError::Plugin { code, .. } => *code,
             ContentError::Db(_) => ErrorCode::Internal,
         }
     }
@@ -87,6 +91,9 @@ pub struct Content {
     entry_bytes: usize,
     import_batch: usize,
     models: Arc<RwLock<HashMap<String, Arc<TenantModel>>>>,
+    /// Runs the tenant's `before-save` plugin hooks; absent where no plugin host runs (CLI
+    /// imports, tests of the store).
+    hooks: Option<crate::plugins::PluginHost>,
 }
 
 impl Content {
@@ -101,7 +108,43 @@ impl Content {
             entry_bytes: limits.entry_bytes,
             import_batch: limits.import_batch.max(1),
             models: Arc::default(),
+            hooks: None,
         }
+    }
+
+    /// The same service, running the tenant's `before-save` plugin hooks on every create and
+    /// update (before the write transaction opens).
+    pub fn with_hooks(mut self, host: crate::plugins::PluginHost) -> Self {
+        self.hooks = Some(host);
+        self
+    }
+
+    /// Passes an entry's data through the tenant's `before-save` hooks, if it has any.
+    pub(crate) async fn before_save(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: Option<&str>,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ContentError> {
+        let Some(host) = &self.hooks else {
+            return Ok(None);
+        };
+        let to_content = |e: crate::plugins::PluginError| match e {
+            crate::plugins::PluginError::Invalid(f) => ContentError::Invalid(f),
+            crate::plugins::PluginError::Db(e) => ContentError::Db(e),
+            other => ContentError::Plugin {
+                code: other.code(),
+                message: other.to_string(),
+            },
+        };
+        if !host.has_before_save(ctx).await.map_err(to_content)? {
+            return Ok(None);
+        }
+        host.before_save(ctx, entry_type, id, data)
+            .await
+            .map(Some)
+            .map_err(to_content)
     }
 
     /// Entries per import transaction.
@@ -121,7 +164,17 @@ impl Content {
         {
             return Ok(m.clone());
         }
-        let defs = crate::store::content_types::list(&self.db, ctx).await?;
+        self.load_model(&self.db, ctx, ctx.schema_version()).await
+    }
+
+    /// Reads the tenant's content types and caches them as the model of `version`.
+    async fn load_model(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        ctx: &TenantCtx,
+        version: i64,
+    ) -> Result<Arc<TenantModel>, ContentError> {
+        let defs = crate::store::content_types::list(conn, ctx).await?;
         let mut types = Vec::with_capacity(defs.len());
         for def in defs {
             let ct = ContentType::from_json(def).map_err(|e| {
@@ -133,13 +186,35 @@ impl Content {
             types.push(ct);
         }
         let model = Arc::new(TenantModel {
-            schema_version: ctx.schema_version(),
+            schema_version: version,
             types,
         });
         if let Ok(mut models) = self.models.write() {
-            models.insert(ctx.id().to_owned(), model.clone());
+            let newer = models
+                .get(ctx.id())
+                .is_some_and(|m| m.schema_version > version);
+            if !newer {
+                models.insert(ctx.id().to_owned(), model.clone());
+            }
         }
         Ok(model)
+    }
+
+    /// Opens a write transaction holding the tenant's write lock, with the tenant's model as of
+    /// that lock. A content-type change committed after the caller's context was read is seen
+    /// here, so no entry is validated against one model and stored under another, and no type
+    /// change interleaves with an entry write.
+    pub(crate) async fn begin_write(
+        &self,
+        ctx: &TenantCtx,
+    ) -> Result<(sea_orm::DatabaseTransaction, Arc<TenantModel>), ContentError> {
+        let cached = self.model(ctx).await?;
+        let (txn, version) = crate::store::begin_tenant_write(&self.db, ctx.id()).await?;
+        if cached.schema_version == version {
+            return Ok((txn, cached));
+        }
+        let model = self.load_model(&txn, ctx, version).await?;
+        Ok((txn, model))
     }
 
     fn forget(&self, ctx: &TenantCtx) {

@@ -18,7 +18,6 @@ use super::{Content, ContentError, values};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind};
-use crate::store::{self};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, parse_rfc3339, to_rfc3339};
 
@@ -106,8 +105,8 @@ impl Content {
         lines: Vec<(usize, EntryLine)>,
         known: &HashSet<(String, String)>,
     ) -> Result<ImportStats, LineError> {
-        let model = self
-            .model(ctx)
+        let (txn, model) = self
+            .begin_write(ctx)
             .await
             .map_err(|error| LineError { line: 0, error })?;
         let first_line = lines.first().map(|(n, _)| *n).unwrap_or(0);
@@ -115,7 +114,6 @@ impl Content {
             line: first_line,
             error: ContentError::Db(e),
         };
-        let txn = store::begin_write(&self.db).await.map_err(db_err)?;
         let ids: Vec<String> = lines.iter().filter_map(|(_, l)| l.id.clone()).collect();
         let existing = repo::existing_ids(&txn, ctx, None, &ids)
             .await

@@ -13,7 +13,7 @@ use super::{Content, ContentError, values};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind, NewEvent};
-use crate::store::{self, content_types, tenants};
+use crate::store::{content_types, tenants};
 use crate::tenancy::TenantCtx;
 use crate::time::now_ms;
 
@@ -167,7 +167,7 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<ContentType, ContentError> {
         let ct = ContentType::from_json(definition).map_err(ContentError::Invalid)?;
-        let model = self.model(ctx).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
         if model.types.iter().any(|t| t.name == ct.name) {
             return Err(ContentError::Conflict {
                 message: format!("content type `{}` exists", ct.name),
@@ -179,7 +179,6 @@ impl Content {
             });
         }
         self.check_against_tenant(&model.types, &ct, None)?;
-        let txn = store::begin_write(&self.db).await?;
         let now = now_ms();
         content_types::upsert(&txn, ctx, &ct.name, &ct.to_json(), now).await?;
         bump(&txn, ctx, &ct.name, "created", now, actor).await?;
@@ -205,7 +204,7 @@ impl Content {
                 "a content type cannot be renamed; create a new one",
             ));
         }
-        let model = self.model(ctx).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
         let old = model.get(name)?.clone();
         self.check_against_tenant(&model.types, &new, Some(name))?;
         let mut errors = Vec::new();
@@ -257,7 +256,6 @@ impl Content {
             };
             plan.push((of.clone(), target.cloned(), change));
         }
-        let txn = store::begin_write(&self.db).await?;
         let mut refused = Vec::new();
         for (of, _, change) in &plan {
             let reason = match change {
@@ -347,7 +345,7 @@ impl Content {
         force: bool,
         actor: Option<&str>,
     ) -> Result<(), ContentError> {
-        let model = self.model(ctx).await?;
+        let (txn, model) = self.begin_write(ctx).await?;
         model.get(name)?;
         let referencing: Vec<String> = model
             .types
@@ -370,7 +368,6 @@ impl Content {
                 )],
             });
         }
-        let txn = store::begin_write(&self.db).await?;
         let count = repo::count_type(&txn, ctx, Stage::Draft, name).await?;
         if count > 0 && !force {
             return Err(ContentError::Conflict {

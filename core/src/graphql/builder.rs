@@ -1067,25 +1067,31 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
     builder = shared_types(builder)
         .register(entry_event_type())
         .register(Subscription::new("Subscription").field(entry_changed()));
-    let mut query = Object::new("Query").field(
-        Field::new(
-            "locales",
-            TypeRef::named_nn_list_nn(TypeRef::STRING),
-            |ctx| {
-                FieldFuture::new(async move {
-                    let rc = ctx.data::<RequestCtx>()?;
-                    Ok(Some(FieldValue::list(
-                        rc.tenant
-                            .locales()
-                            .iter()
-                            .map(|l| FieldValue::value(Value::from(l.clone())))
-                            .collect::<Vec<_>>(),
-                    )))
-                })
-            },
+    let mut query = Object::new("Query")
+        .field(
+            Field::new(
+                "locales",
+                TypeRef::named_nn_list_nn(TypeRef::STRING),
+                |ctx| {
+                    FieldFuture::new(async move {
+                        let rc = ctx.data::<RequestCtx>()?;
+                        Ok(Some(FieldValue::list(
+                            rc.tenant
+                                .locales()
+                                .iter()
+                                .map(|l| FieldValue::value(Value::from(l.clone())))
+                                .collect::<Vec<_>>(),
+                        )))
+                    })
+                },
+            )
+            .description("The tenant's locales, the default first."),
         )
-        .description("The tenant's locales, the default first."),
-    );
+        .field(super::widgets::widget_field())
+        .field(super::widgets::widgets_field());
+    for ty in super::widgets::types() {
+        builder = builder.register(ty);
+    }
     let mut mutation = Object::new("Mutation");
     for ct in &model.types {
         let names = TypeNames::new(&ct.name, &ct.plural);

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod loader;
 pub mod names;
 pub mod registry;
+pub mod widgets;
 
 use async_graphql::ErrorExtensions;
 
@@ -29,6 +30,14 @@ pub struct RequestCtx {
     pub loader: async_graphql::dataloader::DataLoader<loader::EntryLoader>,
     /// Whether the tenant lets anonymous clients read published content.
     pub anonymous_read: bool,
+    /// The plugin host, for `widget` and `widgets`.
+    pub plugins: Option<crate::plugins::PluginHost>,
+    /// The tenant's outbox sequence read with the request (keys widget answers that read
+    /// entries), when known.
+    pub event_seq: Option<i64>,
+    /// Set by resolvers whose answer must not enter the response cache (widgets, which carry
+    /// their own lifetime).
+    pub uncacheable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RequestCtx {
@@ -51,6 +60,9 @@ impl RequestCtx {
             content,
             loader,
             anonymous_read,
+            plugins: None,
+            event_seq: None,
+            uncacheable: Default::default(),
         }
     }
 

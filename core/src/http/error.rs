@@ -57,7 +57,7 @@ impl ApiError {
         .with_fields(vec![FieldError::new(path, rule, message)])
     }
 
-    fn internal(e: &dyn std::fmt::Debug) -> Self {
+    pub(crate) fn internal(e: &dyn std::fmt::Debug) -> Self {
         tracing::error!(error = ?e, "internal error");
         ApiError::new(ErrorCode::Internal, "internal error")
     }

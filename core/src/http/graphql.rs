@@ -407,14 +407,18 @@ async fn run_query(
         }
     };
     let anonymous_read = ctx.tenant.anonymous_read();
+    let mut rc = RequestCtx::new(
+        ctx.tenant,
+        ctx.principal,
+        state.content.clone(),
+        anonymous_read,
+    );
+    rc.plugins = state.plugins.clone();
+    rc.event_seq = ctx.tenant_seq;
+    let uncacheable = rc.uncacheable.clone();
     let mut request = async_graphql::Request::new(req.query)
         .variables(async_graphql::Variables::from_json(req.variables))
-        .data(RequestCtx::new(
-            ctx.tenant,
-            ctx.principal,
-            state.content.clone(),
-            anonymous_read,
-        ));
+        .data(rc);
     if let Some(op) = req.operation_name {
         request = request.operation_name(op);
     }
@@ -457,10 +461,10 @@ async fn run_query(
         // Nothing executed: no `data` entry at all.
         obj.remove("data");
     }
-    if response.errors.is_empty() {
+    if response.errors.is_empty() && !uncacheable.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
     }
-    let status = if request_error {
+    let status = if request_error && !response.errors.is_empty() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

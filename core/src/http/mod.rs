@@ -35,6 +35,8 @@ pub struct AppState {
     pub tenants: crate::tenancy::TenantCache,
     pub login_limiter: crate::auth::LoginLimiter,
     pub graphql_cache: crate::graphql::cache::ResponseCache,
+    /// The plugin host; `None` only when its engine could not start (logged at start).
+    pub plugins: Option<crate::plugins::PluginHost>,
 }
 
 impl AppState {
@@ -46,6 +48,22 @@ impl AppState {
             config.limits.graphql_cache_bytes,
             config.limits.graphql_cache_entry_bytes,
         );
+        let plugins = match crate::plugins::PluginHost::new(
+            &config.plugins,
+            &config.data_dir.join("plugin-cache"),
+            db.clone(),
+            content.clone(),
+        ) {
+            Ok(host) => Some(host),
+            Err(e) => {
+                tracing::error!(error = %e, "the plugin host could not start; widgets are unavailable");
+                None
+            }
+        };
+        let content = match &plugins {
+            Some(host) => content.with_hooks(host.clone()),
+            None => content,
+        };
         AppState {
             config,
             db,
@@ -54,6 +72,7 @@ impl AppState {
             tenants: Default::default(),
             login_limiter,
             graphql_cache,
+            plugins,
         }
     }
 }
@@ -123,6 +142,14 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    // Background work that lives as long as the server: the `after-publish` hook runner.
+    if let Some(host) = state.plugins.clone() {
+        tokio::spawn(crate::plugins::worker::run(
+            host,
+            Duration::from_millis(state.config.plugins.hooks_interval_ms.max(10)),
+            shutdown.clone(),
+        ));
+    }
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

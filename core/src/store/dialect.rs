@@ -12,6 +12,18 @@ pub fn for_update(backend: DbBackend) -> &'static str {
     }
 }
 
+/// Takes the platform-wide write lock until the transaction ends, for the few checks that span
+/// tenants (a domain belongs to one tenant only). SQLite's write transaction already holds the
+/// database lock; PostgreSQL takes a transaction-scoped advisory lock.
+pub async fn lock_platform(conn: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // An arbitrary constant of Zellige's own: "zlg" in ASCII.
+        conn.execute_unprepared("SELECT pg_advisory_xact_lock(7957607)")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Appends a boolean test "the JSON document in `column` has a non-null value at key `key`".
 pub(crate) fn json_has_value(sql: &mut Sql, column: &str, key: &str) {
     match sql.backend() {

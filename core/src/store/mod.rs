@@ -22,6 +22,7 @@ pub mod db;
 pub mod dialect;
 pub mod entries;
 pub mod outbox;
+pub mod plugins;
 pub mod sessions;
 pub(crate) mod sql;
 pub mod tenants;
@@ -48,8 +49,30 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
-/// Whether a database error is a unique-constraint violation (mapped to `CONFLICT`).
+/// Starts a write transaction that holds the tenant's write lock; returns it with the schema
+/// version current under the lock (see [`tenants::lock_for_write`]).
+pub async fn begin_tenant_write(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+) -> Result<(DatabaseTransaction, i64), DbErr> {
+    let txn = begin_write(db).await?;
+    let version = tenants::lock_for_write(&txn, tenant_id).await?;
+    Ok((txn, version))
+}
+
+/// Starts a write transaction holding the platform-wide lock (see [`dialect::lock_platform`]).
+pub async fn begin_platform_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    dialect::lock_platform(&txn).await?;
+    Ok(txn)
+}
+
+/// Whether a database error is a unique-constraint violation (mapped to `CONFLICT`), told by its
+/// code rather than its message, which a server may print in any language: SQLSTATE `23505` on
+/// PostgreSQL; `SQLITE_CONSTRAINT_UNIQUE` (2067) or `SQLITE_CONSTRAINT_PRIMARYKEY` (1555) on SQLite.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    let text = err.to_string();
-    text.contains("UNIQUE constraint failed") || text.contains("duplicate key value")
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

@@ -155,6 +155,22 @@ pub async fn event_seq(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i
     }
 }
 
+/// Takes the tenant's write lock (its row, until the transaction ends) and returns the schema
+/// version current under that lock. Every tenant write takes it first, so writes of one tenant
+/// are serialized on both databases (SQLite already serializes all writers), and a write that
+/// validated against an older schema can notice and re-validate before it writes.
+pub async fn lock_for_write(conn: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE tenants SET event_seq = event_seq WHERE id = ")
+        .bind(tenant_id.to_owned())
+        .push(" RETURNING schema_version");
+    let row = sql
+        .fetch_one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {tenant_id}")))?;
+    row.try_get("", "schema_version")
+}
+
 /// Reserves `n` outbox sequence numbers for a tenant and returns the last one. The row lock it
 /// takes also orders the tenant's writes, so sequence order is commit order.
 pub async fn reserve_event_seq(

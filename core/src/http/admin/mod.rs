@@ -12,6 +12,7 @@ mod audit_log;
 mod auth;
 mod content_types;
 mod entries;
+mod plugins;
 mod settings;
 mod tenants;
 mod tokens;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(settings::router())
         .merge(audit_log::router())
+        .merge(plugins::router())
 }
 
 /// The admin API's OpenAPI document, as served and as kept in `admin-spec/`.

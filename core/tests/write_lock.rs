@@ -1,0 +1,283 @@
+//! Writers racing on one tenant, on SQLite and PostgreSQL: every write transaction takes the
+//! tenant's write lock first and re-checks the schema version under it, so check-then-act rules
+//! (unique values, derived slugs, the last active admin) hold under concurrency and a
+//! content-type change never loses an entry update made while it runs.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use zellige::ErrorCode;
+use zellige::auth::{self, NewUser, Role, UserChange};
+use zellige::content::EntryInput;
+use zellige::content::types::ChangeOptions;
+use zellige::store::entries::Stage;
+
+fn input(v: Value) -> EntryInput {
+    match v {
+        Value::Object(data) => EntryInput {
+            data,
+            ..Default::default()
+        },
+        _ => panic!("object expected"),
+    }
+}
+
+const WRITERS: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_keep_unique_values_unique() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        t.content
+            .create_type(
+                &ctx,
+                json!({"name": "licence", "plural": "licences", "slugFrom": "code", "fields": [
+                    {"name": "code", "type": "string", "required": true, "unique": true, "maxLength": 40}
+                ]}),
+                None,
+            )
+            .await
+            .expect("type");
+        let ctx = Arc::new(t.ctx("marrakech-safi").await);
+        let content = t.content.clone();
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (ctx, content) = (ctx.clone(), content.clone());
+                tokio::spawn(async move {
+                    content
+                        .create(
+                            &ctx,
+                            "licence",
+                            input(json!({"code": "MRK-2017-001"})),
+                            None,
+                        )
+                        .await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.expect("join") {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(e.code(), ErrorCode::Conflict, "{e}"),
+            }
+        }
+        assert_eq!(
+            ok, 1,
+            "exactly one writer may take a unique value ({})",
+            t.name
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_without_slug_all_get_distinct_slugs() {
+    on_backends!(|t| {
+        let ctx = Arc::new(t.tenant("marrakech-safi").await);
+        let content = t.content.clone();
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (ctx, content) = (ctx.clone(), content.clone());
+                tokio::spawn(async move {
+                    content
+                        .create(
+                            &ctx,
+                            "article",
+                            input(json!({"title": {"ar": "معرض الصناعة التقليدية بآسفي"}})),
+                            None,
+                        )
+                        .await
+                })
+            })
+            .collect();
+        let mut slugs = HashSet::new();
+        for task in tasks {
+            let entry = task
+                .await
+                .expect("join")
+                .expect("a create that sent no slug never fails on the slug");
+            assert!(
+                slugs.insert(entry.slug.clone()),
+                "duplicate slug {}",
+                entry.slug
+            );
+        }
+        assert!(slugs.contains("معرض-الصناعة-التقليدية-بآسفي"), "{slugs:?}");
+        assert_eq!(slugs.len(), WRITERS);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_type_change_never_loses_concurrent_entry_updates() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let entry = t
+            .content
+            .create(
+                &ctx,
+                "artisan",
+                input(json!({"name": {"ar": "أحمد الزليجي"}, "craft": "زليج", "city": "مراكش"})),
+                None,
+            )
+            .await
+            .expect("artisan");
+        let base = t.content.types(&ctx).await.expect("types");
+        let artisan = base
+            .iter()
+            .find(|c| c.name == "artisan")
+            .expect("artisan type")
+            .to_json();
+        let with_extra = {
+            let mut def = artisan.clone();
+            def["fields"]
+                .as_array_mut()
+                .expect("fields")
+                .push(json!({"name": "workshopNote", "type": "text"}));
+            def
+        };
+        let content = t.content.clone();
+        let id = entry.id.clone();
+        let db = t.db.clone();
+        // One editor saves 30 versions in a row; meanwhile the type changes back and forth.
+        let editor = tokio::spawn({
+            let content = content.clone();
+            let db = db.clone();
+            async move {
+                let mut last = String::new();
+                for i in 0..30 {
+                    let ctx = zellige::tenancy::by_slug(&db, "marrakech-safi")
+                        .await
+                        .expect("ctx");
+                    let bio = format!("سيرة رقم {i}");
+                    let mut data = Map::new();
+                    data.insert("bio".into(), json!({"ar": bio}));
+                    let input = EntryInput {
+                        data,
+                        ..Default::default()
+                    };
+                    if content
+                        .update(&ctx, "artisan", &id, input, None, None)
+                        .await
+                        .is_ok()
+                    {
+                        last = bio;
+                    }
+                }
+                last
+            }
+        });
+        let changer = tokio::spawn(async move {
+            for i in 0..10 {
+                let ctx = zellige::tenancy::by_slug(&db, "marrakech-safi")
+                    .await
+                    .expect("ctx");
+                let def = if i % 2 == 0 {
+                    with_extra.clone()
+                } else {
+                    artisan.clone()
+                };
+                content
+                    .update_type(
+                        &ctx,
+                        "artisan",
+                        def,
+                        &ChangeOptions {
+                            force: true,
+                            ..Default::default()
+                        },
+                        None,
+                    )
+                    .await
+                    .expect("type change");
+            }
+        });
+        let last = editor.await.expect("editor");
+        changer.await.expect("changer");
+        assert!(!last.is_empty(), "some updates were acknowledged");
+        let ctx = t.ctx("marrakech-safi").await;
+        let stored = t
+            .content
+            .get(
+                &ctx,
+                "artisan",
+                &zellige::content::Lookup::Id(entry.id.clone()),
+                Stage::Draft,
+            )
+            .await
+            .expect("get")
+            .expect("entry");
+        assert_eq!(
+            stored.data["bio"]["ar"],
+            json!(last),
+            "{}: the last acknowledged update survives",
+            t.name
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_demoting_each_other_leave_one_admin() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let mut ids = Vec::new();
+        for who in ["fatima", "youssef"] {
+            let u = auth::create_user(
+                &t.db,
+                &ctx,
+                NewUser {
+                    email: format!("{who}@chambre.ma"),
+                    role: Role::Admin,
+                    password: "كلمة-سر-طويلة-2017".into(),
+                },
+                "test",
+            )
+            .await
+            .expect("user");
+            ids.push(u.id);
+        }
+        for _ in 0..5 {
+            let tasks: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    let (db, ctx, id) = (t.db.clone(), ctx.clone(), id.clone());
+                    tokio::spawn(async move {
+                        auth::update_user(
+                            &db,
+                            &ctx,
+                            &id,
+                            UserChange {
+                                role: Some(Role::Editor),
+                                ..Default::default()
+                            },
+                            "test",
+                        )
+                        .await
+                    })
+                })
+                .collect();
+            let mut demoted = Vec::new();
+            for (task, id) in tasks.into_iter().zip(&ids) {
+                if task.await.expect("join").is_ok() {
+                    demoted.push(id.clone());
+                }
+            }
+            assert_eq!(demoted.len(), 1, "{}: exactly one demotion may win", t.name);
+            // Restore the demoted one for the next round.
+            auth::update_user(
+                &t.db,
+                &ctx,
+                &demoted[0],
+                UserChange {
+                    role: Some(Role::Admin),
+                    ..Default::default()
+                },
+                "test",
+            )
+            .await
+            .expect("restore");
+        }
+    });
+}
