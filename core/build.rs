@@ -88,7 +88,7 @@ fn main() {
             .unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
     }
     println!(
-        "cargo:rustc-env=ZELLIGE_PLUGINS_RELEASE_DIR={}",
+        "cargo:rustc-env=ZLG_PLUGINS_RELEASE_DIR={}",
         release.display()
     );
 }

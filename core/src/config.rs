@@ -89,6 +89,9 @@ pub struct PluginsConfig {
     pub widget_cache_entries: u64,
     /// How often the `after-publish` hook runner looks at the outbox, milliseconds.
     pub hooks_interval_ms: u64,
+    /// Keep compiled components on disk (`data_dir/plugin-cache`) so a restart does not
+    /// recompile them.
+    pub compile_cache: bool,
 }
 
 impl Default for PluginsConfig {
@@ -108,6 +111,7 @@ impl Default for PluginsConfig {
             pool_instances: 64,
             widget_cache_entries: 10_000,
             hooks_interval_ms: 500,
+            compile_cache: true,
         }
     }
 }

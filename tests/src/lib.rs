@@ -50,7 +50,7 @@ impl TestApp {
             .ok()
             .filter(|s| !s.is_empty())
         else {
-            eprintln!("skipping PostgreSQL: ZELLIGE_TEST_POSTGRES_URL is not set");
+            skip_or_fail("PostgreSQL: ZELLIGE_TEST_POSTGRES_URL is not set");
             return Ok(None);
         };
         use sea_orm::ConnectionTrait;
@@ -452,4 +452,47 @@ impl TestApp {
             .await;
         (status, body)
     }
+}
+
+/// Whether every tool and service the suites use must be present (`ZELLIGE_REQUIRE_ALL=1`, set
+/// by CI): then a missing one fails the test instead of letting it skip.
+pub fn require_all() -> bool {
+    std::env::var("ZELLIGE_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// A suite that cannot run here says why on stdout, or fails under `ZELLIGE_REQUIRE_ALL`.
+pub fn skip_or_fail(why: &str) {
+    assert!(!require_all(), "ZELLIGE_REQUIRE_ALL is set and {why}");
+    println!("skipping {why}");
+}
+
+/// Whether `cmd --version` runs.
+pub fn tool_available(cmd: &str) -> bool {
+    std::process::Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Node.js and npm, or a skip (a failure under `ZELLIGE_REQUIRE_ALL`).
+pub fn node_or_skip(suite: &str) -> bool {
+    let ok = tool_available("node") && tool_available("npm");
+    if !ok {
+        skip_or_fail(&format!("{suite}: node and npm are not installed"));
+    }
+    ok
+}
+
+/// Python 3 with `venv` and `ensurepip`, or a skip (a failure under `ZELLIGE_REQUIRE_ALL`).
+pub fn python_venv_or_skip(suite: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_or_fail(&format!(
+            "{suite}: python3 with the venv module is not installed"
+        ));
+    }
+    ok
 }

@@ -6,17 +6,9 @@ use std::process::Command;
 
 use zellige_e2e::TestApp;
 
-fn available(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[tokio::test]
 async fn graphql_http_audit_and_client_schema() {
-    if !available("node") || !available("npm") {
-        eprintln!("skipping the graphql-http audit: node and npm are not installed");
+    if !zellige_e2e::node_or_skip("the graphql-http audit") {
         return;
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("graphql-http");

@@ -707,3 +707,99 @@ async fn a_looping_plugin_under_load_does_not_stop_other_tenants() {
         "other tenants kept being served: {worst:?}"
     );
 }
+
+#[tokio::test]
+async fn content_hooks_run_before_save_and_after_publish() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo_with_plugins().await.expect("demo");
+        let a = app
+            .install_platform_plugin("fixtures/test-hooks")
+            .await
+            .expect("install");
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        let e = app
+            .enable_plugin(
+                "marrakech-safi",
+                "test-hooks",
+                &["kv", "log"],
+                json!({"types": ["article"]}),
+            )
+            .await
+            .expect("enable");
+        assert_eq!(e.status, 200, "{:?}", e.body);
+        let editor = demo.marrakech.editor_token.as_str();
+
+        // before-save refuses, naming the field and the plugin; nothing is written.
+        let (_, _, body) = app
+            .graphql(
+                Some(editor),
+                "mutation { createArticle(data: {title: \"REFUSE هذا العنوان\"}) { id } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        let field = &body["errors"][0]["extensions"]["fields"][0];
+        assert!(
+            field["path"].as_str().expect("path").starts_with("title"),
+            "{body}"
+        );
+        assert!(
+            field["message"]
+                .as_str()
+                .expect("message")
+                .contains("test-hooks"),
+            "{body}"
+        );
+
+        // before-save transforms: the title is saved trimmed.
+        let (_, _, body) = app
+            .graphql(
+                Some(editor),
+                "mutation { createArticle(data: {title: \"   معرض الخزف بآسفي   \"}) { id title } }",
+                json!({}),
+            )
+            .await;
+        let created = &body["data"]["createArticle"];
+        assert_eq!(created["title"], "معرض الخزف بآسفي", "{body}");
+        let id = created["id"].as_str().expect("id").to_owned();
+
+        // after-publish runs from the outbox after the commit.
+        let (_, _, body) = app
+            .graphql(
+                Some(editor),
+                "mutation($id: ID!) { publishArticle(id: $id) { publishedAt } }",
+                json!({"id": id}),
+            )
+            .await;
+        let published_at = body["data"]["publishArticle"]["publishedAt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned();
+        let token = demo.marrakech.public_token.as_str();
+        let mut seen = Value::Null;
+        for _ in 0..100 {
+            let (_, body) = app
+                .widget(
+                    Some(token),
+                    "test-hooks",
+                    "published",
+                    json!({"id": id, "type": "article"}),
+                )
+                .await;
+            seen = body["data"]["widget"]["data"].clone();
+            if seen["publishedAt"].is_string() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen["publishedAt"], json!(published_at), "{seen}");
+        assert_eq!(seen["count"], 1, "{seen}");
+        // Compiled code is kept on disk for the next start.
+        let cache = app.state.config.data_dir.join("plugin-cache");
+        assert!(
+            std::fs::read_dir(&cache).is_ok_and(|mut d| d.next().is_some()),
+            "{}",
+            cache.display()
+        );
+    }
+}

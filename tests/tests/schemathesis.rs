@@ -10,13 +10,6 @@ use std::process::Command;
 
 use zellige_e2e::TestApp;
 
-fn python_with_venv() -> bool {
-    Command::new("python3")
-        .args(["-c", "import venv, ensurepip"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn install(dir: &Path) -> std::path::PathBuf {
     let venv = dir.join(".venv");
     let bin = venv.join("bin/schemathesis");
@@ -39,8 +32,7 @@ fn install(dir: &Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn schemathesis_finds_nothing() {
-    if !python_with_venv() {
-        eprintln!("skipping Schemathesis: python3 with the venv module is not installed");
+    if !zellige_e2e::python_venv_or_skip("Schemathesis") {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis");

@@ -17,7 +17,6 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -107,7 +106,12 @@ pub fn app(state: AppState) -> Router {
                     ]),
                 )
                 .layer(TraceLayer::new_for_http())
-                .layer(RequestBodyLimitLayer::new(limits.request_body_bytes))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    body_limit,
+                ))
+                // `body_limit` is the one limit; axum's default (2 MB) would cut uploads short.
+                .layer(axum::extract::DefaultBodyLimit::disable())
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
@@ -115,6 +119,35 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// The largest request body: `limits.request_body_bytes`, except for plugin uploads, which
+/// carry a component (base64 in JSON) of up to `plugins.component_bytes`. Checked on
+/// `Content-Length` and, for bodies without one, while reading (413 either way).
+async fn body_limit(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let upload = req.method() == axum::http::Method::POST
+        && (req.uri().path() == "/admin/api/v1/plugins"
+            || req.uri().path() == "/admin/api/v1/platform/plugins");
+    let limit = if upload {
+        state.config.plugins.component_bytes / 3 * 4 + 64 * 1024
+    } else {
+        state.config.limits.request_body_bytes
+    }
+    .max(state.config.limits.request_body_bytes);
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(req).await
 }
 
 async fn healthz() -> impl IntoResponse {

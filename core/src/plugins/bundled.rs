@@ -29,4 +29,4 @@ pub const BUNDLED: [Bundled; 5] = [
 
 /// Where the build put the `wasm32-wasip2` components of `plugins/` (bundled plugins, template
 /// and test fixtures), for tests and benchmarks.
-pub const RELEASE_DIR: &str = env!("ZELLIGE_PLUGINS_RELEASE_DIR");
+pub const RELEASE_DIR: &str = env!("ZLG_PLUGINS_RELEASE_DIR");

@@ -259,6 +259,12 @@ impl PluginHost {
         &self.inner.content
     }
 
+    /// Compiles (or loads from the disk cache) and links a component, as an install does,
+    /// without storing anything: for benchmarks and checks.
+    pub fn compile(&self, wasm: &[u8]) -> Result<(), PluginError> {
+        self.prepare(wasm).map(|_| ())
+    }
+
     /// Compiles a component and checks that it implements the world with the imports this host
     /// provides. Returns the ready instance factory; used at install and on a cache miss.
     fn prepare(&self, wasm: &[u8]) -> Result<PluginPre<CallState>, PluginError> {
@@ -435,6 +441,21 @@ impl PluginHost {
         locale: &str,
     ) -> Result<Arc<WidgetOutput>, PluginError> {
         let setup = registry::enabled(self, tenant, plugin).await?;
+        self.render_with(&setup, tenant, event_seq, widget, props, locale)
+            .await
+    }
+
+    /// Renders a widget of a plugin already resolved for the tenant (`registry::enabled`).
+    pub async fn render_with(
+        &self,
+        setup: &registry::Enabled,
+        tenant: &TenantCtx,
+        event_seq: Option<i64>,
+        widget: &str,
+        props: Value,
+        locale: &str,
+    ) -> Result<Arc<WidgetOutput>, PluginError> {
+        let plugin = setup.plugin_id.as_str();
         let decl = setup.manifest.widget(widget).ok_or_else(|| {
             PluginError::invalid(
                 "name",
@@ -476,7 +497,7 @@ impl PluginHost {
         let ctx = wit_context(tenant, locale, &setup.config_json);
         let name = widget.to_owned();
         let rendered = self
-            .call(&setup, locale, tenant, move |plugin, store| {
+            .call(setup, locale, tenant, move |plugin, store| {
                 Box::pin(async move {
                     plugin
                         .zellige_plugin_widget()
@@ -766,12 +787,14 @@ fn build_engine(config: &PluginsConfig, cache_dir: &std::path::Path) -> anyhow::
         c.wasm_component_model(true)
             .epoch_interruption(true)
             .max_wasm_stack(512 * 1024);
-        std::fs::create_dir_all(cache_dir)?;
-        let mut cache = wasmtime::CacheConfig::new();
-        cache.with_directory(cache_dir);
-        let cache =
-            wasmtime::Cache::new(cache).map_err(|e| anyhow::anyhow!("plugin cache: {e}"))?;
-        c.cache(Some(cache));
+        if config.compile_cache {
+            std::fs::create_dir_all(cache_dir)?;
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(cache_dir);
+            let cache =
+                wasmtime::Cache::new(cache).map_err(|e| anyhow::anyhow!("plugin cache: {e}"))?;
+            c.cache(Some(cache));
+        }
         Ok(c)
     };
     let mut pooled = base()?;
