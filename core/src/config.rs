@@ -49,6 +49,8 @@ pub struct Config {
     pub meili_url: Option<String>,
     /// Meilisearch API key.
     pub meili_key: Option<Secret>,
+    /// How often the search indexer looks at the outbox, milliseconds.
+    pub search_interval_ms: u64,
     pub log: LogConfig,
     pub db: DbConfig,
     pub limits: Limits,
@@ -202,6 +204,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
             meili_url: None,
             meili_key: None,
+            search_interval_ms: 250,
             log: LogConfig::default(),
             db: DbConfig::default(),
             limits: Limits::default(),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod plugins;
+pub mod search;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;

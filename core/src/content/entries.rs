@@ -335,6 +335,24 @@ impl Content {
         })
     }
 
+    /// Published entries in id order after `after` (of one type, or of all), a page at a time:
+    /// for rebuilding indexes from the database.
+    pub async fn scan_published(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Entry>, ContentError> {
+        Ok(
+            repo::scan(&self.db, ctx, Stage::Published, entry_type, after, limit)
+                .await?
+                .into_iter()
+                .map(|d| Entry::from_doc(d, Stage::Published))
+                .collect(),
+        )
+    }
+
     /// Counts the entries a list's filter matches (`totalCount`).
     pub async fn count(
         &self,

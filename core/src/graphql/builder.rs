@@ -73,11 +73,11 @@ struct EdgeView {
     node: EntryView,
 }
 
-struct PageInfoView {
-    has_next_page: bool,
-    has_previous_page: bool,
-    start_cursor: Option<String>,
-    end_cursor: Option<String>,
+pub(crate) struct PageInfoView {
+    pub(crate) has_next_page: bool,
+    pub(crate) has_previous_page: bool,
+    pub(crate) start_cursor: Option<String>,
+    pub(crate) end_cursor: Option<String>,
 }
 
 const SYSTEM_SORT_FIELDS: [&str; 5] = ["id", "slug", "createdAt", "updatedAt", "publishedAt"];
@@ -1091,6 +1091,16 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
         .field(super::widgets::widgets_field());
     for ty in super::widgets::types() {
         builder = builder.register(ty);
+    }
+    if has_types {
+        let (objects, inputs) = super::search::types(model);
+        for o in objects {
+            builder = builder.register(o);
+        }
+        for i in inputs {
+            builder = builder.register(i);
+        }
+        query = query.field(super::search::search_field(limits.page_max));
     }
     let mut mutation = Object::new("Mutation");
     for ct in &model.types {

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod loader;
 pub mod names;
 pub mod registry;
+pub mod search;
 pub mod widgets;
 
 use async_graphql::ErrorExtensions;
@@ -32,6 +33,8 @@ pub struct RequestCtx {
     pub anonymous_read: bool,
     /// The plugin host, for `widget` and `widgets`.
     pub plugins: Option<crate::plugins::PluginHost>,
+    /// The search service, for `search`.
+    pub search: Option<crate::search::Search>,
     /// The tenant's outbox sequence read with the request (keys widget answers that read
     /// entries), when known.
     pub event_seq: Option<i64>,
@@ -61,6 +64,7 @@ impl RequestCtx {
             loader,
             anonymous_read,
             plugins: None,
+            search: None,
             event_seq: None,
             uncacheable: Default::default(),
         }

@@ -414,6 +414,7 @@ async fn run_query(
         anonymous_read,
     );
     rc.plugins = state.plugins.clone();
+    rc.search = Some(state.search.clone());
     rc.event_seq = ctx.tenant_seq;
     let uncacheable = rc.uncacheable.clone();
     let mut request = async_graphql::Request::new(req.query)

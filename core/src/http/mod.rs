@@ -36,6 +36,8 @@ pub struct AppState {
     pub graphql_cache: crate::graphql::cache::ResponseCache,
     /// The plugin host; `None` only when its engine could not start (logged at start).
     pub plugins: Option<crate::plugins::PluginHost>,
+    /// Search: the embedded index under the data directory.
+    pub search: crate::search::Search,
 }
 
 impl AppState {
@@ -63,6 +65,11 @@ impl AppState {
             Some(host) => content.with_hooks(host.clone()),
             None => content,
         };
+        let search = crate::search::Search::new(std::sync::Arc::new(std::sync::Arc::new(
+            crate::search::embedded::Embedded::new(crate::search::embedded::default_root(
+                &config.data_dir,
+            )),
+        )));
         AppState {
             config,
             db,
@@ -72,6 +79,7 @@ impl AppState {
             login_limiter,
             graphql_cache,
             plugins,
+            search,
         }
     }
 }
@@ -175,7 +183,14 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    // Background work that lives as long as the server: the `after-publish` hook runner.
+    // Background work that lives as long as the server: the search indexer and the
+    // `after-publish` hook runner.
+    tokio::spawn(crate::search::worker::run(
+        state.search.clone(),
+        state.content.clone(),
+        Duration::from_millis(state.config.search_interval_ms.max(10)),
+        shutdown.clone(),
+    ));
     if let Some(host) = state.plugins.clone() {
         tokio::spawn(crate::plugins::worker::run(
             host,

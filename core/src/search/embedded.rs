@@ -1,0 +1,531 @@
+//! The embedded backend (the default): one tantivy index per tenant under
+//! `data_dir/search/<tenant id>`, with the Arabic/French analyzer as its tokenizer. A tenant's
+//! query opens only that tenant's index, so no query can see another tenant's documents.
+//!
+//! Documents: `entry_id`, `type`, `locale` (raw terms), `title` and `text` (analyzed; every
+//! searchable field joined), `texts` (stored JSON of the searchable fields, for highlighting),
+//! `attrs` (facets `/<field>/<value>` of the filterable text fields and `/type/<type>`, used for
+//! filters and facet counts) and one i64 fast field per filterable date (`publishedAt`,
+//! `startsAt`, `endsAt`).
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::analyzer;
+use super::{
+    Hit, IndexOp, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest, SearchResults,
+};
+
+/// Date fields kept as fast fields (the filterable dates of the built-in types).
+pub const DATE_FIELDS: [&str; 3] = ["publishedAt", "startsAt", "endsAt"];
+const TOKENIZER: &str = "zellige";
+/// Memory of one tenant's index writer.
+const WRITER_BYTES: usize = 20_000_000;
+
+struct Fields {
+    entry_id: Field,
+    entry_type: Field,
+    locale: Field,
+    title: Field,
+    text: Field,
+    texts: Field,
+    attrs: Field,
+    dates: [Field; 3],
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let analyzed = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        entry_id: b.add_text_field("entry_id", STRING | STORED),
+        entry_type: b.add_text_field("type", STRING | STORED),
+        locale: b.add_text_field("locale", STRING),
+        title: b.add_text_field("title", analyzed.clone().set_stored()),
+        text: b.add_text_field("text", analyzed),
+        texts: b.add_text_field("texts", STORED),
+        attrs: b.add_facet_field("attrs", FacetOptions::default()),
+        dates: DATE_FIELDS.map(|name| b.add_i64_field(name, INDEXED | FAST | STORED)),
+    };
+    (b.build(), fields)
+}
+
+/// The analyzer as a tantivy tokenizer.
+#[derive(Clone, Default)]
+pub struct ZelligeTokenizer;
+
+pub struct ZelligeTokens {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl Tokenizer for ZelligeTokenizer {
+    type TokenStream<'a> = ZelligeTokens;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ZelligeTokens {
+        // Each word gives its stemmed term and, at the same position, its unstemmed form
+        // (prefixes removed only), so that a half-typed last word can match as a prefix of
+        // what was written rather than of the stem.
+        let mut tokens = Vec::new();
+        for t in analyzer::analyze(text) {
+            let unstemmed = analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]);
+            let extra = (!unstemmed.is_empty() && unstemmed != t.text).then_some(Token {
+                offset_from: t.offset_from,
+                offset_to: t.offset_to,
+                position: t.position,
+                text: unstemmed,
+                position_length: 1,
+            });
+            tokens.push(Token {
+                offset_from: t.offset_from,
+                offset_to: t.offset_to,
+                position: t.position,
+                text: t.text,
+                position_length: 1,
+            });
+            tokens.extend(extra);
+        }
+        ZelligeTokens { tokens, next: 0 }
+    }
+}
+
+impl TokenStream for ZelligeTokens {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+struct TenantIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    fields: Fields,
+    dir: PathBuf,
+}
+
+/// Per-tenant tantivy indexes under one directory.
+pub struct Embedded {
+    root: PathBuf,
+    open: Mutex<HashMap<String, Arc<TenantIndex>>>,
+    /// Tenants whose index this process has opened: one that disappears afterwards is an
+    /// outage (`SEARCH_UNAVAILABLE`), not a tenant with nothing published yet.
+    seen: Mutex<std::collections::HashSet<String>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Unavailable(e.to_string())
+}
+
+impl Embedded {
+    pub fn new(root: impl Into<PathBuf>) -> Embedded {
+        Embedded {
+            root: root.into(),
+            open: Mutex::default(),
+            seen: Mutex::default(),
+        }
+    }
+
+    fn dir(&self, tenant: &str) -> PathBuf {
+        self.root.join(tenant)
+    }
+
+    /// The tenant's index, opened (or created when `create`) on first use. An index whose
+    /// directory disappeared is dropped, so the next use fails (or recreates it).
+    fn index(&self, tenant: &str, create: bool) -> Result<Arc<TenantIndex>, SearchError> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ix) = open.get(tenant) {
+            if ix.dir.join("meta.json").is_file() {
+                return Ok(ix.clone());
+            }
+            open.remove(tenant);
+        }
+        let dir = self.dir(tenant);
+        if !create && !dir.join("meta.json").is_file() {
+            return Err(SearchError::Unavailable(format!(
+                "the index of this tenant is missing at {}",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(&dir).map_err(unavailable)?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(&dir).map_err(unavailable)?;
+        let index = Index::open_or_create(directory, schema).map_err(unavailable)?;
+        index
+            .tokenizers()
+            .register(TOKENIZER, TextAnalyzer::from(ZelligeTokenizer));
+        let writer = index
+            .writer_with_num_threads(1, WRITER_BYTES)
+            .map_err(unavailable)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(unavailable)?;
+        let ix = Arc::new(TenantIndex {
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            dir,
+        });
+        open.insert(tenant.to_owned(), ix.clone());
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(tenant.to_owned());
+        Ok(ix)
+    }
+
+    fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.entry_id, &d.entry_id);
+        doc.add_text(f.entry_type, &d.entry_type);
+        doc.add_text(f.locale, &d.locale);
+        doc.add_text(f.title, &d.title);
+        for (_, t) in &d.texts {
+            doc.add_text(f.text, t);
+        }
+        let texts: serde_json::Map<String, serde_json::Value> = d
+            .texts
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+            .collect();
+        doc.add_text(f.texts, serde_json::Value::Object(texts).to_string());
+        doc.add_facet(f.attrs, Facet::from_path(["type", d.entry_type.as_str()]));
+        for (k, v) in &d.attrs {
+            doc.add_facet(f.attrs, Facet::from_path([k.as_str(), v.as_str()]));
+        }
+        for (i, name) in DATE_FIELDS.iter().enumerate() {
+            if let Some(ms) = d.dates.get(*name) {
+                doc.add_i64(f.dates[i], *ms);
+            }
+        }
+        doc
+    }
+
+    fn apply_blocking(&self, tenant: &str, ops: Vec<IndexOp>) -> Result<(), SearchError> {
+        let ix = self.index(tenant, true)?;
+        let mut writer = ix
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for op in ops {
+            match op {
+                IndexOp::Upsert { entry_id, docs } => {
+                    writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
+                    for d in &docs {
+                        writer
+                            .add_document(Self::to_document(&ix.fields, d))
+                            .map_err(unavailable)?;
+                    }
+                }
+                IndexOp::Delete { entry_id } => {
+                    writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
+                }
+                IndexOp::DeleteType { entry_type } => {
+                    writer.delete_term(Term::from_field_text(ix.fields.entry_type, &entry_type));
+                }
+            }
+        }
+        writer.commit().map_err(unavailable)?;
+        drop(writer);
+        ix.reader.reload().map_err(unavailable)
+    }
+
+    fn rebuild_blocking(&self, tenant: &str, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
+        let ix = self.index(tenant, true)?;
+        let mut writer = ix
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writer.delete_all_documents().map_err(unavailable)?;
+        for d in &docs {
+            writer
+                .add_document(Self::to_document(&ix.fields, d))
+                .map_err(unavailable)?;
+        }
+        writer.commit().map_err(unavailable)?;
+        drop(writer);
+        ix.reader.reload().map_err(unavailable)
+    }
+
+    fn filter_query(f: &Fields, filter: &SearchFilter) -> Box<dyn Query> {
+        match filter {
+            SearchFilter::AnyOf { field, values } => {
+                let any: Vec<(Occur, Box<dyn Query>)> = values
+                    .iter()
+                    .map(|v| {
+                        let term = Term::from_facet(
+                            f.attrs,
+                            &Facet::from_path([field.as_str(), v.as_str()]),
+                        );
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+                                as Box<dyn Query>,
+                        )
+                    })
+                    .collect();
+                Box::new(BooleanQuery::new(any))
+            }
+            SearchFilter::DateRange { field, gte, lt } => {
+                let Some(i) = DATE_FIELDS.iter().position(|d| d == field) else {
+                    return Box::new(tantivy::query::EmptyQuery);
+                };
+                let lower = gte.map_or(Bound::Unbounded, |v| {
+                    Bound::Included(Term::from_field_i64(f.dates[i], v))
+                });
+                let upper = lt.map_or(Bound::Unbounded, |v| {
+                    Bound::Excluded(Term::from_field_i64(f.dates[i], v))
+                });
+                Box::new(RangeQuery::new(lower, upper))
+            }
+            SearchFilter::And(parts) => Box::new(BooleanQuery::new(
+                parts
+                    .iter()
+                    .map(|p| (Occur::Must, Self::filter_query(f, p)))
+                    .collect(),
+            )),
+            SearchFilter::Or(parts) => Box::new(BooleanQuery::new(
+                parts
+                    .iter()
+                    .map(|p| (Occur::Should, Self::filter_query(f, p)))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// One term of the query, in the title (boosted) or the text: exact, with one typo in
+    /// longer words, and as a prefix for the last term (as-you-type).
+    fn term_query(f: &Fields, term: &str, last: bool, prefix: Option<&str>) -> Box<dyn Query> {
+        let distance = analyzer::fuzzy_distance(term);
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in [(f.title, 2.0), (f.text, 1.0)] {
+            let t = Term::from_field_text(field, term);
+            let exact: Box<dyn Query> =
+                Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(exact, boost * 2.0))));
+            if last {
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
+                        boost,
+                    )),
+                ));
+                if let Some(p) = prefix.filter(|p| *p != term) {
+                    let pt = Term::from_field_text(field, p);
+                    alternatives.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new_prefix(pt, 0, true)),
+                            boost,
+                        )),
+                    ));
+                }
+            }
+            if distance > 0 {
+                let fuzzy: Box<dyn Query> = if last {
+                    Box::new(FuzzyTermQuery::new_prefix(t, distance, true))
+                } else {
+                    Box::new(FuzzyTermQuery::new(t, distance, true))
+                };
+                alternatives.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, boost * 0.5))));
+            }
+        }
+        Box::new(BooleanQuery::new(alternatives))
+    }
+
+    fn search_blocking(
+        &self,
+        tenant: &str,
+        req: SearchRequest,
+    ) -> Result<SearchResults, SearchError> {
+        let ix = match self.index(tenant, false) {
+            Ok(ix) => ix,
+            // A tenant whose index was never created has nothing published yet.
+            Err(_)
+                if !self.dir(tenant).exists()
+                    && !self
+                        .seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .contains(tenant) =>
+            {
+                return Ok(SearchResults::default());
+            }
+            Err(e) => return Err(e),
+        };
+        let f = &ix.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let n = req.terms.len();
+        for (i, term) in req.terms.iter().enumerate() {
+            must.push((
+                Occur::Must,
+                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref()),
+            ));
+        }
+        must.push((
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.locale, &req.locale),
+                IndexRecordOption::Basic,
+            )),
+        ));
+        if !req.types.is_empty() {
+            must.push((
+                Occur::Must,
+                Self::filter_query(
+                    f,
+                    &SearchFilter::AnyOf {
+                        field: "type".into(),
+                        values: req.types.clone(),
+                    },
+                ),
+            ));
+        }
+        if let Some(filter) = &req.filter {
+            must.push((Occur::Must, Self::filter_query(f, filter)));
+        }
+        let query = BooleanQuery::new(must);
+        let searcher = ix.reader.searcher();
+        let mut facets = FacetCollector::for_field("attrs");
+        for name in &req.facets {
+            facets.add_facet(Facet::from_path([name.as_str()]));
+        }
+        let top = TopDocs::with_limit(req.limit.max(1))
+            .and_offset(req.offset)
+            .order_by_score();
+        let (total, top, facet_counts) = searcher
+            .search(&query, &(Count, top, facets))
+            .map_err(unavailable)?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(unavailable)?;
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let texts: Vec<(String, String)> =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text(f.texts))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                    .collect();
+            let published = doc
+                .get_first(f.dates[0])
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            hits.push((
+                published,
+                Hit {
+                    entry_id: text(f.entry_id),
+                    entry_type: text(f.entry_type),
+                    score,
+                    title: text(f.title),
+                    texts,
+                },
+            ));
+        }
+        // Relevance first, then the newest.
+        hits.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));
+        let facets = req
+            .facets
+            .iter()
+            .map(|name| {
+                let values = facet_counts
+                    .top_k(Facet::from_path([name.as_str()]), 50)
+                    .into_iter()
+                    .filter_map(|(facet, count)| {
+                        facet.to_path().last().map(|v| ((*v).to_owned(), count))
+                    })
+                    .collect();
+                (name.clone(), values)
+            })
+            .collect();
+        Ok(SearchResults {
+            total,
+            hits: hits.into_iter().map(|(_, h)| h).collect(),
+            facets,
+        })
+    }
+}
+
+impl SearchBackend for Arc<Embedded> {
+    fn apply<'a>(
+        &'a self,
+        tenant: &'a str,
+        ops: Vec<IndexOp>,
+    ) -> BoxFuture<'a, Result<(), SearchError>> {
+        let this = self.clone();
+        let tenant = tenant.to_owned();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || this.apply_blocking(&tenant, ops))
+                .await
+                .map_err(unavailable)?
+        })
+    }
+
+    fn rebuild<'a>(
+        &'a self,
+        tenant: &'a str,
+        docs: Vec<SearchDoc>,
+    ) -> BoxFuture<'a, Result<(), SearchError>> {
+        let this = self.clone();
+        let tenant = tenant.to_owned();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || this.rebuild_blocking(&tenant, docs))
+                .await
+                .map_err(unavailable)?
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        tenant: &'a str,
+        req: SearchRequest,
+    ) -> BoxFuture<'a, Result<SearchResults, SearchError>> {
+        let this = self.clone();
+        let tenant = tenant.to_owned();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || this.search_blocking(&tenant, req))
+                .await
+                .map_err(unavailable)?
+        })
+    }
+
+    fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, bool> {
+        let dir = self.dir(tenant);
+        Box::pin(async move { dir.join("meta.json").is_file() })
+    }
+}
+
+/// Where the embedded indexes live.
+pub fn default_root(data_dir: &Path) -> PathBuf {
+    data_dir.join("search")
+}
