@@ -58,6 +58,11 @@ pub enum Command {
     Import(ImportArgs),
     /// Write a tenant's entries as JSON Lines.
     Export(ExportArgs),
+    /// Rebuild the search index from the database (every tenant, or one).
+    Reindex {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Manage plugins: install components, enable them per tenant.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -322,6 +327,7 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             print!("{}", schema.sdl());
         }
         Command::Plugin(cmd) => plugin(&config, &db, &content, cmd).await?,
+        Command::Reindex { tenant } => reindex(&config, &db, &content, tenant).await?,
         Command::Import(args) => import(&content, &args).await?,
         Command::Export(args) => export(&content, &args).await?,
     }
@@ -429,6 +435,56 @@ async fn plugin(
         PluginCommand::Disable { id, tenant } => {
             let ctx = tenancy::by_slug(db, &tenant).await?;
             print(&registry::disable(&host, &ctx, &id, "cli").await?);
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds each tenant's index with a progress bar. When a running server holds the index,
+/// the rebuild is handed to it (the indexer rebuilds a tenant whose position is reset) and this
+/// waits for it; searches keep answering from the old index meanwhile.
+async fn reindex(
+    config: &Config,
+    db: &crate::store::Db,
+    content: &Content,
+    tenant: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::search::{Search, SearchError, embedded, worker};
+    use crate::store::outbox;
+    let tenants = match tenant {
+        Some(slug) => vec![tenancy::by_slug(db, &slug).await?],
+        None => tenancy::list(db).await?,
+    };
+    let search = Search::new(std::sync::Arc::new(std::sync::Arc::new(
+        embedded::Embedded::new(embedded::default_root(&config.data_dir)),
+    )));
+    for ctx in tenants {
+        let total = content.count_published(&ctx).await?;
+        let bar = progress(u64::try_from(total).unwrap_or(0), ctx.slug());
+        let latest = outbox::latest(db, &ctx).await?;
+        match worker::rebuild(&search, content, &ctx, |n| bar.set_position(n)).await {
+            Ok(n) => {
+                outbox::acknowledge(db, worker::CONSUMER, &ctx, latest, crate::time::now_ms())
+                    .await?;
+                bar.finish_with_message(format!("{}: {n} entries indexed", ctx.slug()));
+            }
+            Err(SearchError::Unavailable(why)) if why.contains("lock") || why.contains("Lock") => {
+                // A running server owns the index: ask its indexer to rebuild, and wait.
+                outbox::reset_position(db, worker::CONSUMER, &ctx).await?;
+                bar.set_message(format!("{}: rebuilt by the running server", ctx.slug()));
+                let started = std::time::Instant::now();
+                while outbox::position(db, worker::CONSUMER, &ctx).await? < latest {
+                    if started.elapsed() > std::time::Duration::from_secs(600) {
+                        bail!(
+                            "the running server did not rebuild {} within 10 minutes",
+                            ctx.slug()
+                        );
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                bar.finish_with_message(format!("{}: rebuilt by the running server", ctx.slug()));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())

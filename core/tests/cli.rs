@@ -368,3 +368,50 @@ fn serve_demo_answers_and_prints_tokens() {
     };
     assert_eq!(tokens(&printed), tokens(&second));
 }
+
+#[tokio::test]
+async fn reindex_rebuilds_the_search_index_from_the_database() {
+    on_backends!(|t| {
+        zellige::demo::ensure(&t.content, &t.config.data_dir)
+            .await
+            .expect("demo");
+        let ctx = t.ctx("marrakech-safi").await;
+        let out = run_ok(
+            zellige(&env_of(&t))
+                .args(["reindex", "--tenant", "marrakech-safi"])
+                .stderr(Stdio::piped()),
+        );
+        let _ = out;
+        let index = t.config.data_dir.join("search").join(ctx.id());
+        assert!(index.join("meta.json").is_file(), "{}", index.display());
+        // The search service finds the seed article in the rebuilt index.
+        let search = zellige::search::Search::new(std::sync::Arc::new(std::sync::Arc::new(
+            zellige::search::embedded::Embedded::new(t.config.data_dir.join("search")),
+        )));
+        let (terms, prefix) = zellige::search::query_terms("التعاونيات");
+        let results = search
+            .backend()
+            .search(
+                ctx.id(),
+                zellige::search::SearchRequest {
+                    terms,
+                    prefix,
+                    types: vec!["article".into()],
+                    locale: "ar".into(),
+                    filter: None,
+                    facets: vec![],
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .expect("search");
+        assert!(
+            results
+                .hits
+                .iter()
+                .any(|h| h.entry_id == "015d186a-3580-7000-8000-000000000001"),
+            "{results:?}"
+        );
+    });
+}

@@ -353,6 +353,16 @@ impl Content {
         )
     }
 
+    /// How many published entries the tenant has (all types).
+    pub async fn count_published(&self, ctx: &TenantCtx) -> Result<i64, ContentError> {
+        let model = self.model(ctx).await?;
+        let mut n = 0;
+        for ct in &model.types {
+            n += repo::count_type(&self.db, ctx, Stage::Published, &ct.name).await?;
+        }
+        Ok(n)
+    }
+
     /// Counts the entries a list's filter matches (`totalCount`).
     pub async fn count(
         &self,

@@ -212,10 +212,15 @@ impl CallState {
             .list(&env.tenant, &q.entry_type, &args, Stage::Published)
             .await
             .map_err(host_error)?;
-        let total = content
-            .count(&env.tenant, &q.entry_type, &args, Stage::Published)
-            .await
-            .map_err(host_error)?;
+        // A first page that is also the last holds the whole count; only longer lists count.
+        let total = if args.after.is_none() && !page.has_next_page {
+            i64::try_from(page.entries.len()).unwrap_or(i64::MAX)
+        } else {
+            content
+                .count(&env.tenant, &q.entry_type, &args, Stage::Published)
+                .await
+                .map_err(host_error)?
+        };
         let end_cursor = if page.has_next_page {
             page.entries.last().map(|(_, c)| c.clone())
         } else {

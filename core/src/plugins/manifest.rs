@@ -226,6 +226,15 @@ pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
 pub fn validate(schema: &Value, value: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
     let validator =
         compile_schema(schema).map_err(|e| vec![FieldError::new(prefix, "schema", e)])?;
+    check(&validator, value, prefix)
+}
+
+/// Validates `value` with a compiled schema; errors name `prefix` plus the instance path.
+pub fn check(
+    validator: &jsonschema::Validator,
+    value: &Value,
+    prefix: &str,
+) -> Result<(), Vec<FieldError>> {
     let errors: Vec<FieldError> = validator
         .iter_errors(value)
         .take(20)

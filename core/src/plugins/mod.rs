@@ -204,6 +204,8 @@ struct Inner {
     pres: Mutex<HashMap<String, PluginPre<CallState>>>,
     /// Parsed manifests by content hash.
     manifests: Mutex<HashMap<String, Arc<Manifest>>>,
+    /// Compiled props schemas by component hash and widget.
+    validators: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
     /// Calls per minute per (tenant, plugin).
     rates: Mutex<HashMap<(String, String), (Instant, u32)>>,
     /// Rendered widgets: answer and expiry.
@@ -234,6 +236,7 @@ impl PluginHost {
                 content,
                 pres: Mutex::default(),
                 manifests: Mutex::default(),
+                validators: Mutex::default(),
                 rates: Mutex::default(),
                 widgets: moka::sync::Cache::builder()
                     .max_capacity(if config.widget_cache_entries == 0 {
@@ -463,7 +466,7 @@ impl PluginHost {
                 format!("plugin `{plugin}` has no widget `{widget}`"),
             )
         })?;
-        manifest::validate(&decl.props_schema, &props, "props").map_err(PluginError::Invalid)?;
+        self.check_props(setup, widget, &decl.props_schema, &props)?;
         let props_json = props.to_string();
         // An answer that reads entries is keyed by the tenant's outbox sequence, so a write
         // retires it; every answer lives at most its own cacheSeconds.
@@ -538,6 +541,39 @@ impl PluginHost {
             self.inner.widgets.insert(key, (expires, out.clone()));
         }
         Ok(out)
+    }
+
+    /// Checks props against the widget's schema, compiled once per component and widget.
+    fn check_props(
+        &self,
+        setup: &registry::Enabled,
+        widget: &str,
+        schema: &Value,
+        props: &Value,
+    ) -> Result<(), PluginError> {
+        let key = (setup.sha256.clone(), widget.to_owned());
+        let cached = self
+            .inner
+            .validators
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let validator = match cached {
+            Some(v) => v,
+            None => {
+                let v = Arc::new(manifest::compile_schema(schema).map_err(|e| {
+                    PluginError::Invalid(vec![FieldError::new("props", "schema", e)])
+                })?);
+                self.inner
+                    .validators
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key, v.clone());
+                v
+            }
+        };
+        manifest::check(&validator, props, "props").map_err(PluginError::Invalid)
     }
 
     fn widget_cache_enabled(&self) -> bool {

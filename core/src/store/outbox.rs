@@ -170,6 +170,20 @@ pub async fn acknowledge(
     sql.execute(conn).await.map(|_| ())
 }
 
+/// Sets a consumer's position back to 0 (a full rebuild for the search indexer).
+pub async fn reset_position(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE outbox_consumers SET position = 0 WHERE consumer = ")
+        .bind(consumer.to_owned())
+        .push(" AND tenant_id = ")
+        .bind(ctx.id().to_owned());
+    sql.execute(conn).await.map(|_| ())
+}
+
 /// The tenant's latest sequence number (0 before the first event).
 pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
