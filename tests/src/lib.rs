@@ -454,15 +454,15 @@ impl TestApp {
     }
 }
 
-/// Whether every tool and service the suites use must be present (`ZELLIGE_REQUIRE_ALL=1`, set
+/// Whether every tool and service the suites use must be present (`ZELLIGE_TEST_REQUIRE_ALL=1`, set
 /// by CI): then a missing one fails the test instead of letting it skip.
 pub fn require_all() -> bool {
-    std::env::var("ZELLIGE_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true")
+    std::env::var("ZELLIGE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true")
 }
 
-/// A suite that cannot run here says why on stdout, or fails under `ZELLIGE_REQUIRE_ALL`.
+/// A suite that cannot run here says why on stdout, or fails under `ZELLIGE_TEST_REQUIRE_ALL`.
 pub fn skip_or_fail(why: &str) {
-    assert!(!require_all(), "ZELLIGE_REQUIRE_ALL is set and {why}");
+    assert!(!require_all(), "ZELLIGE_TEST_REQUIRE_ALL is set and {why}");
     println!("skipping {why}");
 }
 
@@ -474,7 +474,7 @@ pub fn tool_available(cmd: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Node.js and npm, or a skip (a failure under `ZELLIGE_REQUIRE_ALL`).
+/// Node.js and npm, or a skip (a failure under `ZELLIGE_TEST_REQUIRE_ALL`).
 pub fn node_or_skip(suite: &str) -> bool {
     let ok = tool_available("node") && tool_available("npm");
     if !ok {
@@ -483,7 +483,7 @@ pub fn node_or_skip(suite: &str) -> bool {
     ok
 }
 
-/// Python 3 with `venv` and `ensurepip`, or a skip (a failure under `ZELLIGE_REQUIRE_ALL`).
+/// Python 3 with `venv` and `ensurepip`, or a skip (a failure under `ZELLIGE_TEST_REQUIRE_ALL`).
 pub fn python_venv_or_skip(suite: &str) -> bool {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import venv, ensurepip"])

@@ -2,7 +2,7 @@
 //! `plugins/examples` is built from source by its own script (which installs its pinned tool
 //! from npm or PyPI on first use), installed on the real server and rendered over GraphQL in
 //! Arabic and French. Skipped, saying why, where Node.js or Python's venv is missing (a failure
-//! under `ZELLIGE_REQUIRE_ALL`).
+//! under `ZELLIGE_TEST_REQUIRE_ALL`).
 
 use std::path::Path;
 use std::process::Command;

@@ -133,10 +133,11 @@ pub async fn sqlite() -> TestDb {
 /// A fresh PostgreSQL database, or `None` (with a printed reason) when none is configured.
 pub async fn postgres() -> Option<TestDb> {
     let Some(admin) = postgres_admin_url() else {
-        let require = std::env::var("ZELLIGE_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true");
+        let require =
+            std::env::var("ZELLIGE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1" || v == "true");
         assert!(
             !require,
-            "ZELLIGE_REQUIRE_ALL is set and ZELLIGE_TEST_POSTGRES_URL is not"
+            "ZELLIGE_TEST_REQUIRE_ALL is set and ZELLIGE_TEST_POSTGRES_URL is not"
         );
         println!("skipping PostgreSQL: ZELLIGE_TEST_POSTGRES_URL is not set");
         return None;
