@@ -247,110 +247,35 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
         .description(
             "A matched field: `snippet` is HTML-escaped text with the matched words in `<mark>`.",
         )
-        .field(Field::new(
-            "field",
-            TypeRef::named_nn(TypeRef::STRING),
-            |ctx| {
-                FieldFuture::new(async move {
-                    Ok(ctx
-                        .parent_value
-                        .as_value()
-                        .and_then(|v| match v {
-                            Value::Object(m) => m.get("field").cloned(),
-                            _ => None,
-                        })
-                        .map(FieldValue::value))
-                })
-            },
-        ))
-        .field(Field::new(
-            "snippet",
-            TypeRef::named_nn(TypeRef::STRING),
-            |ctx| {
-                FieldFuture::new(async move {
-                    Ok(ctx
-                        .parent_value
-                        .as_value()
-                        .and_then(|v| match v {
-                            Value::Object(m) => m.get("snippet").cloned(),
-                            _ => None,
-                        })
-                        .map(FieldValue::value))
-                })
-            },
-        ));
+        .field(member("field", TypeRef::named_nn(TypeRef::STRING)))
+        .field(member("snippet", TypeRef::named_nn(TypeRef::STRING)));
     let facet = Object::new("Facet")
-        .field(Field::new(
-            "field",
-            TypeRef::named_nn(TypeRef::STRING),
-            |ctx| {
-                FieldFuture::new(async move {
-                    Ok(ctx
-                        .parent_value
-                        .as_value()
-                        .and_then(|v| match v {
-                            Value::Object(m) => m.get("field").cloned(),
-                            _ => None,
-                        })
-                        .map(FieldValue::value))
-                })
-            },
-        ))
-        .field(Field::new(
-            "values",
-            TypeRef::named_nn_list_nn("FacetValue"),
-            |ctx| {
-                FieldFuture::new(async move {
-                    let list = match ctx.parent_value.as_value() {
-                        Some(Value::Object(m)) => match m.get("values") {
-                            Some(Value::List(items)) => items.clone(),
-                            _ => Vec::new(),
-                        },
-                        _ => Vec::new(),
-                    };
-                    Ok(Some(FieldValue::list(
-                        list.into_iter().map(FieldValue::value),
-                    )))
-                })
-            },
-        ));
+        .field(member("field", TypeRef::named_nn(TypeRef::STRING)))
+        .field(member("values", TypeRef::named_nn_list_nn("FacetValue")));
     let facet_value = Object::new("FacetValue")
-        .field(Field::new(
-            "value",
-            TypeRef::named_nn(TypeRef::STRING),
-            |ctx| {
-                FieldFuture::new(async move {
-                    Ok(ctx
-                        .parent_value
-                        .as_value()
-                        .and_then(|v| match v {
-                            Value::Object(m) => m.get("value").cloned(),
-                            _ => None,
-                        })
-                        .map(FieldValue::value))
-                })
-            },
-        ))
-        .field(Field::new(
-            "count",
-            TypeRef::named_nn(TypeRef::INT),
-            |ctx| {
-                FieldFuture::new(async move {
-                    Ok(ctx
-                        .parent_value
-                        .as_value()
-                        .and_then(|v| match v {
-                            Value::Object(m) => m.get("count").cloned(),
-                            _ => None,
-                        })
-                        .map(FieldValue::value))
-                })
-            },
-        ));
+        .field(member("value", TypeRef::named_nn(TypeRef::STRING)))
+        .field(member("count", TypeRef::named_nn(TypeRef::INT)));
     (
         vec![result, hit, highlight, facet, facet_value],
         vec![where_input, string_filter, date_filter],
     )
+}
+
+/// A field of a plain GraphQL object value (highlights and facets are built as values): the
+/// member `name`, a list member as a list of values.
+fn member(name: &'static str, ty: TypeRef) -> Field {
+    Field::new(name, ty, move |ctx| {
+        FieldFuture::new(async move {
+            let value = match ctx.parent_value.as_value() {
+                Some(Value::Object(m)) => m.get(name).cloned(),
+                _ => None,
+            };
+            Ok(value.map(|v| match v {
+                Value::List(items) => FieldValue::list(items.into_iter().map(FieldValue::value)),
+                v => FieldValue::value(v),
+            }))
+        })
+    })
 }
 
 fn bad(path: &str, message: impl Into<String>) -> async_graphql::Error {
