@@ -46,6 +46,13 @@ impl TestApp {
 
     /// On a fresh PostgreSQL database, or `None` (reason printed) without a server.
     pub async fn spawn_postgres() -> anyhow::Result<Option<TestApp>> {
+        Self::spawn_postgres_with(|_| {}).await
+    }
+
+    /// On a fresh PostgreSQL database with adjusted configuration.
+    pub async fn spawn_postgres_with(
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Option<TestApp>> {
         let Some(admin) = std::env::var("ZELLIGE_TEST_POSTGRES_URL")
             .ok()
             .filter(|s| !s.is_empty())
@@ -68,6 +75,7 @@ impl TestApp {
             ..Config::default()
         };
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        adjust(&mut config);
         let mut app = Self::start(config, dir).await?;
         app.pg_drop = Some((admin, name));
         Ok(Some(app))
@@ -231,8 +239,13 @@ impl TestApp {
 
     /// Both backends: SQLite always, PostgreSQL when configured.
     pub async fn both() -> anyhow::Result<Vec<TestApp>> {
-        let mut apps = vec![TestApp::spawn().await?];
-        if let Some(pg) = TestApp::spawn_postgres().await? {
+        Self::both_with(|_| {}).await
+    }
+
+    /// Both backends, with adjusted configuration.
+    pub async fn both_with(adjust: impl Fn(&mut Config)) -> anyhow::Result<Vec<TestApp>> {
+        let mut apps = vec![TestApp::spawn_with(&adjust).await?];
+        if let Some(pg) = TestApp::spawn_postgres_with(&adjust).await? {
             apps.push(pg);
         }
         Ok(apps)
@@ -495,4 +508,11 @@ pub fn python_venv_or_skip(suite: &str) -> bool {
         ));
     }
     ok
+}
+
+/// Background work idle for the length of a test (the search indexer and the `after-publish`
+/// runner pass once an hour), so that counted statements are the requests' own.
+pub fn quiet(config: &mut Config) {
+    config.search_interval_ms = 3_600_000;
+    config.plugins.hooks_interval_ms = 3_600_000;
 }

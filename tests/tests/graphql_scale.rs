@@ -13,7 +13,7 @@ fn data(v: serde_json::Value) -> Map<String, serde_json::Value> {
 
 #[tokio::test]
 async fn references_cost_a_constant_number_of_queries() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in TestApp::both_with(zellige_e2e::quiet).await.expect("spawn") {
         let demo = app.demo().await.expect("demo");
         let ctx = zellige::tenancy::by_slug(&app.state.db, "casablanca-settat")
             .await
@@ -65,7 +65,10 @@ async fn references_cost_a_constant_number_of_queries() {
 
 #[tokio::test]
 async fn content_type_changes_reach_every_node() {
-    let Some(a) = TestApp::spawn_postgres().await.expect("spawn") else {
+    let Some(a) = TestApp::spawn_postgres_with(zellige_e2e::quiet)
+        .await
+        .expect("spawn")
+    else {
         return;
     };
     let b = a.another_node().await.expect("second node");

@@ -11,7 +11,7 @@ const Q_PUBLISHED: &str = "{ articles(first: 50) { totalCount nodes { id title }
 
 #[tokio::test]
 async fn cached_answers_follow_every_write() {
-    for app in TestApp::both().await.expect("apps") {
+    for app in TestApp::both_with(zellige_e2e::quiet).await.expect("apps") {
         let demo = app.demo().await.expect("demo");
         let editor = demo.marrakech.editor_token.clone();
         let public = demo.marrakech.public_token.clone();
@@ -64,7 +64,10 @@ async fn cached_answers_follow_every_write() {
 
 #[tokio::test]
 async fn a_write_on_another_node_is_seen_at_once() {
-    let Some(a) = TestApp::spawn_postgres().await.expect("postgres") else {
+    let Some(a) = TestApp::spawn_postgres_with(zellige_e2e::quiet)
+        .await
+        .expect("postgres")
+    else {
         return;
     };
     let b = a.another_node().await.expect("second node");
@@ -95,7 +98,7 @@ async fn a_write_on_another_node_is_seen_at_once() {
 
 #[tokio::test]
 async fn concurrent_misses_run_the_query_once() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::spawn_with(zellige_e2e::quiet).await.expect("app");
     let demo = app.demo().await.expect("demo");
     let token = demo.marrakech.public_token.clone();
     let q = "{ artisans(first: 20, orderBy: [{field: name}]) { totalCount nodes { id name } } }";
