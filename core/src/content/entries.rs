@@ -485,12 +485,18 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         // Plugin hooks see the merged data and run before the write lock is taken.
-        let hooked = {
-            let model = self.model(ctx).await?;
-            let ct = model.get(entry_type)?;
-            let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
-            values::apply_defaults(ct, &mut data, ctx.default_locale());
-            self.before_save(ctx, entry_type, None, data).await?
+        let hooked = match self.before_save_plugins(ctx).await? {
+            Some(plugins) => {
+                let model = self.model(ctx).await?;
+                let ct = model.get(entry_type)?;
+                let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
+                values::apply_defaults(ct, &mut data, ctx.default_locale());
+                Some(
+                    self.before_save(ctx, plugins, entry_type, None, data)
+                        .await?,
+                )
+            }
+            None => None,
         };
         let (txn, model) = self.begin_write(ctx).await?;
         let ct = model.get(entry_type)?;
@@ -543,16 +549,17 @@ impl Content {
     ) -> Result<Entry, ContentError> {
         // Plugin hooks run on the merged draft before the write lock is taken; if the entry
         // changes meanwhile, the update is refused as stale rather than saved unchecked.
-        let hooked = match &self.hooks {
-            Some(_) => {
+        let hooked = match self.before_save_plugins(ctx).await? {
+            Some(plugins) => {
                 let model = self.model(ctx).await?;
                 let ct = model.get(entry_type)?;
                 match repo::get_draft_for_update(&self.db, ctx, entry_type, id).await? {
                     Some(before) => {
                         let data = self.merge_input(ctx, ct, &input, &before.data)?;
-                        self.before_save(ctx, entry_type, Some(id), data)
-                            .await?
-                            .map(|d| (before.version, d))
+                        let data = self
+                            .before_save(ctx, plugins, entry_type, Some(id), data)
+                            .await?;
+                        Some((before.version, data))
                     }
                     None => None,
                 }

@@ -65,6 +65,18 @@ impl ContentError {
     }
 }
 
+/// Plugin failures as content errors: a hook's refusal is the entry's `BAD_USER_INPUT`.
+fn plugin_error(e: crate::plugins::PluginError) -> ContentError {
+    match e {
+        crate::plugins::PluginError::Invalid(f) => ContentError::Invalid(f),
+        crate::plugins::PluginError::Db(e) => ContentError::Db(e),
+        other => ContentError::Plugin {
+            code: other.code(),
+            message: other.to_string(),
+        },
+    }
+}
+
 /// A tenant's content model: its locales and content types, as of one schema version.
 #[derive(Debug)]
 pub struct TenantModel {
@@ -119,32 +131,34 @@ impl Content {
         self
     }
 
-    /// Passes an entry's data through the tenant's `before-save` hooks, if it has any.
-    pub(crate) async fn before_save(
+    /// The tenant's `before-save` plugins, looked up once per write; `None` when there are
+    /// none (or no plugin host), so a write without hooks does no extra work.
+    pub(crate) async fn before_save_plugins(
         &self,
         ctx: &TenantCtx,
-        entry_type: &str,
-        id: Option<&str>,
-        data: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ContentError> {
+    ) -> Result<Option<Vec<crate::plugins::registry::Enabled>>, ContentError> {
         let Some(host) = &self.hooks else {
             return Ok(None);
         };
-        let to_content = |e: crate::plugins::PluginError| match e {
-            crate::plugins::PluginError::Invalid(f) => ContentError::Invalid(f),
-            crate::plugins::PluginError::Db(e) => ContentError::Db(e),
-            other => ContentError::Plugin {
-                code: other.code(),
-                message: other.to_string(),
-            },
+        let hooked = host.before_save_plugins(ctx).await.map_err(plugin_error)?;
+        Ok((!hooked.is_empty()).then_some(hooked))
+    }
+
+    /// Passes an entry's data through `hooked` (from [`Self::before_save_plugins`]).
+    pub(crate) async fn before_save(
+        &self,
+        ctx: &TenantCtx,
+        hooked: Vec<crate::plugins::registry::Enabled>,
+        entry_type: &str,
+        id: Option<&str>,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ContentError> {
+        let Some(host) = &self.hooks else {
+            return Ok(data);
         };
-        if !host.has_before_save(ctx).await.map_err(to_content)? {
-            return Ok(None);
-        }
-        host.before_save(ctx, entry_type, id, data)
+        host.before_save(ctx, hooked, entry_type, id, data)
             .await
-            .map(Some)
-            .map_err(to_content)
+            .map_err(plugin_error)
     }
 
     /// Entries per import transaction.

@@ -596,20 +596,29 @@ impl PluginHost {
         Ok(out)
     }
 
-    /// Runs the `before-save` hooks of the tenant's enabled plugins over an entry's data, in
-    /// plugin id order; each sees the previous one's result.
+    /// The tenant's enabled plugins that declare `before-save`, in plugin id order (one
+    /// lookup; empty when there is nothing to run).
+    pub async fn before_save_plugins(
+        &self,
+        tenant: &TenantCtx,
+    ) -> Result<Vec<registry::Enabled>, PluginError> {
+        Ok(registry::enabled_all(self, tenant)
+            .await?
+            .into_iter()
+            .filter(|s| s.manifest.hooks.contains(&Hook::BeforeSave))
+            .collect())
+    }
+
+    /// Runs the `before-save` hooks of `hooked` (from [`Self::before_save_plugins`]) over an
+    /// entry's data, in order; each sees the previous one's result.
     pub async fn before_save(
         &self,
         tenant: &TenantCtx,
+        hooked: Vec<registry::Enabled>,
         entry_type: &str,
         id: Option<&str>,
         data: serde_json::Map<String, Value>,
     ) -> Result<serde_json::Map<String, Value>, PluginError> {
-        let hooked: Vec<registry::Enabled> = registry::enabled_all(self, tenant)
-            .await?
-            .into_iter()
-            .filter(|s| s.manifest.hooks.contains(&Hook::BeforeSave))
-            .collect();
         let mut data = data;
         for setup in hooked {
             let ctx = wit_context(tenant, tenant.default_locale(), &setup.config_json);
@@ -675,14 +684,6 @@ impl PluginHost {
             }
         }
         Ok(data)
-    }
-
-    /// Whether any plugin of the tenant implements `before-save` (skips the work otherwise).
-    pub async fn has_before_save(&self, tenant: &TenantCtx) -> Result<bool, PluginError> {
-        Ok(registry::enabled_all(self, tenant)
-            .await?
-            .iter()
-            .any(|s| s.manifest.hooks.contains(&Hook::BeforeSave)))
     }
 
     /// Calls `after-publish` of one plugin for one published entry.
