@@ -440,52 +440,55 @@ async fn plugin(
     Ok(())
 }
 
-/// Rebuilds each tenant's index with a progress bar. When a running server holds the index,
-/// the rebuild is handed to it (the indexer rebuilds a tenant whose position is reset) and this
-/// waits for it; searches keep answering from the old index meanwhile.
+/// Rebuilds each tenant's index with a progress bar; searches keep answering from the old
+/// index meanwhile. The rebuild is first offered to a running server: the position of its
+/// indexer is reset, and an indexer that sees a reset rebuilds the tenant itself, so no batch
+/// it is applying can land on an index that is being replaced. When no indexer takes it up
+/// within a few passes (no server runs), the rebuild happens here.
 async fn reindex(
     config: &Config,
     db: &crate::store::Db,
     content: &Content,
     tenant: Option<String>,
 ) -> anyhow::Result<()> {
-    use crate::search::{Search, SearchError, embedded, worker};
+    use crate::search::{Search, worker};
     use crate::store::outbox;
     let tenants = match tenant {
         Some(slug) => vec![tenancy::by_slug(db, &slug).await?],
         None => tenancy::list(db).await?,
     };
-    let search = Search::new(std::sync::Arc::new(std::sync::Arc::new(
-        embedded::Embedded::new(embedded::default_root(&config.data_dir)),
-    )));
+    let search = Search::from_config(config)?;
+    let grace = std::time::Duration::from_millis(3 * config.search_interval_ms.max(10) + 2_000);
     for ctx in tenants {
         let total = content.count_published(&ctx).await?;
         let bar = progress(u64::try_from(total).unwrap_or(0), ctx.slug());
         let latest = outbox::latest(db, &ctx).await?;
-        match worker::rebuild(&search, content, &ctx, |n| bar.set_position(n)).await {
-            Ok(n) => {
-                outbox::acknowledge(db, worker::CONSUMER, &ctx, latest, crate::time::now_ms())
-                    .await?;
-                bar.finish_with_message(format!("{}: {n} entries indexed", ctx.slug()));
-            }
-            Err(SearchError::Unavailable(why)) if why.contains("lock") || why.contains("Lock") => {
-                // A running server owns the index: ask its indexer to rebuild, and wait.
-                outbox::reset_position(db, worker::CONSUMER, &ctx).await?;
-                bar.set_message(format!("{}: rebuilt by the running server", ctx.slug()));
-                let started = std::time::Instant::now();
-                while outbox::position(db, worker::CONSUMER, &ctx).await? < latest {
-                    if started.elapsed() > std::time::Duration::from_secs(600) {
-                        bail!(
-                            "the running server did not rebuild {} within 10 minutes",
-                            ctx.slug()
-                        );
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if latest > 0 {
+            outbox::reset_position(db, search.consumer(), &ctx).await?;
+            bar.set_message(format!("{}: offered to a running server", ctx.slug()));
+            let started = std::time::Instant::now();
+            let started_ms = crate::time::now_ms();
+            let mut taken = false;
+            while started.elapsed() < std::time::Duration::from_secs(600) {
+                if outbox::position(db, search.consumer(), &ctx).await? >= latest {
+                    taken = true;
+                    break;
                 }
-                bar.finish_with_message(format!("{}: rebuilt by the running server", ctx.slug()));
+                if started.elapsed() > grace
+                    && outbox::touched_at(db, search.consumer(), &ctx).await? < started_ms
+                {
+                    break; // no indexer took it up
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            Err(e) => return Err(e.into()),
+            if taken {
+                bar.finish_with_message(format!("{}: rebuilt by the running server", ctx.slug()));
+                continue;
+            }
         }
+        let n = worker::rebuild(&search, content, &ctx, |n| bar.set_position(n)).await?;
+        outbox::acknowledge(db, search.consumer(), &ctx, latest, crate::time::now_ms()).await?;
+        bar.finish_with_message(format!("{}: {n} entries indexed", ctx.slug()));
     }
     Ok(())
 }
@@ -517,7 +520,7 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(config.clone(), db);
+    let state = AppState::new(config.clone(), db)?;
     if let Some(host) = &state.plugins {
         match host.warm().await {
             Ok(n) => tracing::info!(components = n, "plugins loaded"),

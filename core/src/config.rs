@@ -49,8 +49,13 @@ pub struct Config {
     pub meili_url: Option<String>,
     /// Meilisearch API key.
     pub meili_key: Option<Secret>,
+    /// Prefix of the Meilisearch index names (one index per tenant: `<prefix><tenant id>`), so
+    /// that several deployments can share one server.
+    pub meili_index_prefix: String,
     /// How often the search indexer looks at the outbox, milliseconds.
     pub search_interval_ms: u64,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub log: LogConfig,
     pub db: DbConfig,
     pub limits: Limits,
@@ -204,6 +209,8 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
             meili_url: None,
             meili_key: None,
+            meili_index_prefix: "zellige-".to_owned(),
+            metrics_token: None,
             search_interval_ms: 250,
             log: LogConfig::default(),
             db: DbConfig::default(),

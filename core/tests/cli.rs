@@ -385,9 +385,7 @@ async fn reindex_rebuilds_the_search_index_from_the_database() {
         let index = t.config.data_dir.join("search").join(ctx.id());
         assert!(index.join("meta.json").is_file(), "{}", index.display());
         // The search service finds the seed article in the rebuilt index.
-        let search = zellige::search::Search::new(std::sync::Arc::new(std::sync::Arc::new(
-            zellige::search::embedded::Embedded::new(t.config.data_dir.join("search")),
-        )));
+        let search = zellige::search::Search::from_config(&t.config).expect("search");
         let (terms, prefix) = zellige::search::query_terms("التعاونيات");
         let results = search
             .backend()
@@ -412,6 +410,118 @@ async fn reindex_rebuilds_the_search_index_from_the_database() {
                 .iter()
                 .any(|h| h.entry_id == "015d186a-3580-7000-8000-000000000001"),
             "{results:?}"
+        );
+    });
+}
+
+/// Starts `zellige serve` on the test database with a fast indexer.
+fn serve(env: &[(String, String)]) -> std::process::Child {
+    zellige(env)
+        .env("ZELLIGE_SEARCH_INTERVAL_MS", "20")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve")
+}
+
+#[tokio::test]
+async fn search_index_survives_kill_9_in_the_middle_of_a_batch() {
+    on_backends!(|t| {
+        let env = env_of(&t);
+        let ctx = t.tenant("marrakech-safi").await;
+        let search = zellige::search::Search::from_config(&t.config).expect("search");
+        let consumer = search.consumer().to_owned();
+        let position = || async {
+            zellige::store::outbox::position(&t.db, &consumer, &ctx)
+                .await
+                .expect("position")
+        };
+        let latest = || async {
+            zellige::store::outbox::latest(&t.db, &ctx)
+                .await
+                .expect("latest")
+        };
+        let wait_until = |what: &'static str, done: Box<dyn Fn(i64, i64) -> bool>| {
+            let position = &position;
+            let latest = &latest;
+            async move {
+                let started = Instant::now();
+                loop {
+                    let (p, l) = (position().await, latest().await);
+                    if done(p, l) {
+                        return (p, l);
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(180),
+                        "{what}: position {p} of {l}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
+        // One entry indexed, so that what follows is applied in batches (not rebuilt).
+        let first = t.config.data_dir.join("first.jsonl");
+        write_lines(&first, &zellige::demo::synthetic(1, 0, 0));
+        run_ok(
+            zellige(&env)
+                .args(["import", "--tenant", "marrakech-safi"])
+                .arg(&first),
+        );
+        let mut server = serve(&env);
+        wait_until("first pass", Box::new(|p, l| p > 0 && p == l)).await;
+        // Thousands of events while the server runs; kill it once it is part-way through.
+        let file = t.config.data_dir.join("more.jsonl");
+        let lines = zellige::demo::synthetic(1_000, 500, 2_500);
+        write_lines(&file, &lines);
+        run_ok(
+            zellige(&env)
+                .args(["import", "--tenant", "marrakech-safi"])
+                .arg(&file),
+        );
+        let (before, _) = wait_until("indexing", Box::new(|p, l| p > 1 && p < l)).await;
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        let (at_kill, total_events) = (position().await, latest().await);
+        assert!(
+            at_kill < total_events,
+            "killed before the end: {before} → {at_kill} of {total_events}"
+        );
+        // A new process picks up from the last committed position and converges.
+        let mut server = serve(&env);
+        wait_until("recovery", Box::new(|p, l| p == l)).await;
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        let published = t.count("entry_docs WHERE stage = 1").await;
+        let results = search
+            .backend()
+            .search(
+                ctx.id(),
+                zellige::search::SearchRequest {
+                    terms: vec![],
+                    prefix: None,
+                    types: vec![],
+                    locale: "ar".into(),
+                    filter: None,
+                    facets: vec!["type".into()],
+                    offset: 0,
+                    limit: 20_000,
+                },
+            )
+            .await
+            .expect("search after recovery");
+        let ids: std::collections::HashSet<&str> =
+            results.hits.iter().map(|h| h.entry_id.as_str()).collect();
+        assert_eq!(
+            results.total as i64, published,
+            "every published entry, once"
+        );
+        assert_eq!(ids.len(), results.hits.len(), "no duplicates");
+        let expected: std::collections::HashSet<String> =
+            lines.iter().filter_map(|l| l.id.clone()).collect();
+        assert!(
+            expected.iter().all(|id| ids.contains(id.as_str())),
+            "every imported entry is found"
         );
     });
 }

@@ -85,6 +85,13 @@ impl TestApp {
     pub async fn another_node(&self) -> anyhow::Result<TestApp> {
         let dir = tempfile::tempdir()?;
         let mut config = (*self.state.config).clone();
+        if config.database_url.is_none() {
+            // The same SQLite file, not the default one under the new data directory.
+            config.database_url = Some(Secret::new(format!(
+                "sqlite://{}",
+                config.data_dir.join("zellige.db").display()
+            )));
+        }
         config.data_dir = dir.path().to_path_buf();
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         Self::start(config, dir).await
@@ -101,7 +108,7 @@ impl TestApp {
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(config, db);
+        let state = AppState::new(config, db).expect("search backend");
         let shutdown = CancellationToken::new();
         tokio::spawn(http::serve(listener, state.clone(), shutdown.clone()));
         let client = reqwest::Client::builder().no_proxy().build()?;
@@ -123,6 +130,14 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         anyhow::bail!("server did not become ready")
+    }
+
+    /// The body of `GET /readyz`.
+    pub async fn readiness(&self) -> serde_json::Value {
+        match self.client.get(self.url("/readyz")).send().await {
+            Ok(r) => r.json().await.unwrap_or(serde_json::Value::Null),
+            Err(_) => serde_json::Value::Null,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -515,4 +530,101 @@ pub fn python_venv_or_skip(suite: &str) -> bool {
 pub fn quiet(config: &mut Config) {
     config.search_interval_ms = 3_600_000;
     config.plugins.hooks_interval_ms = 3_600_000;
+}
+
+/// The Meilisearch server that `ZELLIGE_TEST_MEILI_URL` (with `ZELLIGE_TEST_MEILI_KEY`) points
+/// at, or `None` after saying loudly that the Meilisearch runs of `suite` are skipped. No
+/// package registry ships a Meilisearch server, so these runs are the one exception to
+/// `ZELLIGE_TEST_REQUIRE_ALL`.
+pub fn meili(suite: &str) -> Option<(String, Option<String>)> {
+    match std::env::var("ZELLIGE_TEST_MEILI_URL") {
+        Ok(url) if !url.is_empty() => Some((
+            url,
+            std::env::var("ZELLIGE_TEST_MEILI_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+        )),
+        _ => {
+            println!(
+                "SKIPPED: {suite} on Meilisearch (set ZELLIGE_TEST_MEILI_URL to a Meilisearch server to run it)"
+            );
+            None
+        }
+    }
+}
+
+/// Points a configuration at Meilisearch, with index names of its own (so that concurrent
+/// tests and earlier runs never share an index).
+pub fn use_meili(config: &mut Config, url: &str, key: Option<&str>) {
+    config.meili_url = Some(url.to_owned());
+    config.meili_key = key.map(Secret::new);
+    config.meili_index_prefix = format!("zt{}-", uuid_like());
+}
+
+/// A TCP relay on a loopback port that can be cut and restored: a service outage as the
+/// server sees it (refused connections, dropped sockets) without stopping the service.
+pub struct Relay {
+    pub addr: SocketAddr,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cut: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+}
+
+impl Relay {
+    pub async fn start(upstream: SocketAddr) -> anyhow::Result<Relay> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let stop = CancellationToken::new();
+        let (up2, cut2, stop2) = (up.clone(), cut.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = stop2.cancelled() => break,
+                    a = listener.accept() => a,
+                };
+                let Ok((mut inbound, _)) = accepted else {
+                    continue;
+                };
+                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let cut = cut2.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = cut.notified() => {}
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    }
+                });
+            }
+        });
+        Ok(Relay {
+            addr,
+            up,
+            cut,
+            stop,
+        })
+    }
+
+    /// Drops every open connection and refuses new ones until [`Relay::restore`].
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.notify_waiters();
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.cut.notify_waiters();
+    }
 }

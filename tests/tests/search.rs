@@ -1,15 +1,70 @@
-//! Search end to end on the embedded index: the real server, its indexer consuming the outbox,
-//! GraphQL `search` over HTTP, with the demo's real Arabic text. Every phenomenon of SPEC §8,
-//! filters and facets, highlights, drafts never indexed, tenant isolation, pages, and an outage
-//! (the index directory removed) from which the index recovers by itself.
+//! Search end to end: the real server, its indexer consuming the outbox, GraphQL `search` over
+//! HTTP, with the demo's real Arabic text. Every phenomenon of SPEC §8, filters and facets,
+//! highlights, drafts never indexed, tenant isolation, pages, and outages from which the index
+//! recovers by itself. Each scenario runs on the embedded index and, where
+//! `ZELLIGE_TEST_MEILI_URL` points at a server, on Meilisearch.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zellige_e2e::{TestApp, code};
+use zellige_e2e::{Relay, TestApp, code, meili, use_meili};
 
 const SEED_ID: &str = "015d186a-3580-7000-8000-000000000001";
+
+/// The servers a scenario runs on: the embedded index on SQLite (and on PostgreSQL with
+/// `both_dbs`), then the same on Meilisearch where a server is configured.
+async fn servers(suite: &str, both_dbs: bool) -> Vec<TestApp> {
+    let mut apps = if both_dbs {
+        TestApp::both().await.expect("spawn")
+    } else {
+        vec![TestApp::spawn().await.expect("spawn")]
+    };
+    if let Some((url, key)) = meili(suite) {
+        let key = key.as_deref();
+        apps.push(
+            TestApp::spawn_with(|c| use_meili(c, &url, key))
+                .await
+                .expect("spawn"),
+        );
+        if both_dbs
+            && let Some(app) = TestApp::spawn_postgres_with(|c| use_meili(c, &url, key))
+                .await
+                .expect("spawn")
+        {
+            apps.push(app);
+        }
+    }
+    apps
+}
+
+/// Creates and publishes an article; its id.
+async fn publish_article(app: &TestApp, editor: &str, title: &str) -> String {
+    let (_, _, body) = app
+        .graphql(
+            Some(editor),
+            "mutation($t: String!) { createArticle(data: {title: $t}) { id } }",
+            json!({"t": title}),
+        )
+        .await;
+    let id = body["data"]["createArticle"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("create: {body}"))
+        .to_owned();
+    let (_, _, body) = app
+        .graphql(
+            Some(editor),
+            "mutation($id: ID!) { publishArticle(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "publish: {body}");
+    id
+}
+
+fn backend(app: &TestApp) -> &'static str {
+    app.state.search.backend().name()
+}
 
 async fn search(app: &TestApp, token: &str, query: &str, extra: &str) -> Value {
     let q = format!(
@@ -52,10 +107,15 @@ async fn eventually(app: &TestApp, token: &str, query: &str, id: &str, present: 
 
 #[tokio::test]
 async fn arabic_queries_find_what_arabic_readers_type() {
-    let app = TestApp::spawn().await.expect("spawn");
+    for app in servers("arabic queries", false).await {
+        arabic_queries(&app).await;
+    }
+}
+
+async fn arabic_queries(app: &TestApp) {
     let demo = app.demo().await.expect("demo");
     let t = demo.marrakech.public_token.as_str();
-    eventually(&app, t, "التعاونيات", SEED_ID, true).await;
+    eventually(app, t, "التعاونيات", SEED_ID, true).await;
     for (query, why) in [
         ("تعاونيات", "without the article"),
         ("والتعاونيات", "with the conjunction"),
@@ -65,17 +125,25 @@ async fn arabic_queries_find_what_arabic_readers_type() {
         ("التـــعاونيات", "with tatweel"),
         ("الاقليمي", "alef without hamza"),
         ("الغرفه", "ha for ta marbuta"),
-        ("علي", "ya for alef maqsura"),
+        ("التعاونيات علي", "ya for alef maqsura"),
         ("٢٠١٧ التعاونيات", "Arabic-Indic digits"),
         ("۲۰۱۷ التعاونيات", "Persian digits"),
         ("تعاو", "the last word as a prefix"),
         ("التعاونيت", "one typo in a longer word"),
+        ("Marrakech التعاونيات", "the city's Latin name"),
+        ("مراكش التعاونيات", "the bare word for the text's بمراكش"),
+        ("بمراكش للتعاونيات", "a proclitic the text does not have"),
+        ("بالصويره essaouira", "a place in both scripts"),
     ] {
-        let body = search(&app, t, query, ", first: 50").await;
-        assert!(ids(&body).contains(SEED_ID), "{why}: `{query}` → {body}");
+        let body = search(app, t, query, ", first: 50").await;
+        assert!(
+            ids(&body).contains(SEED_ID),
+            "{}: {why}: `{query}` → {body}",
+            backend(app)
+        );
     }
     // Highlights mark the original words, escaped around the marks.
-    let body = search(&app, t, "تعاونية", ", types: [\"article\"]").await;
+    let body = search(app, t, "تعاونية", ", types: [\"article\"]").await;
     let hit = body["data"]["search"]["hits"]
         .as_array()
         .expect("hits")
@@ -91,10 +159,10 @@ async fn arabic_queries_find_what_arabic_readers_type() {
     assert_eq!(hit["entry"]["status"], "PUBLISHED");
     assert_eq!(hit["type"], "article");
     // Nonsense finds nothing.
-    let body = search(&app, t, "كسكسطرونيك", "").await;
+    let body = search(app, t, "كسكسطرونيك", "").await;
     assert_eq!(body["data"]["search"]["totalHits"], 0, "{body}");
     // French: case and accents folded, plural and singular meet.
-    let body = search(&app, t, "SALON regional", ", locale: \"fr\"").await;
+    let body = search(app, t, "SALON regional", ", locale: \"fr\"").await;
     assert!(
         body["data"]["search"]["totalHits"].as_u64().unwrap_or(0) >= 1,
         "{body}"
@@ -103,7 +171,7 @@ async fn arabic_queries_find_what_arabic_readers_type() {
 
 #[tokio::test]
 async fn filters_and_facets_agree_with_the_lists() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in servers("filters and facets", true).await {
         let demo = app.demo().await.expect("demo");
         let t = demo.marrakech.public_token.as_str();
         // All artisans of Marrakech, by craft.
@@ -179,7 +247,7 @@ async fn filters_and_facets_agree_with_the_lists() {
 
 #[tokio::test]
 async fn only_published_entries_are_found_and_tenants_stay_apart() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in servers("published entries and isolation", true).await {
         let demo = app.demo().await.expect("demo");
         let editor = demo.marrakech.editor_token.as_str();
         let t = demo.marrakech.public_token.as_str();
@@ -252,23 +320,7 @@ async fn an_index_outage_refuses_searches_keeps_writes_and_heals() {
         assert_eq!(code(&body), "SEARCH_UNAVAILABLE", "{body}");
     }
     // Writes go on.
-    let (_, _, body) = app
-        .graphql(
-            Some(editor),
-            "mutation { createArticle(data: {title: \"معرض الفخار بآسفي\"}) { id } }",
-            json!({}),
-        )
-        .await;
-    let id = body["data"]["createArticle"]["id"]
-        .as_str()
-        .expect("write during the outage")
-        .to_owned();
-    app.graphql(
-        Some(editor),
-        "mutation($id: ID!) { publishArticle(id: $id) { id } }",
-        json!({"id": id}),
-    )
-    .await;
+    let id = publish_article(&app, editor, "معرض الفخار بآسفي").await;
     // The index is rebuilt from the database and catches up: old and new entries, once each.
     eventually(&app, t, "الفخار", &id, true).await;
     let body = eventually(&app, t, "التعاونيات", SEED_ID, true).await;
@@ -280,4 +332,178 @@ async fn an_index_outage_refuses_searches_keeps_writes_and_heals() {
         .collect();
     let unique: BTreeSet<&String> = hits.iter().collect();
     assert_eq!(unique.len(), hits.len(), "no duplicates: {hits:?}");
+}
+
+#[tokio::test]
+async fn meilisearch_down_refuses_searches_keeps_writes_and_heals() {
+    let Some((url, key)) = meili("the Meilisearch outage") else {
+        return;
+    };
+    let upstream = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.socket_addrs(|| Some(7700)).ok())
+        .and_then(|a| a.into_iter().next())
+        .expect("ZELLIGE_TEST_MEILI_URL is an http URL");
+    let relay = Relay::start(upstream).await.expect("relay");
+    let through = format!("http://{}", relay.addr);
+    let app = TestApp::spawn_with(|c| use_meili(c, &through, key.as_deref()))
+        .await
+        .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let t = demo.marrakech.public_token.as_str();
+    let editor = demo.marrakech.editor_token.as_str();
+    eventually(&app, t, "التعاونيات", SEED_ID, true).await;
+    relay.cut();
+    let body = search(&app, t, "التعاونيات", "").await;
+    assert_eq!(code(&body), "SEARCH_UNAVAILABLE", "{body}");
+    let ready = app.readiness().await;
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["search"]["reachable"], false, "{ready}");
+    // Writes go on, and the indexer's backlog grows.
+    let id = publish_article(&app, editor, "معرض الفخار بآسفي").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ready = app.readiness().await;
+    assert!(
+        ready["search"]["backlog"]["marrakech-safi"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{ready}"
+    );
+    relay.restore();
+    // The indexer retries (with backoff) and converges: the new entry once, the old ones kept.
+    let mut body = Value::Null;
+    for _ in 0..300 {
+        body = search(&app, t, "الفخار", ", first: 50").await;
+        if ids(&body).contains(&id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ids(&body).contains(&id), "never healed: {body}");
+    let body = eventually(&app, t, "التعاونيات", SEED_ID, true).await;
+    let hits = body["data"]["search"]["hits"].as_array().expect("hits");
+    assert_eq!(ids(&body).len(), hits.len(), "no duplicates: {body}");
+}
+
+#[tokio::test]
+async fn meilisearch_settings_that_drift_are_corrected_at_start() {
+    let Some((url, key)) = meili("settings drift") else {
+        return;
+    };
+    let app = TestApp::spawn_with(|c| use_meili(c, &url, key.as_deref()))
+        .await
+        .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let t = demo.marrakech.public_token.as_str();
+    eventually(&app, t, "التعاونيات", SEED_ID, true).await;
+    let ctx = zellige::tenancy::by_slug(&app.state.db, "marrakech-safi")
+        .await
+        .expect("tenant");
+    let settings_url = format!(
+        "{url}/indexes/{}{}/settings",
+        app.state.config.meili_index_prefix,
+        ctx.id()
+    );
+    let meili_request = |r: reqwest::RequestBuilder| match &key {
+        Some(k) => r.bearer_auth(k),
+        None => r,
+    };
+    // Someone changes the index by hand.
+    let task: Value = meili_request(app.client.patch(&settings_url))
+        .json(&json!({"rankingRules": ["words"], "searchableAttributes": ["*"]}))
+        .send()
+        .await
+        .expect("patch")
+        .json()
+        .await
+        .expect("task");
+    let uid = task["taskUid"].as_u64().expect("taskUid");
+    for _ in 0..100 {
+        let t: Value = meili_request(app.client.get(format!("{url}/tasks/{uid}")))
+            .send()
+            .await
+            .expect("task")
+            .json()
+            .await
+            .expect("json");
+        if t["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A node that starts puts the project's settings back.
+    let node = app.another_node().await.expect("node");
+    let mut current = Value::Null;
+    for _ in 0..100 {
+        current = meili_request(node.client.get(&settings_url))
+            .send()
+            .await
+            .expect("settings")
+            .json()
+            .await
+            .expect("json");
+        if current["rankingRules"] == zellige::search::meili::settings()["rankingRules"]
+            && current["searchableAttributes"]
+                == zellige::search::meili::settings()["searchableAttributes"]
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("settings not corrected: {current}");
+}
+
+/// Two nodes on one PostgreSQL database: with Meilisearch they share one index and one
+/// consumer position (one node applies each batch); with the embedded index each node keeps
+/// its own index and position. Either way, both nodes answer with every entry, once.
+#[tokio::test]
+async fn two_nodes_on_postgresql_converge() {
+    let mut pairs = Vec::new();
+    if let Some(a) = TestApp::spawn_postgres().await.expect("spawn") {
+        pairs.push(a);
+    }
+    if let Some((url, key)) = meili("two nodes")
+        && let Some(a) = TestApp::spawn_postgres_with(|c| use_meili(c, &url, key.as_deref()))
+            .await
+            .expect("spawn")
+    {
+        pairs.push(a);
+    }
+    for a in pairs {
+        let b = a.another_node().await.expect("node");
+        let demo = a.demo().await.expect("demo");
+        let editor = demo.marrakech.editor_token.clone();
+        let t = demo.marrakech.public_token.clone();
+        let mut writes = Vec::new();
+        for i in 0..24 {
+            let node = if i % 2 == 0 { &a } else { &b };
+            let editor = editor.clone();
+            writes.push(async move {
+                publish_article(node, &editor, &format!("معرض الزربية الرباطية رقم {i}")).await
+            });
+        }
+        let written: BTreeSet<String> = futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .collect();
+        for node in [&a, &b] {
+            let mut body = Value::Null;
+            for _ in 0..200 {
+                body = search(node, &t, "الرباطيه الزربيه", ", first: 50").await;
+                if written.is_subset(&ids(&body)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let hits = body["data"]["search"]["hits"].as_array().expect("hits");
+            assert_eq!(
+                ids(&body),
+                written,
+                "{}: every entry once: {body}",
+                backend(node)
+            );
+            assert_eq!(hits.len(), written.len(), "no duplicates");
+        }
+    }
 }

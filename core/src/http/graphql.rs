@@ -368,6 +368,14 @@ async fn execute(
         }
         _ => None,
     };
+    let operation = doc
+        .as_ref()
+        .and_then(|d| operation_type(d, req.operation_name.as_deref()))
+        .map(|op| match op {
+            OperationType::Query => "query",
+            OperationType::Mutation => "mutation",
+            OperationType::Subscription => "subscription",
+        });
     let run = run_query(state.clone(), ctx, doc, req);
     let (status, body) = match cache_key {
         Some(key) => match state.graphql_cache.get_or_run(key, run).await {
@@ -383,7 +391,13 @@ async fn execute(
             }
         },
     };
-    respond_bytes(media, status, body)
+    let mut response = respond_bytes(media, status, body);
+    if let Some(op) = operation {
+        response
+            .extensions_mut()
+            .insert(super::metrics::GraphqlOperation(op));
+    }
+    response
 }
 
 /// Runs a request against the tenant's schema: `Ok` with the body of an answer without errors

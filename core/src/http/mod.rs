@@ -5,6 +5,7 @@ pub mod admin;
 pub mod context;
 pub mod error;
 pub mod graphql;
+pub mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +37,14 @@ pub struct AppState {
     pub graphql_cache: crate::graphql::cache::ResponseCache,
     /// The plugin host; `None` only when its engine could not start (logged at start).
     pub plugins: Option<crate::plugins::PluginHost>,
-    /// Search: the embedded index under the data directory.
+    /// Search: the embedded index under the data directory, or Meilisearch.
     pub search: crate::search::Search,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, db: Db) -> Self {
+    /// Fails only when the search backend cannot be set up (its directory or URL unusable).
+    pub fn new(config: Arc<Config>, db: Db) -> Result<Self, crate::search::SearchError> {
         let content = Content::new(db.clone(), &config.limits);
         let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
@@ -65,12 +68,8 @@ impl AppState {
             Some(host) => content.with_hooks(host.clone()),
             None => content,
         };
-        let search = crate::search::Search::new(std::sync::Arc::new(std::sync::Arc::new(
-            crate::search::embedded::Embedded::new(crate::search::embedded::default_root(
-                &config.data_dir,
-            )),
-        )));
-        AppState {
+        let search = crate::search::Search::from_config(&config)?;
+        Ok(AppState {
             config,
             db,
             content,
@@ -80,7 +79,8 @@ impl AppState {
             graphql_cache,
             plugins,
             search,
-        }
+            metrics: Arc::default(),
+        })
     }
 }
 
@@ -95,6 +95,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::endpoint))
         .route(
             "/admin/api/openapi.json",
             get(move || {
@@ -104,6 +105,11 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(graphql::router())
         .merge(admin_routes)
+        // Per route (inside the router, so the matched path is known).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(
             tower::ServiceBuilder::new()
                 // Credentials never reach logs, whatever the log level.
@@ -162,18 +168,43 @@ async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready when the database answers. Search is reported (backend, whether it answers, the
+/// indexer's backlog per tenant) but does not make the node unready: content reads and writes
+/// go on while search is down, and searches answer `SEARCH_UNAVAILABLE` meanwhile.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = db::ping(&state.db).await;
+    let reachable = state.search.backend().reachable().await;
+    let backlog: serde_json::Map<String, serde_json::Value> = if database {
+        metrics::search_backlog(&state)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(slug, n)| (slug, n.into()))
+            .collect()
+    } else {
+        Default::default()
+    };
     let status = if database {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let word = match (database, reachable) {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ready",
+    };
     (
         status,
-        Json(
-            serde_json::json!({ "status": if database { "ready" } else { "unavailable" }, "database": database }),
-        ),
+        Json(serde_json::json!({
+            "status": word,
+            "database": database,
+            "search": {
+                "backend": state.search.backend().name(),
+                "reachable": reachable,
+                "backlog": backlog,
+            },
+        })),
     )
 }
 

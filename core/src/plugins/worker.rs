@@ -16,10 +16,9 @@ use super::{PluginError, PluginHost, registry};
 use crate::content::Lookup;
 use crate::store::entries::Stage;
 use crate::store::outbox;
-use crate::store::sql::Sql;
 use crate::tenancy::{self, TenantCtx};
 
-const CONSUMER: &str = "plugins";
+pub const CONSUMER: &str = "plugins";
 /// Events one pass reads per tenant.
 const BATCH: u64 = 100;
 /// Calls of one hook for one event before it is given up (and logged).
@@ -74,7 +73,7 @@ async fn tenant_pass(
     hooked: &[registry::Enabled],
     attempts: &mut HashMap<(String, i64), u32>,
 ) -> Result<(), PluginError> {
-    let Some(position) = claim(conn, tenant).await? else {
+    let Some(position) = outbox::claim(conn, CONSUMER, tenant).await? else {
         return Ok(()); // another node has it
     };
     let events = outbox::read(conn, tenant, position, BATCH).await?;
@@ -107,35 +106,6 @@ async fn tenant_pass(
         outbox::acknowledge(conn, CONSUMER, tenant, done, crate::time::now_ms()).await?;
     }
     Ok(())
-}
-
-/// The consumer's position for the tenant, with its row locked for this transaction on
-/// PostgreSQL (`None` when another node holds it). SQLite runs one node.
-async fn claim(
-    conn: &impl ConnectionTrait,
-    tenant: &TenantCtx,
-) -> Result<Option<i64>, PluginError> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return Ok(Some(outbox::position(conn, CONSUMER, tenant).await?));
-    }
-    let mut ensure = Sql::new(DbBackend::Postgres);
-    ensure
-        .push("INSERT INTO outbox_consumers (consumer, tenant_id, position, updated_at) VALUES (")
-        .bind(CONSUMER.to_owned())
-        .push(", ")
-        .bind(tenant.id().to_owned())
-        .push(", 0, 0) ON CONFLICT (consumer, tenant_id) DO NOTHING");
-    ensure.execute(conn).await?;
-    let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("SELECT position FROM outbox_consumers WHERE consumer = ")
-        .bind(CONSUMER.to_owned())
-        .push(" AND tenant_id = ")
-        .bind(tenant.id().to_owned())
-        .push(" FOR UPDATE SKIP LOCKED");
-    match sql.fetch_one(conn).await? {
-        Some(row) => Ok(Some(row.try_get("", "position")?)),
-        None => Ok(None),
-    }
 }
 
 async fn published_entry(

@@ -240,6 +240,23 @@ pub fn strip_prefixes(word: &str) -> String {
     }
 }
 
+/// The other reading of an analyzed Arabic term that starts with one of the proclitics
+/// ب ك ف ل: the term without it (`بمراكش` → `مراكش`, `بتعاونيات` → the stem of `تعاونيات`),
+/// when at least three letters remain. Stemming never strips these letters alone (too many
+/// roots begin with them: `بلاد`, `كتاب`, `فندق`), so both readings are indexed and both are
+/// searched: a document's `بمراكش` is found by `مراكش` and the other way round, at the cost of
+/// rare extra matches (`كتاب` is also found under `تاب`). Applied to analyzed terms on both sides, so documents and
+/// queries always agree.
+pub fn proclitic_variant(term: &str) -> Option<String> {
+    let mut chars = term.chars();
+    let first = chars.next()?;
+    let rest = chars.as_str();
+    (matches!(first, 'ب' | 'ك' | 'ف' | 'ل')
+        && rest.chars().count() >= 3
+        && is_arabic_word(&rest.chars().collect::<Vec<_>>()))
+    .then(|| rest.to_owned())
+}
+
 /// Normalizes an Arabic word and light-stems it (prefixes, then suffixes).
 /// Words that are not all Arabic letters come back normalized only.
 pub fn stem_arabic(word: &str) -> String {
@@ -1113,5 +1130,23 @@ mod tests {
             let f = fold_latin(&text);
             prop_assert_eq!(fold_latin(&f), f);
         }
+    }
+
+    #[test]
+    fn proclitic_variants_meet_the_bare_word() {
+        let term = |w: &str| analyze(w).remove(0).text;
+        assert_eq!(proclitic_variant(&term("بمراكش")).as_deref(), Some("مراكش"));
+        assert_eq!(
+            proclitic_variant(&term("بتعاونيات")),
+            Some(term("تعاونيات"))
+        );
+        assert_eq!(proclitic_variant(&term("كتاب")).as_deref(), Some("تاب"));
+        assert_eq!(
+            proclitic_variant(&term("بيت")),
+            None,
+            "two letters would remain"
+        );
+        assert_eq!(proclitic_variant(&term("مراكش")), None);
+        assert_eq!(proclitic_variant("bonjour"), None);
     }
 }

@@ -81,7 +81,8 @@ impl Tokenizer for ZelligeTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> ZelligeTokens {
         // Each word gives its stemmed term and, at the same position, its unstemmed form
         // (prefixes removed only), so that a half-typed last word can match as a prefix of
-        // what was written rather than of the stem.
+        // what was written rather than of the stem, and its reading without a proclitic
+        // (`analyzer::proclitic_variant`).
         let mut tokens = Vec::new();
         for t in analyzer::analyze(text) {
             let unstemmed = analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]);
@@ -92,6 +93,13 @@ impl Tokenizer for ZelligeTokenizer {
                 text: unstemmed,
                 position_length: 1,
             });
+            let variant = analyzer::proclitic_variant(&t.text).map(|v| Token {
+                offset_from: t.offset_from,
+                offset_to: t.offset_to,
+                position: t.position,
+                text: v,
+                position_length: 1,
+            });
             tokens.push(Token {
                 offset_from: t.offset_from,
                 offset_to: t.offset_to,
@@ -100,6 +108,7 @@ impl Tokenizer for ZelligeTokenizer {
                 position_length: 1,
             });
             tokens.extend(extra);
+            tokens.extend(variant);
         }
         ZelligeTokens { tokens, next: 0 }
     }
@@ -319,8 +328,9 @@ impl Embedded {
         }
     }
 
-    /// One term of the query, in the title (boosted) or the text: exact, with one typo in
-    /// longer words, and as a prefix for the last term (as-you-type).
+    /// One term of the query, in the title (boosted) or the text: exact or a synonym
+    /// ([`super::synonyms`]), with one typo in longer words, and as a prefix for the last term
+    /// (as-you-type).
     fn term_query(f: &Fields, term: &str, last: bool, prefix: Option<&str>) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(term);
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -329,6 +339,20 @@ impl Embedded {
             let exact: Box<dyn Query> =
                 Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs));
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(exact, boost * 2.0))));
+            for other in super::synonyms::of(term)
+                .iter()
+                .cloned()
+                .chain(analyzer::proclitic_variant(term))
+            {
+                let t = Term::from_field_text(field, &other);
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)),
+                        boost * 1.5,
+                    )),
+                ));
+            }
             if last {
                 alternatives.push((
                     Occur::Should,
@@ -519,9 +543,40 @@ impl SearchBackend for Arc<Embedded> {
         })
     }
 
-    fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, bool> {
+    fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, Result<bool, SearchError>> {
         let dir = self.dir(tenant);
-        Box::pin(async move { dir.join("meta.json").is_file() })
+        Box::pin(async move { Ok(dir.join("meta.json").is_file()) })
+    }
+
+    fn reachable(&self) -> BoxFuture<'_, bool> {
+        let root = self.root.clone();
+        Box::pin(async move { std::fs::create_dir_all(&root).is_ok() && root.is_dir() })
+    }
+
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+/// This data directory's node id (created on first use): the embedded index is node-local, so
+/// its outbox position is this node's own.
+pub fn node_id(root: &Path) -> std::io::Result<String> {
+    let path = root.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            std::fs::create_dir_all(root)?;
+            let id = uuid::Uuid::now_v7().simple().to_string();
+            // Written whole then renamed, so a crash never leaves half an id.
+            let tmp = root.join("node-id.tmp");
+            std::fs::write(&tmp, &id)?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(id)
+        }
     }
 }
 

@@ -57,6 +57,15 @@ pub fn matches(term: &str, query: &str, last: bool) -> bool {
     distance(term, query) <= d
 }
 
+/// Whether two analyzed terms meet once a proclitic is set aside (`بمراكش` and `مراكش`).
+fn same_without_proclitic(word: &str, query: &str) -> bool {
+    let (w, q) = (
+        analyzer::proclitic_variant(word),
+        analyzer::proclitic_variant(query),
+    );
+    w.as_deref() == Some(query) || q.as_deref() == Some(word) || (w.is_some() && w == q)
+}
+
 /// `(field, snippet)` for each text with a match, in the given order; `prefix` is the query's
 /// last word unstemmed, matched as a prefix of the words as written.
 pub fn highlights(
@@ -70,13 +79,13 @@ pub fn highlights(
         let marked: Vec<(usize, usize)> = analyzer::analyze(text)
             .into_iter()
             .filter(|t| {
-                terms
-                    .iter()
-                    .enumerate()
-                    .any(|(i, q)| matches(&t.text, q, i + 1 == n))
-                    || prefix.is_some_and(|p| {
-                        analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]).starts_with(p)
-                    })
+                terms.iter().enumerate().any(|(i, q)| {
+                    matches(&t.text, q, i + 1 == n)
+                        || super::synonyms::of(q).contains(&t.text)
+                        || same_without_proclitic(&t.text, q)
+                }) || prefix.is_some_and(|p| {
+                    analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]).starts_with(p)
+                })
             })
             .map(|t| (t.offset_from, t.offset_to))
             .collect();

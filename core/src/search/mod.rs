@@ -10,6 +10,8 @@
 pub mod analyzer;
 pub mod embedded;
 pub mod highlight;
+pub mod meili;
+pub mod synonyms;
 pub mod worker;
 
 use std::collections::{BTreeMap, HashMap};
@@ -160,24 +162,67 @@ pub trait SearchBackend: Send + Sync {
         tenant: &'a str,
         req: SearchRequest,
     ) -> BoxFuture<'a, Result<SearchResults, SearchError>>;
-    /// Whether the tenant's index exists and can be used (the worker rebuilds it otherwise).
-    fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, bool>;
+    /// Whether the tenant's index exists and can be used (the worker rebuilds it otherwise);
+    /// an error when the backend cannot tell (a service down).
+    fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, Result<bool, SearchError>>;
+    /// Whether the backend answers at all (for `/readyz`).
+    fn reachable(&self) -> BoxFuture<'_, bool>;
+    /// `embedded` or `meilisearch`, for `/readyz` and logs.
+    fn name(&self) -> &'static str;
+    /// Whether every node writes to the same index (a service): then one node applies each
+    /// batch. A node-local index is kept by each node for itself.
+    fn shared(&self) -> bool;
 }
 
 /// The search service: a backend and what it has applied, per tenant.
 #[derive(Clone)]
 pub struct Search {
     backend: Arc<dyn SearchBackend>,
+    /// The outbox consumer that feeds this backend: `search` for a shared index, one per data
+    /// directory (`search@<node>`) for a node-local one, so that each node's index keeps its
+    /// own position.
+    consumer: Arc<str>,
     /// The outbox sequence each tenant's index has reached on this node.
     applied: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl Search {
-    pub fn new(backend: Arc<dyn SearchBackend>) -> Search {
+    pub fn new(backend: Arc<dyn SearchBackend>, consumer: &str) -> Search {
         Search {
             backend,
+            consumer: Arc::from(consumer),
             applied: Arc::default(),
         }
+    }
+
+    /// The backend the configuration names: Meilisearch when `meili_url` is set, else the
+    /// embedded index under the data directory.
+    pub fn from_config(config: &crate::config::Config) -> Result<Search, SearchError> {
+        match &config.meili_url {
+            Some(url) => {
+                let backend = meili::Meili::new(
+                    url,
+                    config.meili_key.as_ref().map(|k| k.expose()),
+                    &config.meili_index_prefix,
+                )?;
+                Ok(Search::new(Arc::new(backend), worker::CONSUMER))
+            }
+            None => {
+                let root = embedded::default_root(&config.data_dir);
+                let node = embedded::node_id(&root).map_err(|e| {
+                    SearchError::Unavailable(format!("search directory {}: {e}", root.display()))
+                })?;
+                Ok(Search::new(
+                    Arc::new(Arc::new(embedded::Embedded::new(root))),
+                    &format!("{}@{node}", worker::CONSUMER),
+                ))
+            }
+        }
+    }
+
+    /// The outbox consumer of this node's index.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
     }
 
     pub fn backend(&self) -> &Arc<dyn SearchBackend> {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use tokio_util::sync::CancellationToken;
 
 use super::{IndexOp, Search, SearchDoc, SearchError, documents};
@@ -17,6 +18,7 @@ use crate::store::entries::Stage;
 use crate::store::outbox;
 use crate::tenancy::{self, TenantCtx};
 
+/// The consumer of a shared index; a node-local one adds `@<node id>`.
 pub const CONSUMER: &str = "search";
 /// Events one pass applies per tenant.
 const BATCH: u64 = 500;
@@ -64,22 +66,45 @@ pub async fn run(
     }
 }
 
-/// Brings one tenant's index up to its outbox; returns how many events were applied.
+/// Brings one tenant's index up to its outbox; returns how many events were applied. With a
+/// shared backend (Meilisearch) on PostgreSQL, the tenant's consumer row is held for the pass
+/// (`FOR UPDATE SKIP LOCKED`), so one node applies a batch and the others skip the tenant.
 pub async fn pass(
     search: &Search,
     content: &Content,
     tenant: &TenantCtx,
 ) -> Result<usize, SearchError> {
     let db = content.db();
-    let position = outbox::position(db, CONSUMER, tenant).await?;
-    let latest = outbox::latest(db, tenant).await?;
-    if latest > 0 && (position == 0 || !search.backend().healthy(tenant.id()).await) {
+    if search.backend().shared() && db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        let applied = tenant_pass(search, content, &txn, tenant).await?;
+        txn.commit().await?;
+        Ok(applied)
+    } else {
+        tenant_pass(search, content, db, tenant).await
+    }
+}
+
+async fn tenant_pass(
+    search: &Search,
+    content: &Content,
+    conn: &impl ConnectionTrait,
+    tenant: &TenantCtx,
+) -> Result<usize, SearchError> {
+    let consumer = search.consumer();
+    let Some(position) = outbox::claim(conn, consumer, tenant).await? else {
+        return Ok(0); // another node is applying this tenant's batch
+    };
+    let latest = outbox::latest(conn, tenant).await?;
+    if latest > 0 && (position == 0 || !search.backend().healthy(tenant.id()).await?) {
+        // Tell `zellige reindex` (which may have asked for this) that an indexer has it.
+        outbox::touch(conn, consumer, tenant, crate::time::now_ms()).await?;
         rebuild(search, content, tenant, |_| {}).await?;
-        outbox::acknowledge(db, CONSUMER, tenant, latest, crate::time::now_ms()).await?;
+        outbox::acknowledge(conn, consumer, tenant, latest, crate::time::now_ms()).await?;
         search.set_applied(tenant.id(), latest);
         return Ok(0);
     }
-    let events = outbox::read(db, tenant, position, BATCH).await?;
+    let events = outbox::read(conn, tenant, position, BATCH).await?;
     let Some(last) = events.last().map(|e| e.tenant_seq) else {
         search.set_applied(tenant.id(), position);
         return Ok(0);
@@ -134,7 +159,7 @@ pub async fn pass(
         }
     }
     search.backend().apply(tenant.id(), ops).await?;
-    outbox::acknowledge(db, CONSUMER, tenant, last, crate::time::now_ms()).await?;
+    outbox::acknowledge(conn, consumer, tenant, last, crate::time::now_ms()).await?;
     search.set_applied(tenant.id(), last);
     Ok(events.len())
 }

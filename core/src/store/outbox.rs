@@ -2,7 +2,7 @@
 //! tenant (`tenant_seq`, gap-free and in commit order). Consumers (search indexer, webhooks,
 //! subscriptions) each keep their own position per tenant in `outbox_consumers`.
 
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use serde::Serialize;
 
 use super::sql::{Sql, insert_rows};
@@ -177,11 +177,98 @@ pub async fn reset_position(
     ctx: &TenantCtx,
 ) -> Result<(), DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("UPDATE outbox_consumers SET position = 0 WHERE consumer = ")
+    sql.push("UPDATE outbox_consumers SET position = 0, updated_at = 0 WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned());
     sql.execute(conn).await.map(|_| ())
+}
+
+/// Marks a consumer as working on a tenant (an indexer starting a rebuild), without moving
+/// its position; see [`touched_at`].
+pub async fn touch(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+    now: i64,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE outbox_consumers SET updated_at = ")
+        .bind(now)
+        .push(" WHERE consumer = ")
+        .bind(consumer.to_owned())
+        .push(" AND tenant_id = ")
+        .bind(ctx.id().to_owned());
+    sql.execute(conn).await.map(|_| ())
+}
+
+/// When a consumer last acknowledged or touched a tenant (0 if never).
+pub async fn touched_at(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT updated_at FROM outbox_consumers WHERE consumer = ")
+        .bind(consumer.to_owned())
+        .push(" AND tenant_id = ")
+        .bind(ctx.id().to_owned());
+    match sql.fetch_one(conn).await? {
+        Some(row) => row.try_get("", "updated_at"),
+        None => Ok(0),
+    }
+}
+
+/// The consumer's position for the tenant with its row locked until the transaction ends, on
+/// PostgreSQL; `None` when another node holds it. On SQLite (one node) the plain position.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+    ctx: &TenantCtx,
+) -> Result<Option<i64>, DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return position(conn, consumer, ctx).await.map(Some);
+    }
+    let mut ensure = Sql::new(DbBackend::Postgres);
+    ensure
+        .push("INSERT INTO outbox_consumers (consumer, tenant_id, position, updated_at) VALUES (")
+        .bind(consumer.to_owned())
+        .push(", ")
+        .bind(ctx.id().to_owned())
+        .push(", 0, 0) ON CONFLICT (consumer, tenant_id) DO NOTHING");
+    ensure.execute(conn).await?;
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("SELECT position FROM outbox_consumers WHERE consumer = ")
+        .bind(consumer.to_owned())
+        .push(" AND tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" FOR UPDATE SKIP LOCKED");
+    match sql.fetch_one(conn).await? {
+        Some(row) => Ok(Some(row.try_get("", "position")?)),
+        None => Ok(None),
+    }
+}
+
+/// Per tenant: slug, latest sequence and a consumer's position (for `/readyz` and metrics).
+pub async fn backlogs(
+    conn: &impl ConnectionTrait,
+    consumer: &str,
+) -> Result<Vec<(String, i64, i64)>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT t.slug, t.event_seq, COALESCE(c.position, 0) AS position FROM tenants t LEFT JOIN outbox_consumers c ON c.tenant_id = t.id AND c.consumer = ")
+        .bind(consumer.to_owned())
+        .push(" ORDER BY t.slug");
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "slug")?,
+                row.try_get("", "event_seq")?,
+                row.try_get("", "position")?,
+            ))
+        })
+        .collect()
 }
 
 /// The tenant's latest sequence number (0 before the first event).
