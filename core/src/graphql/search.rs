@@ -424,8 +424,14 @@ pub fn search_field(page_max: u64) -> Field {
             };
             let (terms, prefix) = crate::search::query_terms(&query);
             let (text_fields, _) = filter_fields(&model);
-            let mut facets = vec!["type".to_owned()];
-            facets.extend(text_fields.into_iter().filter(|f| f != "tags" && f != "certifications"));
+            // Facet counts and highlights cost work per match and per hit: only when selected.
+            let look = ctx.look_ahead();
+            let mut facets = Vec::new();
+            if look.field("facets").exists() {
+                facets.push("type".to_owned());
+                facets.extend(text_fields.into_iter().filter(|f| f != "tags" && f != "certifications"));
+            }
+            let with_highlights = look.field("hits").field("highlights").exists();
             let request = SearchRequest {
                 terms: terms.clone(),
                 prefix: prefix.clone(),
@@ -449,7 +455,11 @@ pub fn search_field(page_max: u64) -> Field {
                 .hits
                 .into_iter()
                 .map(|h| {
-                    let hl = highlight::highlights(&terms, prefix.as_deref(), &h.texts);
+                    let hl = if with_highlights {
+                        highlight::highlights(&terms, prefix.as_deref(), &h.texts)
+                    } else {
+                        Vec::new()
+                    };
                     (h, hl)
                 })
                 .collect();

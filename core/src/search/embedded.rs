@@ -333,53 +333,48 @@ impl Embedded {
     /// (as-you-type).
     fn term_query(f: &Fields, term: &str, last: bool, prefix: Option<&str>) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(term);
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in [(f.title, 2.0), (f.text, 1.0)] {
-            let t = Term::from_field_text(field, term);
-            let exact: Box<dyn Query> =
-                Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs));
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(exact, boost * 2.0))));
-            for other in super::synonyms::of(term)
-                .iter()
-                .cloned()
-                .chain(analyzer::proclitic_variant(term))
-            {
-                let t = Term::from_field_text(field, &other);
+        let exact = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::WithFreqs,
+            ));
+            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        };
+        // The title's words are in `text` too: the title field only adds weight to an exact
+        // match, and the looser forms (synonyms, prefixes, typos) are looked up once, in `text`.
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> =
+            vec![exact(f.title, term, 2.0), exact(f.text, term, 2.0)];
+        for other in super::synonyms::of(term)
+            .iter()
+            .cloned()
+            .chain(analyzer::proclitic_variant(term))
+        {
+            alternatives.push(exact(f.text, &other, 1.5));
+        }
+        let t = Term::from_field_text(f.text, term);
+        if last {
+            alternatives.push((
+                Occur::Should,
+                Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
+            ));
+            if let Some(p) = prefix.filter(|p| *p != term) {
                 alternatives.push((
                     Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)),
-                        boost * 1.5,
+                    Box::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(f.text, p),
+                        0,
+                        true,
                     )),
                 ));
             }
-            if last {
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
-                        boost,
-                    )),
-                ));
-                if let Some(p) = prefix.filter(|p| *p != term) {
-                    let pt = Term::from_field_text(field, p);
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new_prefix(pt, 0, true)),
-                            boost,
-                        )),
-                    ));
-                }
-            }
-            if distance > 0 {
-                let fuzzy: Box<dyn Query> = if last {
-                    Box::new(FuzzyTermQuery::new_prefix(t, distance, true))
-                } else {
-                    Box::new(FuzzyTermQuery::new(t, distance, true))
-                };
-                alternatives.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, boost * 0.5))));
-            }
+        }
+        if distance > 0 {
+            let fuzzy: Box<dyn Query> = if last {
+                Box::new(FuzzyTermQuery::new_prefix(t, distance, true))
+            } else {
+                Box::new(FuzzyTermQuery::new(t, distance, true))
+            };
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, 0.5))));
         }
         Box::new(BooleanQuery::new(alternatives))
     }
