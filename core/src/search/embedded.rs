@@ -331,7 +331,13 @@ impl Embedded {
     /// One term of the query, in the title (boosted) or the text: exact or a synonym
     /// ([`super::synonyms`]), with one typo in longer words, and as a prefix for the last term
     /// (as-you-type).
-    fn term_query(f: &Fields, term: &str, last: bool, prefix: Option<&str>) -> Box<dyn Query> {
+    fn term_query(
+        f: &Fields,
+        term: &str,
+        last: bool,
+        prefix: Option<&str>,
+        indexed: &dyn Fn(&Term) -> bool,
+    ) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(term);
         let exact = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
             let q: Box<dyn Query> = Box::new(TermQuery::new(
@@ -352,7 +358,10 @@ impl Embedded {
             alternatives.push(exact(f.text, &other, 1.5));
         }
         let t = Term::from_field_text(f.text, term);
-        if last {
+        // As-you-type: a last word that is not an indexed term yet is typed halfway. One that
+        // is already meets its other forms through the stem, and expanding it (every term it
+        // begins) would visit most of the index for a common word.
+        if last && !indexed(&t) {
             alternatives.push((
                 Occur::Should,
                 Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
@@ -400,12 +409,14 @@ impl Embedded {
             Err(e) => return Err(e),
         };
         let f = &ix.fields;
+        let searcher = ix.reader.searcher();
+        let indexed = |t: &Term| searcher.doc_freq(t).is_ok_and(|n| n > 0);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let n = req.terms.len();
         for (i, term) in req.terms.iter().enumerate() {
             must.push((
                 Occur::Must,
-                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref()),
+                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref(), &indexed),
             ));
         }
         must.push((
@@ -431,7 +442,6 @@ impl Embedded {
             must.push((Occur::Must, Self::filter_query(f, filter)));
         }
         let query = BooleanQuery::new(must);
-        let searcher = ix.reader.searcher();
         let mut facets = FacetCollector::for_field("attrs");
         for name in &req.facets {
             facets.add_facet(Facet::from_path([name.as_str()]));
