@@ -54,6 +54,8 @@ pub struct Config {
     pub meili_index_prefix: String,
     /// How often the search indexer looks at the outbox, milliseconds.
     pub search_interval_ms: u64,
+    /// How often due scheduled publishes and unpublishes are looked for, milliseconds.
+    pub schedule_interval_ms: u64,
     /// When set, `GET /metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     pub log: LogConfig,
@@ -211,6 +213,7 @@ impl Default for Config {
             meili_key: None,
             meili_index_prefix: "zellige-".to_owned(),
             metrics_token: None,
+            schedule_interval_ms: 250,
             search_interval_ms: 250,
             log: LogConfig::default(),
             db: DbConfig::default(),

@@ -525,3 +525,86 @@ async fn search_index_survives_kill_9_in_the_middle_of_a_batch() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_schedule_due_while_the_server_was_stopped_fires_once_at_start() {
+    on_backends!(|t| {
+        let env = env_of(&t);
+        let ctx = t.tenant("marrakech-safi").await;
+        let entry = t
+            .content
+            .create(
+                &ctx,
+                "article",
+                zellige::content::EntryInput {
+                    data: serde_json::json!({"title": "معرض الخزف بآسفي"})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                    locale: Some("ar".into()),
+                    slug: None,
+                },
+                Some("user:editor"),
+            )
+            .await
+            .expect("create");
+        t.content
+            .schedule(
+                &ctx,
+                "article",
+                &entry.id,
+                zellige::content::schedule::ScheduleChange {
+                    publish_at: Some(Some(zellige::time::now_ms() + 300)),
+                    unpublish_at: None,
+                },
+                Some("user:editor"),
+            )
+            .await
+            .expect("schedule");
+        // Due while no server runs.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let published = || async {
+            t.content
+                .get(
+                    &ctx,
+                    "article",
+                    &zellige::content::Lookup::Id(entry.id.clone()),
+                    zellige::store::entries::Stage::Published,
+                )
+                .await
+                .expect("get")
+                .is_some()
+        };
+        assert!(!published().await);
+        let mut server = serve(&env);
+        let started = Instant::now();
+        while !published().await {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never published"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A second start changes nothing: it fired once.
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        let mut server = serve(&env);
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        let events = zellige::store::outbox::read(&t.db, &ctx, 0, 1_000)
+            .await
+            .expect("outbox");
+        let published_events = events
+            .iter()
+            .filter(|e| e.kind == "entry.published" && e.entry_id.as_deref() == Some(&entry.id))
+            .count();
+        assert_eq!(published_events, 1);
+        assert!(
+            zellige::store::schedules::for_entry(&t.db, ctx.id(), &entry.id)
+                .await
+                .expect("schedules")
+                .is_empty()
+        );
+    });
+}

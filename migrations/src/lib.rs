@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_initial;
 mod m20261129_000002_sessions_audit;
 mod m20261201_000003_plugins;
+mod m20261201_000004_schedules;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_initial::Migration),
             Box::new(m20261129_000002_sessions_audit::Migration),
             Box::new(m20261201_000003_plugins::Migration),
+            Box::new(m20261201_000004_schedules::Migration),
         ]
     }
 }

@@ -525,10 +525,11 @@ pub fn python_venv_or_skip(suite: &str) -> bool {
     ok
 }
 
-/// Background work idle for the length of a test (the search indexer and the `after-publish`
-/// runner pass once an hour), so that counted statements are the requests' own.
+/// Background work idle for the length of a test (the search indexer, the scheduler and the
+/// `after-publish` runner pass once an hour), so that counted statements are the requests' own.
 pub fn quiet(config: &mut Config) {
     config.search_interval_ms = 3_600_000;
+    config.schedule_interval_ms = 3_600_000;
     config.plugins.hooks_interval_ms = 3_600_000;
 }
 

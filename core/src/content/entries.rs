@@ -11,11 +11,12 @@ use serde_json::{Map, Value};
 use super::filter::{self, compile_sort};
 use super::model::ContentType;
 use super::values::{self, IndexRow};
-use super::{Content, ContentError, slug};
+use super::{Content, ContentError, TenantModel, slug};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, DocRow, IndexBatch, ListQuery, Stage, VersionRow};
 use crate::store::is_unique_violation;
 use crate::store::outbox::{self, EventKind, NewEvent};
+use crate::store::schedules::{self, ScheduleAction};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, to_rfc3339};
 
@@ -627,8 +628,27 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         let (txn, model) = self.begin_write(ctx).await?;
+        let entry = self
+            .publish_in(&txn, &model, ctx, entry_type, id, actor)
+            .await?;
+        // Published by hand: a pending scheduled publish has nothing left to do.
+        schedules::delete(&txn, ctx.id(), id, Some(ScheduleAction::Publish)).await?;
+        txn.commit().await?;
+        Ok(entry)
+    }
+
+    /// Publishes inside the caller's write transaction (a manual or a scheduled publish).
+    pub(crate) async fn publish_in(
+        &self,
+        txn: &DatabaseTransaction,
+        model: &TenantModel,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
         let ct = model.get(entry_type)?;
-        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+        let current = repo::get_draft_for_update(txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
         // The type may have gained rules since the draft was saved.
@@ -641,17 +661,16 @@ impl Content {
             updated_by: actor.map(str::to_owned),
             ..current.clone()
         };
-        if !repo::update_draft(&txn, ctx, &draft, current.version).await? {
+        if !repo::update_draft(txn, ctx, &draft, current.version).await? {
             return Err(stale(current.version, current.version + 1));
         }
-        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
-        repo::insert_docs(&txn, ctx, &[(Stage::Published, &draft)])
+        repo::delete_stage(txn, ctx, id, Stage::Published).await?;
+        repo::insert_docs(txn, ctx, &[(Stage::Published, &draft)])
             .await
             .map_err(slug_conflict)?;
-        write_index(&txn, ctx, ct, Stage::Published, &draft).await?;
-        write_version(&txn, ctx, &draft, "publish", Status::Published, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryPublished, &draft, now, actor).await?;
-        txn.commit().await?;
+        write_index(txn, ctx, ct, Stage::Published, &draft).await?;
+        write_version(txn, ctx, &draft, "publish", Status::Published, actor, now).await?;
+        record(txn, ctx, EventKind::EntryPublished, &draft, now, actor).await?;
         Ok(Entry::from_doc(draft, Stage::Published))
     }
 
@@ -664,8 +683,26 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         let (txn, model) = self.begin_write(ctx).await?;
+        let entry = self
+            .unpublish_in(&txn, &model, ctx, entry_type, id, actor)
+            .await?;
+        schedules::delete(&txn, ctx.id(), id, Some(ScheduleAction::Unpublish)).await?;
+        txn.commit().await?;
+        Ok(entry)
+    }
+
+    /// Unpublishes inside the caller's write transaction.
+    pub(crate) async fn unpublish_in(
+        &self,
+        txn: &DatabaseTransaction,
+        model: &TenantModel,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
         model.get(entry_type)?;
-        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+        let current = repo::get_draft_for_update(txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
         let now = now_ms();
@@ -676,13 +713,12 @@ impl Content {
             updated_by: actor.map(str::to_owned),
             ..current.clone()
         };
-        if !repo::update_draft(&txn, ctx, &draft, current.version).await? {
+        if !repo::update_draft(txn, ctx, &draft, current.version).await? {
             return Err(stale(current.version, current.version + 1));
         }
-        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
-        write_version(&txn, ctx, &draft, "unpublish", Status::Draft, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryUnpublished, &draft, now, actor).await?;
-        txn.commit().await?;
+        repo::delete_stage(txn, ctx, id, Stage::Published).await?;
+        write_version(txn, ctx, &draft, "unpublish", Status::Draft, actor, now).await?;
+        record(txn, ctx, EventKind::EntryUnpublished, &draft, now, actor).await?;
         Ok(Entry::from_doc(draft, Stage::Draft))
     }
 
@@ -702,6 +738,7 @@ impl Content {
         repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
         repo::delete_stage(&txn, ctx, id, Stage::Draft).await?;
         repo::delete_versions(&txn, ctx, id).await?;
+        schedules::delete(&txn, ctx.id(), id, None).await?;
         record(
             &txn,
             ctx,

@@ -5,6 +5,7 @@
 pub mod entries;
 pub mod filter;
 pub mod model;
+pub mod schedule;
 pub mod slug;
 pub mod transfer;
 pub mod types;

@@ -26,6 +26,7 @@ pub const SYSTEM_FIELDS: &[&str] = &[
     "publishedAt",
     "createdBy",
     "updatedBy",
+    "schedule",
 ];
 
 /// Names a content type may not take: they clash with GraphQL schema names or surfaces.
@@ -53,6 +54,10 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "highlight",
     "searchResult",
     "searchHit",
+    "schedule",
+    "scheduledChange",
+    "entrySchedule",
+    "scheduleAction",
 ];
 
 /// Longest value a filterable, sortable or unique text-like field may hold: such values are

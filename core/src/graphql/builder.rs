@@ -1101,11 +1101,22 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
             builder = builder.register(i);
         }
         query = query.field(super::search::search_field(limits.page_max));
+        let (action, objects) = super::schedule::types();
+        builder = builder.register(action);
+        for o in objects {
+            builder = builder.register(o);
+        }
+        query = query.field(super::schedule::query_field(limits.page_max));
     }
     let mut mutation = Object::new("Mutation");
     for ct in &model.types {
         let names = TypeNames::new(&ct.name, &ct.plural);
         for obj in type_objects(ct, &names) {
+            let obj = if obj.type_name() == names.object {
+                obj.field(super::schedule::entry_field(&ct.name))
+            } else {
+                obj
+            };
             builder = builder.register(obj);
         }
         let (inputs, sort) = type_inputs(ct, &names);
@@ -1119,6 +1130,10 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
         for m in mutations(ct, &names) {
             mutation = mutation.field(m);
         }
+        mutation = mutation.field(super::schedule::mutation_field(
+            &ct.name,
+            names.schedule.clone(),
+        ));
     }
     builder = builder.register(query);
     if has_types {

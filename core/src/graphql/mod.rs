@@ -10,6 +10,7 @@ pub mod checks;
 pub mod loader;
 pub mod names;
 pub mod registry;
+pub mod schedule;
 pub mod search;
 pub mod widgets;
 

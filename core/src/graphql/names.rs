@@ -27,6 +27,7 @@ pub struct TypeNames {
     pub delete: String,
     pub publish: String,
     pub unpublish: String,
+    pub schedule: String,
 }
 
 impl TypeNames {
@@ -47,6 +48,7 @@ impl TypeNames {
             delete: format!("delete{o}"),
             publish: format!("publish{o}"),
             unpublish: format!("unpublish{o}"),
+            schedule: format!("schedule{o}"),
             object: o,
         }
     }

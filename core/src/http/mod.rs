@@ -214,12 +214,17 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    // Background work that lives as long as the server: the search indexer and the
-    // `after-publish` hook runner.
+    // Background work that lives as long as the server: the search indexer, the scheduler of
+    // publishes and unpublishes, and the `after-publish` hook runner.
     tokio::spawn(crate::search::worker::run(
         state.search.clone(),
         state.content.clone(),
         Duration::from_millis(state.config.search_interval_ms.max(10)),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::content::schedule::run(
+        state.content.clone(),
+        Duration::from_millis(state.config.schedule_interval_ms.max(10)),
         shutdown.clone(),
     ));
     if let Some(host) = state.plugins.clone() {

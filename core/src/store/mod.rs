@@ -23,6 +23,7 @@ pub mod dialect;
 pub mod entries;
 pub mod outbox;
 pub mod plugins;
+pub mod schedules;
 pub mod sessions;
 pub(crate) mod sql;
 pub mod tenants;

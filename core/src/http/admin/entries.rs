@@ -29,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unpublish_entry))
         .routes(routes!(list_versions))
         .routes(routes!(restore_version))
+        .routes(routes!(get_schedule, set_schedule))
+        .routes(routes!(list_schedule))
 }
 
 /// Which copy of an entry: the working `draft` or the `published` one.
@@ -532,4 +534,166 @@ async fn restore_version(
         )
         .await?;
     Ok(AppJson(entry.into()))
+}
+
+/// A scheduled publish or unpublish.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledChangeBody {
+    pub entry_id: String,
+    #[serde(rename = "type")]
+    pub entry_type: String,
+    /// `publish` or `unpublish`.
+    pub action: String,
+    /// When it happens (UTC).
+    pub due_at: String,
+    /// Who set it.
+    pub scheduled_by: Option<String>,
+    /// Why it could not be carried out, when it could not (it then waits to be set anew).
+    pub failure: Option<String>,
+}
+
+impl From<crate::store::schedules::ScheduleRow> for ScheduledChangeBody {
+    fn from(r: crate::store::schedules::ScheduleRow) -> Self {
+        ScheduledChangeBody {
+            entry_id: r.entry_id,
+            entry_type: r.entry_type,
+            action: r.action.as_str().to_owned(),
+            due_at: to_rfc3339(r.due_at),
+            scheduled_by: r.created_by,
+            failure: r.failure,
+        }
+    }
+}
+
+/// An entry's pending schedule.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleBody {
+    pub publish_at: Option<String>,
+    pub unpublish_at: Option<String>,
+    pub changes: Vec<ScheduledChangeBody>,
+}
+
+impl From<crate::content::schedule::EntrySchedule> for ScheduleBody {
+    fn from(s: crate::content::schedule::EntrySchedule) -> Self {
+        ScheduleBody {
+            publish_at: s.publish.as_ref().map(|r| to_rfc3339(r.due_at)),
+            unpublish_at: s.unpublish.as_ref().map(|r| to_rfc3339(r.due_at)),
+            changes: s
+                .publish
+                .into_iter()
+                .chain(s.unpublish)
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+
+/// Present and `null` (clear) told apart from absent (keep).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// A change to an entry's schedule: a field left out keeps that part, `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// RFC 3339, any offset, in the future; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub publish_at: Option<Option<String>>,
+    /// RFC 3339, any offset, in the future and after `publishAt`; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub unpublish_at: Option<Option<String>>,
+}
+
+fn schedule_time(field: &str, v: Option<Option<String>>) -> Result<Option<Option<i64>>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(s)) => crate::time::parse_rfc3339(&s)
+            .map(|t| Some(Some(t)))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    field,
+                    "datetime",
+                    format!("`{field}` must be an RFC 3339 date-time"),
+                )
+            }),
+    }
+}
+
+/// The entry's pending scheduled publish and unpublish.
+#[utoipa::path(get, path = "/entries/{type}/{id}/schedule", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    responses((status = 200, description = "Schedule", body = ScheduleBody)))]
+async fn get_schedule(
+    State(state): State<AppState>,
+    AdminContext(ctx): AdminContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+) -> Result<AppJson<ScheduleBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::ReadDrafts, &id).await?;
+    let schedule = state.content.schedule_of(&ctx.tenant, &id).await?;
+    Ok(AppJson(schedule.into()))
+}
+
+/// Set or clear when the entry is published and unpublished (roles that may publish).
+#[utoipa::path(put, path = "/entries/{type}/{id}/schedule", tag = "entries",
+    params(("type" = String, Path, description = "Content type name"),
+           ("id" = String, Path, description = "Entry id")),
+    request_body = ScheduleInput,
+    responses((status = 200, description = "Schedule", body = ScheduleBody)))]
+async fn set_schedule(
+    State(state): State<AppState>,
+    AdminContext(ctx): AdminContext,
+    AppPath((entry_type, id)): AppPath<(String, String)>,
+    AppJson(input): AppJson<ScheduleInput>,
+) -> Result<AppJson<ScheduleBody>, ApiError> {
+    require_type(&state, &ctx, &entry_type).await?;
+    check_entry(&state, &ctx, &entry_type, Action::Publish, &id).await?;
+    let change = crate::content::schedule::ScheduleChange {
+        publish_at: schedule_time("publishAt", input.publish_at)?,
+        unpublish_at: schedule_time("unpublishAt", input.unpublish_at)?,
+    };
+    let schedule = state
+        .content
+        .schedule(&ctx.tenant, &entry_type, &id, change, Some(&actor(&ctx)))
+        .await?;
+    Ok(AppJson(schedule.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleParams {
+    /// Only changes due before this time (RFC 3339).
+    pub until: Option<String>,
+    /// At most this many, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub first: Option<u64>,
+}
+
+/// The tenant's scheduled publishes and unpublishes, soonest first (of the types whose
+/// drafts the caller may read).
+#[utoipa::path(get, path = "/schedule", tag = "entries",
+    params(ScheduleParams),
+    responses((status = 200, description = "Scheduled changes", body = Vec<ScheduledChangeBody>)))]
+async fn list_schedule(
+    State(state): State<AppState>,
+    AdminContext(ctx): AdminContext,
+    AppQuery(params): AppQuery<ScheduleParams>,
+) -> Result<AppJson<Vec<ScheduledChangeBody>>, ApiError> {
+    let first = page_size(params.first, state.config.limits.page_size_max)?;
+    let until = schedule_time("until", params.until.map(Some))?.flatten();
+    let rows = state.content.schedules(&ctx.tenant, until, first).await?;
+    Ok(AppJson(
+        rows.into_iter()
+            .filter(|r| check(&ctx, &r.entry_type, Action::ReadDrafts).is_ok())
+            .map(Into::into)
+            .collect(),
+    ))
 }
