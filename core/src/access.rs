@@ -158,6 +158,8 @@ pub enum Admin {
     Audit,
     /// Enable, configure and upload the tenant's plugins.
     Plugins,
+    /// Webhook endpoints and their deliveries.
+    Webhooks,
 }
 
 /// Who is asking.
@@ -391,6 +393,7 @@ pub fn check_admin(principal: &Principal, what: Admin) -> Result<(), Denied> {
                 Admin::Settings => "settings",
                 Admin::Audit => "the audit log",
                 Admin::Plugins => "plugins",
+                Admin::Webhooks => "webhooks",
             }
         ))),
     }

@@ -63,6 +63,53 @@ pub struct Config {
     pub limits: Limits,
     pub auth: AuthConfig,
     pub plugins: PluginsConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook deliveries: bounds on what one receiver can cost, retries, and the networks a
+/// webhook may reach besides public addresses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Time for one delivery (connect, send, answer), milliseconds.
+    pub timeout_ms: u64,
+    /// Most of a receiver's answer read (the first KiB is kept in the delivery log).
+    pub response_bytes: usize,
+    /// Largest published document put in a payload; a larger one is sent as a link.
+    pub payload_bytes: usize,
+    /// Deliveries in flight on a node, and per tenant.
+    pub concurrency: usize,
+    pub per_tenant: usize,
+    /// The unit of the retry schedule (×1, ×6, ×24 … ×5760: about a day at 5 s).
+    pub retry_base_ms: u64,
+    /// Attempts before a delivery is marked failed.
+    pub attempts: u32,
+    /// An endpoint failing for this long is disabled (and the audit log says so).
+    pub disable_after_hours: u64,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub secret_overlap_hours: u64,
+    /// Private networks webhooks may reach anyway (CIDR blocks, e.g. `10.0.0.0/8`).
+    pub allow_private: Vec<String>,
+    /// How often the fan-out and the sender look for work, milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            timeout_ms: 5_000,
+            response_bytes: 64 * 1024,
+            payload_bytes: 256 * 1024,
+            concurrency: 32,
+            per_tenant: 4,
+            retry_base_ms: 5_000,
+            attempts: 11,
+            disable_after_hours: 72,
+            secret_overlap_hours: 24,
+            allow_private: Vec::new(),
+            interval_ms: 100,
+        }
+    }
 }
 
 /// The plugin sandbox: the host's limits. A manifest may ask for more time or memory up to the
@@ -220,6 +267,7 @@ impl Default for Config {
             limits: Limits::default(),
             auth: AuthConfig::default(),
             plugins: PluginsConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

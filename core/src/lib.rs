@@ -19,6 +19,7 @@ pub mod store;
 pub mod telemetry;
 pub mod tenancy;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{ErrorCode, FieldError};

@@ -608,3 +608,110 @@ async fn a_schedule_due_while_the_server_was_stopped_fires_once_at_start() {
         );
     });
 }
+
+#[tokio::test]
+async fn webhook_deliveries_pending_at_kill_9_are_delivered_after_restart() {
+    on_backends!(|t| {
+        let mut env = env_of(&t);
+        env.push((
+            "ZELLIGE_WEBHOOKS__ALLOW_PRIVATE".into(),
+            "[\"127.0.0.0/8\"]".into(),
+        ));
+        env.push(("ZELLIGE_WEBHOOKS__INTERVAL_MS".into(), "20".into()));
+        env.push(("ZELLIGE_WEBHOOKS__TIMEOUT_MS".into(), "1000".into()));
+        let ctx = t.tenant("marrakech-safi").await;
+        // A receiver that takes its time, so that the server is killed mid-way.
+        let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let seen = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let seen = seen.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
+                        seen.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(id.to_owned());
+                    }
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut config = t.config.webhooks.clone();
+        config.allow_private = vec!["127.0.0.0/8".into()];
+        let hooks = zellige::webhooks::Webhooks::new(t.content.clone(), &config).expect("webhooks");
+        hooks
+            .create(
+                &ctx,
+                zellige::webhooks::WebhookInput {
+                    url: Some(format!("http://{addr}/hook")),
+                    events: Some(vec!["*.created".into()]),
+                    ..Default::default()
+                },
+                "cli",
+            )
+            .await
+            .expect("webhook");
+        let total = 30;
+        for i in 0..total {
+            t.content
+                .create(
+                    &ctx,
+                    "article",
+                    zellige::content::EntryInput {
+                        data: serde_json::json!({"title": format!("ورشة {i}")})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                        locale: Some("ar".into()),
+                        slug: None,
+                    },
+                    Some("cli"),
+                )
+                .await
+                .expect("create");
+        }
+        let count = |got: &std::sync::Arc<std::sync::Mutex<Vec<String>>>| {
+            got.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        let mut server = serve(&env);
+        let started = Instant::now();
+        while count(&got) < 3 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "nothing delivered"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        let at_kill = count(&got);
+        assert!(
+            at_kill < total,
+            "killed with deliveries pending ({at_kill})"
+        );
+        let mut server = serve(&env);
+        let started = Instant::now();
+        while count(&got) < total {
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "after the restart only {} of {total} arrived",
+                count(&got)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        assert_eq!(count(&got), total, "every event, none lost");
+    });
+}

@@ -9,6 +9,7 @@ mod m20261129_000001_initial;
 mod m20261129_000002_sessions_audit;
 mod m20261201_000003_plugins;
 mod m20261201_000004_schedules;
+mod m20261201_000005_webhooks;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_sessions_audit::Migration),
             Box::new(m20261201_000003_plugins::Migration),
             Box::new(m20261201_000004_schedules::Migration),
+            Box::new(m20261201_000005_webhooks::Migration),
         ]
     }
 }

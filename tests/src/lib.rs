@@ -525,11 +525,12 @@ pub fn python_venv_or_skip(suite: &str) -> bool {
     ok
 }
 
-/// Background work idle for the length of a test (the search indexer, the scheduler and the
-/// `after-publish` runner pass once an hour), so that counted statements are the requests' own.
+/// Background work idle for the length of a test (the search indexer, the scheduler, webhook
+/// deliveries and the `after-publish` runner pass once an hour), so that counted statements are the requests' own.
 pub fn quiet(config: &mut Config) {
     config.search_interval_ms = 3_600_000;
     config.schedule_interval_ms = 3_600_000;
+    config.webhooks.interval_ms = 3_600_000;
     config.plugins.hooks_interval_ms = 3_600_000;
 }
 
@@ -628,4 +629,164 @@ impl Drop for Relay {
         self.stop.cancel();
         self.cut.notify_waiters();
     }
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+/// A webhook receiver on a loopback port: records every POST, answers 500 to the first
+/// `fail_first` ones and waits `delay_ms` before each answer.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub got: Arc<std::sync::Mutex<Vec<Received>>>,
+    stop: CancellationToken,
+}
+
+impl Receiver {
+    pub async fn start(fail_first: usize, delay_ms: u64) -> anyhow::Result<Receiver> {
+        let got: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+        let failures = Arc::new(std::sync::atomic::AtomicUsize::new(fail_first));
+        let seen = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let seen = seen.clone();
+                let failures = failures.clone();
+                async move {
+                    if delay_ms > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                    }
+                    let headers = headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    seen.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(Received {
+                            headers,
+                            body,
+                            at: std::time::Instant::now(),
+                        });
+                    let fail = failures
+                        .fetch_update(
+                            std::sync::atomic::Ordering::SeqCst,
+                            std::sync::atomic::Ordering::SeqCst,
+                            |n| n.checked_sub(1),
+                        )
+                        .is_ok();
+                    if fail {
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "not now")
+                    } else {
+                        (axum::http::StatusCode::OK, "thanks")
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { until.cancelled().await })
+                .await;
+        });
+        Ok(Receiver { addr, got, stop })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until at least `n` requests arrived (or `secs` passed); returns what arrived.
+    pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
+        let started = std::time::Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= n || started.elapsed() > std::time::Duration::from_secs(secs) {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The official Standard Webhooks verifier (`standardwebhooks` from PyPI), installed into
+/// `tests/webhooks/.venv` on first use: its Python, or `None` (with a skip note, or a failure
+/// under `ZELLIGE_TEST_REQUIRE_ALL`) where Python's venv is missing. Call it before starting
+/// servers: the installation blocks the thread.
+pub fn standard_webhooks_verifier() -> Option<std::path::PathBuf> {
+    if !python_venv_or_skip("Standard Webhooks verification") {
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks");
+    let venv = dir.join(".venv");
+    let python = venv.join("bin/python");
+    let installed = std::process::Command::new(&python)
+        .args(["-c", "import standardwebhooks"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        let ok = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "python3 -m venv failed");
+        let ok = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(dir.join("requirements.txt"))
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pip install standardwebhooks failed");
+    }
+    Some(python)
+}
+
+/// One verdict per delivery from the official verifier: `"ok"` or why it failed.
+pub async fn verify_standard_webhooks(
+    python: &std::path::Path,
+    secret: &str,
+    got: &[Received],
+) -> Vec<String> {
+    use tokio::io::AsyncWriteExt;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks/verify.py");
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run verify.py");
+    if let Some(mut stdin) = child.stdin.take() {
+        for r in got {
+            let line = serde_json::json!({"secret": secret, "headers": r.headers, "body": r.body});
+            stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .expect("write");
+        }
+    }
+    let out = child.wait_with_output().await.expect("verify.py");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }

@@ -787,7 +787,8 @@ async fn content_hooks_run_before_save_and_after_publish() {
                 )
                 .await;
             seen = body["data"]["widget"]["data"].clone();
-            if seen["publishedAt"].is_string() {
+            // The hook writes two keys: wait for both.
+            if seen["publishedAt"].is_string() && seen["count"] == 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -40,11 +40,13 @@ pub struct AppState {
     /// Search: the embedded index under the data directory, or Meilisearch.
     pub search: crate::search::Search,
     pub metrics: Arc<metrics::Metrics>,
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
-    /// Fails only when the search backend cannot be set up (its directory or URL unusable).
-    pub fn new(config: Arc<Config>, db: Db) -> Result<Self, crate::search::SearchError> {
+    /// Fails only when the search backend or the webhook client cannot be set up (a directory
+    /// or URL unusable, an `allow_private` entry that is not a network).
+    pub fn new(config: Arc<Config>, db: Db) -> anyhow::Result<Self> {
         let content = Content::new(db.clone(), &config.limits);
         let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
@@ -69,6 +71,7 @@ impl AppState {
             None => content,
         };
         let search = crate::search::Search::from_config(&config)?;
+        let webhooks = crate::webhooks::Webhooks::new(content.clone(), &config.webhooks)?;
         Ok(AppState {
             config,
             db,
@@ -80,6 +83,7 @@ impl AppState {
             plugins,
             search,
             metrics: Arc::default(),
+            webhooks,
         })
     }
 }
@@ -215,7 +219,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     // Background work that lives as long as the server: the search indexer, the scheduler of
-    // publishes and unpublishes, and the `after-publish` hook runner.
+    // publishes and unpublishes, webhook deliveries, and the `after-publish` hook runner.
     tokio::spawn(crate::search::worker::run(
         state.search.clone(),
         state.content.clone(),
@@ -225,6 +229,10 @@ pub async fn serve(
     tokio::spawn(crate::content::schedule::run(
         state.content.clone(),
         Duration::from_millis(state.config.schedule_interval_ms.max(10)),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::webhooks::worker::run(
+        state.webhooks.clone(),
         shutdown.clone(),
     ));
     if let Some(host) = state.plugins.clone() {

@@ -17,6 +17,7 @@ mod settings;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -44,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(settings::router())
         .merge(audit_log::router())
         .merge(plugins::router())
+        .merge(webhooks::router())
 }
 
 /// The admin API's OpenAPI document, as served and as kept in `admin-spec/`.
