@@ -263,40 +263,80 @@ pub async fn due_endpoints(
         .collect()
 }
 
-/// The endpoint's oldest pending delivery: deliveries go out in event order, one at a time.
-pub async fn head(
-    conn: &impl ConnectionTrait,
+/// Takes the endpoint's next due deliveries, in event order, for `until` (one node sends
+/// them): the oldest pending ones up to the first that is not due, at most `limit`. Empty when
+/// another node holds any of them (its claim commits first; this one then finds them leased).
+pub async fn claim_batch(
+    db: &super::Db,
     webhook_id: &str,
-) -> Result<Option<DeliveryRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT ")
-        .push(DELIVERY_COLUMNS)
-        .push(" FROM webhook_deliveries WHERE webhook_id = ")
-        .bind(webhook_id.to_owned())
-        .push(" AND status = 'pending' ORDER BY tenant_seq LIMIT 1");
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(delivery_from)
-        .transpose()
-}
-
-/// Takes a delivery for `until` (one node sends it); whether this caller got it.
-pub async fn claim(
-    conn: &impl ConnectionTrait,
-    id: &str,
     now: i64,
     until: i64,
-) -> Result<bool, DbErr> {
+    limit: u64,
+) -> Result<Vec<DeliveryRow>, DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push("SELECT ")
+        .push(DELIVERY_COLUMNS)
+        .push(", lease_until FROM webhook_deliveries WHERE webhook_id = ")
+        .bind(webhook_id.to_owned())
+        .push(" AND status = 'pending' ORDER BY tenant_seq LIMIT ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let mut batch = Vec::new();
+    for row in sql.fetch_all(&txn).await? {
+        let leased: Option<i64> = row.try_get("", "lease_until")?;
+        let d = delivery_from(&row)?;
+        if d.next_attempt_at > now || leased.is_some_and(|l| l >= now) {
+            break; // in order: nothing after a delivery that waits
+        }
+        batch.push(d);
+    }
+    if batch.is_empty() {
+        return Ok(batch);
+    }
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push("UPDATE webhook_deliveries SET lease_until = ")
+        .bind(until)
+        .push(" WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ")
+        .bind(now)
+        .push(") AND id IN (");
+    for (i, d) in batch.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(d.id.clone());
+    }
+    sql.push(")");
+    let taken = sql.execute(&txn).await?;
+    if taken != batch.len() as u64 {
+        txn.rollback().await?;
+        return Ok(Vec::new());
+    }
+    txn.commit().await?;
+    Ok(batch)
+}
+
+/// Keeps claimed deliveries leased until `until`.
+pub async fn extend_lease(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+    until: i64,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("UPDATE webhook_deliveries SET lease_until = ")
         .bind(until)
-        .push(" WHERE id = ")
-        .bind(id.to_owned())
-        .push(" AND status = 'pending' AND (lease_until IS NULL OR lease_until < ")
-        .bind(now)
-        .push(")");
-    sql.execute(conn).await.map(|n| n == 1)
+        .push(" WHERE status = 'pending' AND id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id.clone());
+    }
+    sql.push(")");
+    sql.execute(conn).await.map(|_| ())
 }
 
 /// Gives a claimed delivery back (its attempt could not be recorded), so that the next pass

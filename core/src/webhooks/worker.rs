@@ -259,88 +259,118 @@ impl Sender {
     }
 }
 
-/// Sends an endpoint's due deliveries in order, one at a time, until one is not due.
+/// Deliveries claimed at once per endpoint.
+const CLAIM: u64 = 50;
+
+/// Sends an endpoint's due deliveries in order, one at a time, until one is not due or fails.
 async fn drain(hooks: &Webhooks, tenant_id: &str, webhook_id: &str) -> Result<(), sea_orm::DbErr> {
     let db = hooks.content().db();
     let lease = i64::try_from(hooks.config().timeout_ms)
         .unwrap_or(5_000)
         .saturating_mul(2)
         .saturating_add(5_000);
-    for _ in 0..1_000 {
+    for _ in 0..100 {
         let now = now_ms();
-        let Some(delivery) = repo::head(db, webhook_id).await? else {
-            return Ok(());
-        };
-        if delivery.next_attempt_at > now {
-            return Ok(()); // in order: later deliveries wait for this one's retry
-        }
-        if !repo::claim(db, &delivery.id, now, now + lease).await? {
-            return Ok(()); // another node has it
-        }
         let Some(mut endpoint) = repo::get(db, tenant_id, webhook_id).await? else {
             return Ok(());
         };
         if !endpoint.enabled {
             return Ok(());
         }
-        let attempt = send(hooks, &endpoint, &delivery).await;
-        if let Err(e) = repo::record_attempt(db, &delivery.id, &attempt).await {
-            // Sent but not recorded: it goes out again (at least once), at the next pass.
-            let _ = repo::release(db, &delivery.id).await;
-            return Err(e);
+        // The batch is leased for one delivery's worth of time and the lease is renewed as
+        // it goes, so a node that dies holds it up for one lease at most.
+        let mut until = now + lease;
+        let batch = repo::claim_batch(db, webhook_id, now, until, CLAIM).await?;
+        if batch.is_empty() {
+            return Ok(()); // nothing due, or another node has them
         }
-        let ok = attempt.status == DeliveryStatus::Delivered;
-        // The endpoint's failure streak: cleared by a success, and past
-        // `disable_after_hours` the endpoint is disabled and the tenant's audit log says so.
-        let changed = match (ok, endpoint.failing_since) {
-            (true, Some(_)) => {
-                endpoint.failing_since = None;
-                true
+        let ids: Vec<String> = batch.iter().map(|d| d.id.clone()).collect();
+        for (i, delivery) in batch.iter().enumerate() {
+            let rest = &ids[i + 1..];
+            if until - now_ms() < lease / 2 {
+                until = now_ms() + lease;
+                repo::extend_lease(db, &ids[i..], until).await?;
             }
-            (false, None) => {
-                endpoint.failing_since = Some(attempt.at);
-                true
+            let attempt = send(hooks, &endpoint, delivery).await;
+            if let Err(e) = repo::record_attempt(db, &delivery.id, &attempt).await {
+                // Sent but not recorded: it goes out again (at least once), at the next pass.
+                let _ = repo::release(db, &delivery.id).await;
+                release_all(db, rest).await;
+                return Err(e);
             }
-            (false, Some(since)) => {
-                let limit = i64::try_from(hooks.config().disable_after_hours)
-                    .unwrap_or(72)
-                    .saturating_mul(3_600_000);
-                if attempt.at - since > limit {
-                    endpoint.enabled = false;
-                    crate::audit::record(
-                        db,
-                        crate::audit::Event {
-                            tenant_id: Some(tenant_id),
-                            actor: "webhooks",
-                            action: "webhook.disabled",
-                            target: format!("webhook/{webhook_id}"),
-                            detail: json!({
-                                "url": endpoint.url,
-                                "failingSince": to_rfc3339(since),
-                                "lastError": attempt.error,
-                                "lastStatus": attempt.code,
-                            }),
-                            client: None,
-                        },
-                    )
-                    .await?;
-                    tracing::warn!(webhook = %webhook_id, url = %endpoint.url, "webhook endpoint disabled after failing for too long");
-                    true
-                } else {
-                    false
-                }
+            let ok = attempt.status == DeliveryStatus::Delivered;
+            if track_failures(hooks, db, tenant_id, &mut endpoint, ok, &attempt).await? {
+                endpoint.updated_at = now_ms();
+                repo::update(db, &endpoint).await?;
             }
-            (true, None) => false,
-        };
-        if changed {
-            endpoint.updated_at = now_ms();
-            repo::update(db, &endpoint).await?;
-        }
-        if !ok {
-            return Ok(());
+            if !ok {
+                // In order: what follows waits for this one's retry.
+                release_all(db, rest).await;
+                return Ok(());
+            }
         }
     }
     Ok(())
+}
+
+async fn release_all(db: &crate::store::Db, ids: &[String]) {
+    for id in ids {
+        if let Err(e) = repo::release(db, id).await {
+            tracing::warn!(delivery = %id, error = %e, "releasing a webhook delivery");
+        }
+    }
+}
+
+/// The endpoint's failure streak: cleared by a success; past `disable_after_hours` the
+/// endpoint is disabled and the tenant's audit log says so. Whether the endpoint changed.
+async fn track_failures(
+    hooks: &Webhooks,
+    db: &crate::store::Db,
+    tenant_id: &str,
+    endpoint: &mut WebhookRow,
+    ok: bool,
+    attempt: &Attempt,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(match (ok, endpoint.failing_since) {
+        (true, Some(_)) => {
+            endpoint.failing_since = None;
+            true
+        }
+        (false, None) => {
+            endpoint.failing_since = Some(attempt.at);
+            true
+        }
+        (false, Some(since)) => {
+            let limit = i64::try_from(hooks.config().disable_after_hours)
+                .unwrap_or(72)
+                .saturating_mul(3_600_000);
+            if attempt.at - since > limit {
+                endpoint.enabled = false;
+                crate::audit::record(
+                    db,
+                    crate::audit::Event {
+                        tenant_id: Some(tenant_id),
+                        actor: "webhooks",
+                        action: "webhook.disabled",
+                        target: format!("webhook/{}", endpoint.id),
+                        detail: json!({
+                            "url": endpoint.url,
+                            "failingSince": to_rfc3339(since),
+                            "lastError": attempt.error,
+                            "lastStatus": attempt.code,
+                        }),
+                        client: None,
+                    },
+                )
+                .await?;
+                tracing::warn!(webhook = %endpoint.id, url = %endpoint.url, "webhook endpoint disabled after failing for too long");
+                true
+            } else {
+                false
+            }
+        }
+        (true, None) => false,
+    })
 }
 
 /// One attempt: the signed POST and what came of it.
