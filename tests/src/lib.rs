@@ -639,8 +639,8 @@ pub struct Received {
     pub at: std::time::Instant,
 }
 
-/// A webhook receiver on a loopback port: records every POST, answers 500 to the first
-/// `fail_first` ones and waits `delay_ms` before each answer.
+/// A webhook receiver on a loopback port: records every POST to `/hook`, answers 500 to the
+/// first `fail_first` ones and waits `delay_ms` before each answer; `/moved` redirects there.
 pub struct Receiver {
     pub addr: SocketAddr,
     pub got: Arc<std::sync::Mutex<Vec<Received>>>,
@@ -685,6 +685,16 @@ impl Receiver {
                         (axum::http::StatusCode::OK, "thanks")
                     }
                 }
+            }),
+        );
+        // A redirect to the receiver, which a webhook must not follow.
+        let app = app.route(
+            "/moved",
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/hook")],
+                )
             }),
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;

@@ -388,3 +388,75 @@ async fn two_nodes_deliver_each_event_once() {
         assert_eq!(got.len(), 20, "once each");
     }
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_an_endpoint_failing_too_long_is_disabled() {
+    let app = TestApp::spawn_with(|c| {
+        loopback_allowed(c);
+        // Any failure streak is too long here, so the second failure disables the endpoint.
+        c.webhooks.disable_after_hours = 0;
+    })
+    .await
+    .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let admin = app.admin_token("marrakech-safi").await.expect("admin");
+    let receiver = Receiver::start(0, 0).await.expect("receiver");
+    let moved = format!("http://{}/moved", receiver.addr);
+    let hook = create_hook(&app, &admin, &moved, json!(["*"])).await;
+    let id = hook["id"].as_str().expect("id").to_owned();
+    gql(
+        &app,
+        &demo.marrakech.editor_token,
+        "mutation { createArticle(data: {title: \"ورشة\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let started = Instant::now();
+    let endpoint = loop {
+        let a = app
+            .admin("GET", &format!("/webhooks/{id}"), Some(&admin), None)
+            .await;
+        if a.body["enabled"] == false {
+            break a.body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never disabled: {}",
+            a.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!endpoint["failingSince"].is_null(), "{endpoint}");
+    let log = delivery_log(&app, &admin, &id).await;
+    assert_eq!(
+        log.body[0]["lastStatus"], 307,
+        "the redirect is a failure: {}",
+        log.body
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "the redirect was not followed"
+    );
+    let audit = app
+        .admin("GET", "/audit?action=webhook.disabled", Some(&admin), None)
+        .await;
+    assert_eq!(
+        audit.body["items"][0]["target"],
+        format!("webhook/{id}"),
+        "{}",
+        audit.body
+    );
+    // Enabled again by an admin, it starts afresh.
+    let a = app
+        .admin(
+            "PATCH",
+            &format!("/webhooks/{id}"),
+            Some(&admin),
+            Some(json!({"enabled": true, "url": receiver.url()})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body["failingSince"].is_null(), "{}", a.body);
+    // The delivery that waited while the endpoint was off goes out.
+    assert_eq!(receiver.wait_for(1, 20).await.len(), 1);
+}

@@ -64,15 +64,6 @@ pub async fn fan_out(hooks: &Webhooks) -> Result<(), sea_orm::DbErr> {
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
     {
-        let endpoints: Vec<(WebhookRow, Vec<String>)> = repo::list(&db, tenant.id())
-            .await?
-            .into_iter()
-            .filter(|w| w.enabled)
-            .map(|w| {
-                let events = serde_json::from_str(&w.events).unwrap_or_default();
-                (w, events)
-            })
-            .collect();
         // The position moves and the deliveries appear in one transaction; on PostgreSQL the
         // consumer row is held, so one node fans a tenant's batch out.
         let txn = db.begin().await?;
@@ -83,6 +74,17 @@ pub async fn fan_out(hooks: &Webhooks) -> Result<(), sea_orm::DbErr> {
         let Some(last) = events.last().map(|e| e.tenant_seq) else {
             continue;
         };
+        // Read after the events: an endpoint created before an event committed is then
+        // visible (each statement sees what committed before it), so it gets that event.
+        let endpoints: Vec<(WebhookRow, Vec<String>)> = repo::list(&txn, tenant.id())
+            .await?
+            .into_iter()
+            .filter(|w| w.enabled)
+            .map(|w| {
+                let events = serde_json::from_str(&w.events).unwrap_or_default();
+                (w, events)
+            })
+            .collect();
         if !endpoints.is_empty() {
             for event in &events {
                 let Some(name) = event_name(&event.kind, event.entry_type.as_deref()) else {
