@@ -48,18 +48,13 @@ pub async fn pass(
         .await
         .map_err(|e| PluginError::Engine(e.to_string()))?
     {
-        let hooked: Vec<registry::Enabled> = registry::enabled_all(host, &tenant)
-            .await?
-            .into_iter()
-            .filter(|s| s.manifest.hooks.contains(&Hook::AfterPublish))
-            .collect();
         if db.get_database_backend() == DbBackend::Postgres {
             let txn = db.begin().await?;
-            tenant_pass(host, &txn, &tenant, &hooked, attempts).await?;
+            tenant_pass(host, &txn, &tenant, attempts).await?;
             txn.commit().await?;
         } else {
             // One node on SQLite: no claim needed, and no long read transaction to upgrade.
-            tenant_pass(host, &db, &tenant, &hooked, attempts).await?;
+            tenant_pass(host, &db, &tenant, attempts).await?;
         }
     }
     Ok(())
@@ -70,13 +65,22 @@ async fn tenant_pass(
     host: &PluginHost,
     conn: &impl ConnectionTrait,
     tenant: &TenantCtx,
-    hooked: &[registry::Enabled],
     attempts: &mut HashMap<(String, i64), u32>,
 ) -> Result<(), PluginError> {
     let Some(position) = outbox::claim(conn, CONSUMER, tenant).await? else {
         return Ok(()); // another node has it
     };
     let events = outbox::read(conn, tenant, position, BATCH).await?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    // Looked up after the events: a plugin enabled before an event committed is then seen,
+    // so it gets that event.
+    let hooked: Vec<registry::Enabled> = registry::enabled_all(host, tenant)
+        .await?
+        .into_iter()
+        .filter(|s| s.manifest.hooks.contains(&Hook::AfterPublish))
+        .collect();
     let mut done = position;
     'events: for event in &events {
         if event.kind == "entry.published"
@@ -84,7 +88,7 @@ async fn tenant_pass(
             && let (Some(ty), Some(id)) = (&event.entry_type, &event.entry_id)
         {
             if let Some(entry) = published_entry(host, tenant, ty, id).await? {
-                for setup in hooked {
+                for setup in &hooked {
                     if let Err(e) = host.after_publish(tenant, setup, entry.clone()).await {
                         let n = attempts
                             .entry((tenant.id().to_owned(), event.tenant_seq))
