@@ -60,9 +60,22 @@ pub async fn run(hooks: Webhooks, shutdown: CancellationToken) {
 /// One fan-out pass over every tenant.
 pub async fn fan_out(hooks: &Webhooks) -> Result<(), sea_orm::DbErr> {
     let db = hooks.content().db().clone();
+    // One query says which tenants have events past the position: an idle pass opens no
+    // transaction.
+    let behind: HashSet<String> = outbox::backlogs(&db, CONSUMER)
+        .await?
+        .into_iter()
+        .filter(|(_, latest, position)| latest > position)
+        .map(|(slug, _, _)| slug)
+        .collect();
+    if behind.is_empty() {
+        return Ok(());
+    }
     for tenant in tenancy::list(&db)
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
+        .into_iter()
+        .filter(|t| behind.contains(t.slug()))
     {
         // The position moves and the deliveries appear in one transaction; on PostgreSQL the
         // consumer row is held, so one node fans a tenant's batch out.
