@@ -399,6 +399,62 @@ pub fn check_admin(principal: &Principal, what: Admin) -> Result<(), Denied> {
     }
 }
 
+/// What one may do with the media library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaAction {
+    /// List and read every asset's metadata and bytes, private ones included.
+    Read,
+    Upload,
+    /// Change metadata; authors only of what they uploaded.
+    Edit,
+    /// Delete; authors only what they uploaded.
+    Delete,
+}
+
+/// The media library follows the content roles: whoever may read drafts may browse the
+/// library; whoever may write content may upload; editors and admins manage every asset,
+/// authors their own (`owner` is the asset's `createdBy`). Public tokens and anonymous readers
+/// see only assets that published entries use or that are marked public (`GET /media/…`).
+pub fn check_media(
+    principal: &Principal,
+    action: MediaAction,
+    owner: Option<&str>,
+) -> Result<(), Denied> {
+    let own = || owner.is_some() && owner == principal.actor().as_deref();
+    let allowed = match principal {
+        Principal::Anonymous => {
+            return Err(Denied::unauthenticated(
+                "the media library needs credentials (Authorization: Bearer …)",
+            ));
+        }
+        Principal::Operator { .. } => false,
+        Principal::Token { kind, .. } => match kind {
+            TokenKind::Admin | TokenKind::Editor => true,
+            TokenKind::Preview => action == MediaAction::Read,
+            TokenKind::Public => false,
+        },
+        Principal::User { role, .. } => match role {
+            Role::Admin | Role::Editor => true,
+            Role::Author => match action {
+                MediaAction::Read | MediaAction::Upload => true,
+                MediaAction::Edit | MediaAction::Delete => own(),
+            },
+            Role::Viewer => action == MediaAction::Read,
+        },
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied::forbidden(match action {
+            MediaAction::Read => "browsing the media library needs a role that reads drafts",
+            MediaAction::Upload => "uploading needs a role that writes content",
+            MediaAction::Edit | MediaAction::Delete => {
+                "changing this asset needs an editor, an admin or the author who uploaded it"
+            }
+        }))
+    }
+}
+
 /// Platform administration (tenants): operators only.
 pub fn check_operator(principal: &Principal) -> Result<&str, Denied> {
     match principal {

@@ -64,6 +64,89 @@ pub struct Config {
     pub auth: AuthConfig,
     pub plugins: PluginsConfig,
     pub webhooks: WebhooksConfig,
+    pub media: MediaConfig,
+}
+
+/// The media library: where bytes live, what a tenant may store, and the bounds of image
+/// transforms. A tenant's settings can narrow the quotas (`media` in its settings), never widen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// S3-compatible object storage; when absent, files live under `data_dir/media`.
+    pub s3: Option<S3Config>,
+    /// Largest file, bytes.
+    pub max_file_bytes: u64,
+    /// Most bytes a tenant stores (each distinct content counted once).
+    pub tenant_bytes: u64,
+    /// MIME types accepted (detected from the bytes); `image/*` style prefixes allowed.
+    pub allowed_types: Vec<String>,
+    /// Largest image decoded for dimensions or transforms (width × height), so that a
+    /// decompression bomb is refused before any pixel is allocated.
+    pub max_pixels: u64,
+    /// Largest side of a decoded image.
+    pub max_side: u32,
+    /// Largest width or height a transform may ask for.
+    pub max_transform_side: u32,
+    /// Transforms computed at once on a node (CPU-bound; the rest wait), 0 = half the cores.
+    pub transform_workers: usize,
+    /// Widths `w` may take; empty means any width up to `max_transform_side`.
+    pub widths: Vec<u32>,
+    /// Default quality of lossy encodings (1–100).
+    pub quality: u8,
+    /// `Cache-Control: max-age` of originals and metadata-bearing answers, seconds.
+    pub max_age_seconds: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            s3: None,
+            max_file_bytes: 100 * 1024 * 1024,
+            tenant_bytes: 5 * 1024 * 1024 * 1024,
+            allowed_types: [
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "image/avif",
+                "image/svg+xml",
+                "application/pdf",
+                "video/mp4",
+                "video/webm",
+                "audio/mpeg",
+                "audio/ogg",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_pixels: 50_000_000,
+            max_side: 16_384,
+            max_transform_side: 2_560,
+            transform_workers: 0,
+            widths: Vec::new(),
+            quality: 80,
+            max_age_seconds: 3_600,
+        }
+    }
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Garage, Ceph …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// Endpoint URL for non-AWS servers, e.g. `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// Key prefix inside the bucket, so that deployments can share one.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 /// Webhook deliveries: bounds on what one receiver can cost, retries, and the networks a
@@ -268,6 +351,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             plugins: PluginsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }

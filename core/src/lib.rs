@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod media;
 pub mod plugins;
 pub mod search;
 pub mod store;

@@ -28,6 +28,21 @@ pub struct TenantCtx {
     created_at: i64,
     /// A digest of the settings, so caches can tell one configuration from another.
     settings_digest: u64,
+    media: MediaLimits,
+}
+
+/// The tenant's own media quotas (setting `media`), which narrow the configuration's.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaLimits {
+    /// Most bytes the tenant stores.
+    pub max_bytes: Option<u64>,
+    /// Largest file.
+    pub max_file_bytes: Option<u64>,
+    /// MIME types accepted (within the server's list), `type/*` allowed.
+    pub allowed_types: Option<Vec<String>>,
 }
 
 impl TenantCtx {
@@ -45,7 +60,13 @@ impl TenantCtx {
             row.locales.hash(&mut h);
             h.finish()
         };
+        let media = row
+            .settings
+            .get("media")
+            .and_then(|m| serde_json::from_value(m.clone()).ok())
+            .unwrap_or_default();
         TenantCtx {
+            media,
             settings_digest,
             domains: row.domains,
             narrowing: std::sync::Arc::new(narrowing),
@@ -97,6 +118,9 @@ impl TenantCtx {
     }
     pub fn created_at(&self) -> i64 {
         self.created_at
+    }
+    pub fn media_limits(&self) -> &MediaLimits {
+        &self.media
     }
     pub fn schema_version(&self) -> i64 {
         self.schema_version
@@ -329,6 +353,8 @@ pub struct SettingsChange {
     pub anonymous_read: Option<bool>,
     /// The `permissions` narrowing (see `access::Narrowing`); `Some(Null)` removes it.
     pub permissions: Option<serde_json::Value>,
+    /// Media quotas; `Some(None)` removes them.
+    pub media: Option<Option<MediaLimits>>,
 }
 
 fn domain_rule() -> &'static Regex {
@@ -375,6 +401,25 @@ pub async fn update_settings(
             Err(e) => errors.extend(e),
         }
     }
+    if let Some(Some(m)) = &change.media
+        && let Some(types) = &m.allowed_types
+    {
+        for (i, t) in types.iter().enumerate() {
+            let ok = t.split_once('/').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/+.-*".contains(c))
+            });
+            if !ok {
+                errors.push(FieldError::new(
+                    format!("media.allowedTypes[{i}]"),
+                    "format",
+                    "a MIME type such as `image/png` or `image/*`",
+                ));
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
@@ -405,6 +450,17 @@ pub async fn update_settings(
             }
         }
         Some(p) => row.settings["permissions"] = p,
+        None => {}
+    }
+    match change.media {
+        Some(None) => {
+            if let Some(m) = row.settings.as_object_mut() {
+                m.remove("media");
+            }
+        }
+        Some(Some(limits)) => {
+            row.settings["media"] = serde_json::to_value(limits).unwrap_or_default();
+        }
         None => {}
     }
     tenants::update(&txn, &row, now_ms()).await?;

@@ -10,6 +10,7 @@ mod m20261129_000002_sessions_audit;
 mod m20261201_000003_plugins;
 mod m20261201_000004_schedules;
 mod m20261201_000005_webhooks;
+mod m20261201_000006_media;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_plugins::Migration),
             Box::new(m20261201_000004_schedules::Migration),
             Box::new(m20261201_000005_webhooks::Migration),
+            Box::new(m20261201_000006_media::Migration),
         ]
     }
 }

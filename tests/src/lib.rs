@@ -744,14 +744,26 @@ impl Drop for Receiver {
 /// under `ZELLIGE_TEST_REQUIRE_ALL`) where Python's venv is missing. Call it before starting
 /// servers: the installation blocks the thread.
 pub fn standard_webhooks_verifier() -> Option<std::path::PathBuf> {
-    if !python_venv_or_skip("Standard Webhooks verification") {
+    python_tool(
+        "Standard Webhooks verification",
+        "webhooks",
+        "standardwebhooks",
+    )
+}
+
+/// The Python of a virtual environment `tests/<dir>/.venv` holding `tests/<dir>/requirements.txt`
+/// (installed from PyPI on first use; `module` tells whether it is there), or `None` (with a
+/// skip note, or a failure under `ZELLIGE_TEST_REQUIRE_ALL`) where Python's venv is missing.
+/// The installation blocks the thread: call it before starting servers.
+pub fn python_tool(suite: &str, dir: &str, module: &str) -> Option<std::path::PathBuf> {
+    if !python_venv_or_skip(suite) {
         return None;
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let venv = dir.join(".venv");
     let python = venv.join("bin/python");
     let installed = std::process::Command::new(&python)
-        .args(["-c", "import standardwebhooks"])
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !installed {
@@ -766,7 +778,11 @@ pub fn standard_webhooks_verifier() -> Option<std::path::PathBuf> {
             .arg(dir.join("requirements.txt"))
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "pip install standardwebhooks failed");
+        assert!(
+            ok,
+            "pip install -r {} failed",
+            dir.join("requirements.txt").display()
+        );
     }
     Some(python)
 }
@@ -799,4 +815,69 @@ pub async fn verify_standard_webhooks(
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// An S3-compatible server on loopback (`moto` in server mode, installed from PyPI into
+/// `tests/media/.venv` on first use), with one empty bucket per call; stopped when dropped.
+pub struct S3Server {
+    pub endpoint: String,
+    pub bucket: String,
+    _child: tokio::process::Child,
+}
+
+impl S3Server {
+    /// Starts one, or `None` (a skip, a failure under `ZELLIGE_TEST_REQUIRE_ALL`) without
+    /// Python's venv.
+    pub async fn start(suite: &str) -> Option<S3Server> {
+        let python = python_tool(suite, "media", "moto.server")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = tokio::process::Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start moto");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let bucket = format!("zellige-{}", uuid_like());
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        for _ in 0..200 {
+            if let Ok(r) = client.put(format!("{endpoint}/{bucket}")).send().await
+                && r.status().is_success()
+            {
+                return Some(S3Server {
+                    endpoint,
+                    bucket,
+                    _child: child,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the S3 test server did not start");
+    }
+
+    /// Points a configuration's media storage at this server.
+    pub fn configure(&self, config: &mut Config) {
+        config.media.s3 = Some(zellige::config::S3Config {
+            bucket: self.bucket.clone(),
+            endpoint: Some(self.endpoint.clone()),
+            region: "us-east-1".into(),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some(Secret::new("test")),
+            prefix: "deployment-a".into(),
+        });
+    }
 }

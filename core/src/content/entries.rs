@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::filter::{self, compile_sort};
-use super::model::ContentType;
+use super::model::{ContentType, FieldKind};
 use super::values::{self, IndexRow};
 use super::{Content, ContentError, TenantModel, slug};
 use crate::error::FieldError;
@@ -1003,11 +1003,15 @@ pub(crate) async fn check_references(
     data: &Map<String, Value>,
     pending: &[(String, String)],
 ) -> Result<(), ContentError> {
+    let mut errors = check_media(conn, ctx, ct, data).await?;
     let refs = values::references(ct, data);
     if refs.is_empty() {
-        return Ok(());
+        return if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ContentError::Invalid(errors))
+        };
     }
-    let mut errors = Vec::new();
     let mut by_type: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for (_, to, id) in &refs {
         by_type.entry(to.as_str()).or_default().push(id.clone());
@@ -1034,6 +1038,59 @@ pub(crate) async fn check_references(
     } else {
         Err(ContentError::Invalid(errors))
     }
+}
+
+/// Media fields must name assets of the tenant's media library.
+async fn check_media(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    ct: &ContentType,
+    data: &Map<String, Value>,
+) -> Result<Vec<FieldError>, ContentError> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for field in ct.fields.iter().filter(|f| f.kind == FieldKind::Media) {
+        let mut push = |path: String, v: &Value| {
+            if let Value::String(id) = v {
+                wanted.push((path, id.clone()));
+            }
+        };
+        match data.get(&field.name) {
+            Some(Value::Array(items)) => {
+                for (i, v) in items.iter().enumerate() {
+                    push(format!("{}[{i}]", field.name), v);
+                }
+            }
+            Some(Value::Object(per_locale)) if field.localized => {
+                for (locale, v) in per_locale {
+                    match v {
+                        Value::Array(items) => {
+                            for (i, v) in items.iter().enumerate() {
+                                push(format!("{}.{locale}[{i}]", field.name), v);
+                            }
+                        }
+                        v => push(format!("{}.{locale}", field.name), v),
+                    }
+                }
+            }
+            Some(v) => push(field.name.clone(), v),
+            None => {}
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
+    let found: std::collections::HashSet<String> =
+        crate::store::media::get_many(conn, ctx.id(), &ids)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+    Ok(wanted
+        .into_iter()
+        .filter(|(_, id)| !found.contains(id))
+        .map(|(path, id)| FieldError::new(path, "media", format!("no media asset with id `{id}`")))
+        .collect())
 }
 
 pub(crate) async fn check_unique(

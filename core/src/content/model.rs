@@ -214,7 +214,7 @@ impl FieldDef {
         self.filterable
             || self.sortable
             || self.unique
-            || matches!(self.kind, FieldKind::Reference { .. })
+            || matches!(self.kind, FieldKind::Reference { .. } | FieldKind::Media)
     }
 }
 

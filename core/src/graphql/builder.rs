@@ -207,6 +207,7 @@ fn scalar_of(kind: &FieldKind) -> &'static str {
 fn output_type(f: &FieldDef) -> TypeRef {
     let base = match &f.kind {
         FieldKind::Reference { to } => pascal(to),
+        FieldKind::Media => "Media".to_owned(),
         k => scalar_of(k).to_owned(),
     };
     if f.many {
@@ -244,79 +245,194 @@ fn filter_type(kind: &FieldKind) -> &'static str {
 
 fn content_field(f: &FieldDef) -> Field {
     let def = Arc::new(f.clone());
-    let mut field = Field::new(f.name.clone(), output_type(f), move |ctx| {
-        let def = def.clone();
-        FieldFuture::new(async move {
-            let view = entry_view(&ctx)?;
-            let rc = ctx.data::<RequestCtx>()?;
-            let value =
-                view.entry.data.get(&def.name).and_then(|v| {
+    let mut field =
+        Field::new(f.name.clone(), output_type(f), move |ctx| {
+            let def = def.clone();
+            FieldFuture::new(async move {
+                let view = entry_view(&ctx)?;
+                let rc = ctx.data::<RequestCtx>()?;
+                let value = view.entry.data.get(&def.name).and_then(|v| {
                     localized_value(&def, v, &view.locale, rc.tenant.default_locale())
                 });
-            if let FieldKind::Reference { to } = &def.kind {
-                let published = view.entry.stage == Stage::Published;
-                // The target type goes through the same permission check as a direct query
-                // (a tenant may narrow a role on it).
-                rc.authorize_read(to, view.entry.stage)?;
-                let ids: Vec<String> = match value {
-                    Some(Json::String(id)) => vec![id.clone()],
-                    Some(Json::Array(ids)) => ids
+                if let FieldKind::Reference { to } = &def.kind {
+                    let published = view.entry.stage == Stage::Published;
+                    // The target type goes through the same permission check as a direct query
+                    // (a tenant may narrow a role on it).
+                    rc.authorize_read(to, view.entry.stage)?;
+                    let ids: Vec<String> = match value {
+                        Some(Json::String(id)) => vec![id.clone()],
+                        Some(Json::Array(ids)) => ids
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let keys: Vec<EntryKey> = ids
                         .iter()
-                        .filter_map(|i| i.as_str().map(str::to_owned))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let keys: Vec<EntryKey> = ids
-                    .iter()
-                    .map(|id| EntryKey {
-                        published,
-                        id: id.clone(),
-                    })
-                    .collect();
-                let found = rc
-                    .loader
-                    .load_many(keys.iter().cloned())
-                    .await
-                    .map_err(|e| {
-                        content_error(Arc::try_unwrap(e).unwrap_or_else(|e| {
-                            crate::content::ContentError::NotFound(e.to_string())
-                        }))
-                    })?;
-                let views: Vec<FieldValue> = keys
-                    .iter()
-                    .filter_map(|k| found.get(k))
-                    .map(|e| {
-                        FieldValue::owned_any(EntryView {
-                            entry: e.clone(),
-                            locale: view.locale.clone(),
+                        .map(|id| EntryKey {
+                            published,
+                            id: id.clone(),
                         })
-                    })
-                    .collect();
-                return Ok(if def.many {
-                    Some(FieldValue::list(views))
-                } else {
-                    views.into_iter().next()
-                });
-            }
-            Ok(match (value, def.many) {
-                (Some(Json::Array(items)), true) => Some(FieldValue::list(
-                    items
+                        .collect();
+                    let found = rc
+                        .loader
+                        .load_many(keys.iter().cloned())
+                        .await
+                        .map_err(|e| {
+                            content_error(Arc::try_unwrap(e).unwrap_or_else(|e| {
+                                crate::content::ContentError::NotFound(e.to_string())
+                            }))
+                        })?;
+                    let views: Vec<FieldValue> = keys
                         .iter()
-                        .map(|i| FieldValue::value(json_to_value(i)))
-                        .collect::<Vec<_>>(),
-                )),
-                (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
-                (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
-                (None, false) => None,
+                        .filter_map(|k| found.get(k))
+                        .map(|e| {
+                            FieldValue::owned_any(EntryView {
+                                entry: e.clone(),
+                                locale: view.locale.clone(),
+                            })
+                        })
+                        .collect();
+                    return Ok(if def.many {
+                        Some(FieldValue::list(views))
+                    } else {
+                        views.into_iter().next()
+                    });
+                }
+                if def.kind == FieldKind::Media {
+                    let ids: Vec<String> = match value {
+                        Some(Json::String(id)) => vec![id.clone()],
+                        Some(Json::Array(ids)) => ids
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let found =
+                        rc.media.load_many(ids.iter().cloned()).await.map_err(|e| {
+                            async_graphql::Error::new(format!("loading media: {e}"))
+                        })?;
+                    let views: Vec<FieldValue> = ids
+                        .iter()
+                        .filter_map(|id| found.get(id))
+                        .map(|a| {
+                            FieldValue::owned_any(MediaView {
+                                asset: a.clone(),
+                                locale: view.locale.clone(),
+                            })
+                        })
+                        .collect();
+                    return Ok(if def.many {
+                        Some(FieldValue::list(views))
+                    } else {
+                        views.into_iter().next()
+                    });
+                }
+                Ok(match (value, def.many) {
+                    (Some(Json::Array(items)), true) => Some(FieldValue::list(
+                        items
+                            .iter()
+                            .map(|i| FieldValue::value(json_to_value(i)))
+                            .collect::<Vec<_>>(),
+                    )),
+                    (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
+                    (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
+                    (None, false) => None,
+                })
             })
-        })
-    });
+        });
     if f.localized {
         field = field.description(
             "Localized: the value in the requested locale, else in the tenant's default locale.",
         );
     }
     field
+}
+
+/// An asset of the media library as a `media` field shows it.
+pub struct MediaView {
+    pub asset: crate::store::media::AssetRow,
+    pub locale: String,
+}
+
+fn media_type() -> Object {
+    let plain =
+        |name: &str, ty: TypeRef, get: fn(&crate::store::media::AssetRow) -> Option<Value>| {
+            Field::new(name, ty, move |ctx| {
+                FieldFuture::new(async move {
+                    let v = ctx.parent_value.try_downcast_ref::<MediaView>()?;
+                    Ok(get(&v.asset).map(FieldValue::value))
+                })
+            })
+        };
+    let localized = |name: &'static str, column: fn(&crate::store::media::AssetRow) -> &str| {
+        Field::new(name, TypeRef::named(TypeRef::STRING), move |ctx| {
+            FieldFuture::new(async move {
+                let v = ctx.parent_value.try_downcast_ref::<MediaView>()?;
+                let rc = ctx.data::<RequestCtx>()?;
+                let map: serde_json::Map<String, Json> =
+                    serde_json::from_str(column(&v.asset)).unwrap_or_default();
+                let text = map
+                    .get(&v.locale)
+                    .or_else(|| map.get(rc.tenant.default_locale()))
+                    .and_then(Json::as_str)
+                    .map(|s| FieldValue::value(Value::from(s.to_owned())));
+                Ok(text)
+            })
+        })
+        .description("In the requested locale, else in the tenant's default locale")
+    };
+    Object::new("Media")
+        .description("A file of the media library")
+        .field(plain("id", TypeRef::named_nn(TypeRef::ID), |a| Some(Value::from(a.id.clone()))))
+        .field(plain("fileName", TypeRef::named_nn(TypeRef::STRING), |a| Some(Value::from(a.file_name.clone()))))
+        .field(plain("mime", TypeRef::named_nn(TypeRef::STRING), |a| Some(Value::from(a.mime.clone()))))
+        .field(plain("size", TypeRef::named_nn(TypeRef::FLOAT), |a| Some(Value::from(a.size as f64))))
+        .field(plain("width", TypeRef::named(TypeRef::INT), |a| a.width.map(Value::from)))
+        .field(plain("height", TypeRef::named(TypeRef::INT), |a| a.height.map(Value::from)))
+        .field(localized("alt", |a| &a.alt))
+        .field(localized("caption", |a| &a.caption))
+        .field(
+            Field::new("url", TypeRef::named_nn(TypeRef::STRING), |ctx| {
+                FieldFuture::new(async move {
+                    let v = ctx.parent_value.try_downcast_ref::<MediaView>()?;
+                    let rc = ctx.data::<RequestCtx>()?;
+                    let arg_u32 = |name: &str| -> Result<Option<u32>, async_graphql::Error> {
+                        match ctx.args.get(name) {
+                            None => Ok(None),
+                            Some(a) => Ok(Some(u32::try_from(a.i64()?).map_err(|_| {
+                                async_graphql::Error::new(format!("`{name}` must be positive"))
+                            })?)),
+                        }
+                    };
+                    let raw = crate::media::transform::RawParams {
+                        w: arg_u32("width")?,
+                        h: arg_u32("height")?,
+                        fit: ctx.args.get("fit").map(|f| f.enum_name().map(str::to_lowercase)).transpose()?,
+                        format: ctx.args.get("format").map(|f| f.enum_name().map(str::to_lowercase)).transpose()?,
+                        q: arg_u32("quality")?.map(|q| u8::try_from(q).unwrap_or(u8::MAX)),
+                    };
+                    let mut url = crate::http::admin::media::asset_url(rc.tenant.slug(), &v.asset.id, &v.asset.file_name);
+                    if !raw.is_empty() && crate::media::detect::is_raster(&v.asset.mime) {
+                        let params = raw
+                            .check(&rc.media_config, None, &v.asset.mime)
+                            .map_err(|f| content_error(crate::content::ContentError::Invalid(f)))?;
+                        url.push('?');
+                        url.push_str(&params.query());
+                        if raw.format.as_deref() == Some("auto") {
+                            url = url.replace("format=webp", "format=auto").replace("format=jpeg", "format=auto").replace("format=png", "format=auto");
+                        }
+                    }
+                    Ok(Some(FieldValue::value(Value::from(url))))
+                })
+            })
+            .description("Where the file is served; with arguments, an image variant (bounded by the server's limits; ignored for files that are not raster images)")
+            .argument(InputValue::new("width", TypeRef::named(TypeRef::INT)))
+            .argument(InputValue::new("height", TypeRef::named(TypeRef::INT)))
+            .argument(InputValue::new("fit", TypeRef::named("MediaFit")))
+            .argument(InputValue::new("format", TypeRef::named("MediaFormat")))
+            .argument(InputValue::new("quality", TypeRef::named(TypeRef::INT))),
+        )
 }
 
 fn shared_types(
@@ -373,6 +489,22 @@ fn shared_types(
                 .item(EnumItem::new("DESC")),
         )
         .register(Object::new("Geo").field(geo("lat")).field(geo("lng")))
+        .register(media_type())
+        .register(
+            Enum::new("MediaFit")
+                .description("How a variant fits its box: COVER crops to fill it, CONTAIN fits inside it, INSIDE fits inside it without enlarging")
+                .item(EnumItem::new("COVER"))
+                .item(EnumItem::new("CONTAIN"))
+                .item(EnumItem::new("INSIDE")),
+        )
+        .register(
+            Enum::new("MediaFormat")
+                .description("Encoding of a variant; AUTO picks WebP when the browser accepts it")
+                .item(EnumItem::new("WEBP"))
+                .item(EnumItem::new("JPEG"))
+                .item(EnumItem::new("PNG"))
+                .item(EnumItem::new("AUTO")),
+        )
         .register(
             InputObject::new("GeoInput")
                 .field(InputValue::new("lat", TypeRef::named_nn(TypeRef::FLOAT)))

@@ -60,3 +60,29 @@ impl Loader<EntryKey> for EntryLoader {
         Ok(out)
     }
 }
+
+/// Batched media loading: the assets named by every `media` field resolved in one request,
+/// in one query.
+pub struct MediaLoader {
+    pub tenant: TenantCtx,
+    pub content: Content,
+}
+
+impl Loader<String> for MediaLoader {
+    type Value = crate::store::media::AssetRow;
+    type Error = Arc<sea_orm::DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, crate::store::media::AssetRow>, Self::Error> {
+        Ok(
+            crate::store::media::get_many(self.content.db(), self.tenant.id(), keys)
+                .await
+                .map_err(Arc::new)?
+                .into_iter()
+                .map(|a| (a.id.clone(), a))
+                .collect(),
+        )
+    }
+}

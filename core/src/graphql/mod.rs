@@ -30,12 +30,15 @@ pub struct RequestCtx {
     pub principal: Principal,
     pub content: Content,
     pub loader: async_graphql::dataloader::DataLoader<loader::EntryLoader>,
+    pub media: async_graphql::dataloader::DataLoader<loader::MediaLoader>,
     /// Whether the tenant lets anonymous clients read published content.
     pub anonymous_read: bool,
     /// The plugin host, for `widget` and `widgets`.
     pub plugins: Option<crate::plugins::PluginHost>,
     /// The search service, for `search`.
     pub search: Option<crate::search::Search>,
+    /// Bounds of image transforms, for `Media.url(…)`.
+    pub media_config: std::sync::Arc<crate::config::MediaConfig>,
     /// The tenant's outbox sequence read with the request (keys widget answers that read
     /// entries), when known.
     pub event_seq: Option<i64>,
@@ -58,14 +61,23 @@ impl RequestCtx {
             },
             tokio::spawn,
         );
+        let media = async_graphql::dataloader::DataLoader::new(
+            loader::MediaLoader {
+                tenant: tenant.clone(),
+                content: content.clone(),
+            },
+            tokio::spawn,
+        );
         RequestCtx {
             tenant,
             principal,
             content,
             loader,
+            media,
             anonymous_read,
             plugins: None,
             search: None,
+            media_config: Default::default(),
             event_seq: None,
             uncacheable: Default::default(),
         }

@@ -429,6 +429,7 @@ async fn run_query(
     );
     rc.plugins = state.plugins.clone();
     rc.search = Some(state.search.clone());
+    rc.media_config = std::sync::Arc::new(state.config.media.clone());
     rc.event_seq = ctx.tenant_seq;
     let uncacheable = rc.uncacheable.clone();
     let mut request = async_graphql::Request::new(req.query)

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod context;
 pub mod error;
 pub mod graphql;
+pub mod media;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub search: crate::search::Search,
     pub metrics: Arc<metrics::Metrics>,
     pub webhooks: crate::webhooks::Webhooks,
+    pub media: crate::media::Media,
 }
 
 impl AppState {
@@ -72,6 +74,8 @@ impl AppState {
         };
         let search = crate::search::Search::from_config(&config)?;
         let webhooks = crate::webhooks::Webhooks::new(content.clone(), &config.webhooks)?;
+        let media =
+            crate::media::Media::new(db.clone(), content.clone(), &config.media, &config.data_dir)?;
         Ok(AppState {
             config,
             db,
@@ -84,6 +88,7 @@ impl AppState {
             search,
             metrics: Arc::default(),
             webhooks,
+            media,
         })
     }
 }
@@ -108,6 +113,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(graphql::router())
+        .merge(media::router())
         .merge(admin_routes)
         // Per route (inside the router, so the matched path is known).
         .route_layer(axum::middleware::from_fn_with_state(
@@ -150,7 +156,16 @@ async fn body_limit(
     let upload = req.method() == axum::http::Method::POST
         && (req.uri().path() == "/admin/api/v1/plugins"
             || req.uri().path() == "/admin/api/v1/platform/plugins");
-    let limit = if upload {
+    let media =
+        req.method() == axum::http::Method::POST && req.uri().path() == "/admin/api/v1/media";
+    // Media uploads stream to storage and are cut at the tenant's limits by the media service,
+    // which names the rule; this bound (the largest file plus room for a multipart envelope)
+    // only stops what no tenant could store.
+    let limit = if media {
+        usize::try_from(state.config.media.max_file_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1 << 20)
+    } else if upload {
         state.config.plugins.component_bytes / 3 * 4 + 64 * 1024
     } else {
         state.config.limits.request_body_bytes

@@ -21,6 +21,7 @@ pub mod content_types;
 pub mod db;
 pub mod dialect;
 pub mod entries;
+pub mod media;
 pub mod outbox;
 pub mod plugins;
 pub mod schedules;

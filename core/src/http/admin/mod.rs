@@ -12,6 +12,7 @@ mod audit_log;
 mod auth;
 mod content_types;
 mod entries;
+pub(crate) mod media;
 mod plugins;
 mod settings;
 mod tenants;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit_log::router())
         .merge(plugins::router())
         .merge(webhooks::router())
+        .merge(media::router())
 }
 
 /// The admin API's OpenAPI document, as served and as kept in `admin-spec/`.

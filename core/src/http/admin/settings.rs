@@ -32,6 +32,8 @@ pub struct SettingsBody {
     /// Role narrowing per content type: `{"author": {"event": ["read", "read-drafts"]}}`.
     #[schema(value_type = Object)]
     pub permissions: Value,
+    /// The tenant's media quotas (within the server's own limits).
+    pub media: crate::tenancy::MediaLimits,
 }
 
 /// A change to the settings; absent properties stay as they are.
@@ -47,6 +49,10 @@ pub struct SettingsPatch {
     /// `delete`, `publish`); narrows a role, never widens it. `{}` removes every rule.
     #[schema(value_type = Option<Object>)]
     pub permissions: Option<Value>,
+    /// Media quotas `{maxBytes, maxFileBytes, allowedTypes}`; they narrow the server's
+    /// limits, never widen them. `null` removes them.
+    #[schema(value_type = Option<crate::tenancy::MediaLimits>)]
+    pub media: Option<Value>,
 }
 
 async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiError> {
@@ -69,6 +75,7 @@ async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiE
             .get("permissions")
             .cloned()
             .unwrap_or_else(|| Value::Object(Default::default())),
+        media: ctx.media_limits().clone(),
     })
 }
 
@@ -103,7 +110,23 @@ async fn update_settings(
     let detail = serde_json::json!({
         "name": patch.name, "domains": patch.domains,
         "anonymousRead": patch.anonymous_read, "permissions": patch.permissions,
+        "media": patch.media,
     });
+    let media = match patch.media {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(Some(serde_json::from_value(v).map_err(|e| {
+            ApiError::new(
+                crate::ErrorCode::BadUserInput,
+                format!("invalid input: media: {e}"),
+            )
+            .with_fields(vec![crate::error::FieldError::new(
+                "media",
+                "type",
+                e.to_string(),
+            )])
+        })?)),
+    };
     let updated = tenancy::update_settings(
         &state.db,
         &ctx.tenant,
@@ -112,6 +135,7 @@ async fn update_settings(
             domains: patch.domains,
             anonymous_read: patch.anonymous_read,
             permissions: patch.permissions,
+            media,
         },
         &known,
     )
