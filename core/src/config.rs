@@ -95,6 +95,9 @@ pub struct MediaConfig {
     pub quality: u8,
     /// `Cache-Control: max-age` of originals and metadata-bearing answers, seconds.
     pub max_age_seconds: u64,
+    /// How often storage is swept of what a crash left behind (temporary uploads, bytes no
+    /// asset names), seconds; younger objects are spared.
+    pub sweep_interval_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -125,6 +128,7 @@ impl Default for MediaConfig {
             widths: Vec::new(),
             quality: 80,
             max_age_seconds: 3_600,
+            sweep_interval_secs: 3_600,
         }
     }
 }

@@ -401,6 +401,20 @@ pub async fn update_settings(
             Err(e) => errors.extend(e),
         }
     }
+    if let Some(Some(m)) = &change.media {
+        for (name, v) in [
+            ("maxBytes", m.max_bytes),
+            ("maxFileBytes", m.max_file_bytes),
+        ] {
+            if v.is_some_and(|v| v > i64::MAX as u64) {
+                errors.push(FieldError::new(
+                    format!("media.{name}"),
+                    "max",
+                    format!("at most {}", i64::MAX),
+                ));
+            }
+        }
+    }
     if let Some(Some(m)) = &change.media
         && let Some(types) = &m.allowed_types
     {

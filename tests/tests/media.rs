@@ -575,9 +575,10 @@ async fn hostile_uploads_get_clear_errors_and_leave_nothing_behind() {
     )
     .await;
     assert_eq!(a.status, 201, "{}", a.body);
+    let pdf_url = a.body["url"].as_str().expect("url").to_owned();
     let r = app
         .client
-        .get(app.url(a.body["url"].as_str().expect("url")))
+        .get(app.url(&pdf_url))
         .bearer_auth(&admin)
         .send()
         .await
@@ -598,6 +599,40 @@ async fn hostile_uploads_get_clear_errors_and_leave_nothing_behind() {
     )
     .await;
     assert_eq!(a.status, 403, "{}", a.body);
+
+    // A crash between storing bytes and writing the asset (or between deleting the asset and
+    // its bytes) leaves objects no asset names: the sweep removes them and nothing else.
+    let tenant = zellige::tenancy::by_slug(&app.state.db, "marrakech-safi")
+        .await
+        .expect("tenant");
+    let store = app.state.media.storage().store().clone();
+    let orphan = zellige::media::Storage::original(tenant.id(), &"ab".repeat(32));
+    let tmp = zellige::media::Storage::upload(tenant.id());
+    for path in [&orphan, &tmp] {
+        object_store::ObjectStoreExt::put(&*store, path, b"left behind".to_vec().into())
+            .await
+            .expect("put");
+    }
+    let live = files_under(&app.state.config.data_dir.join("media"));
+    let removed = app
+        .state
+        .media
+        .sweep(&tenant, std::time::Duration::ZERO)
+        .await
+        .expect("sweep");
+    assert_eq!(removed, 2);
+    assert_eq!(
+        files_under(&app.state.config.data_dir.join("media")),
+        live - 2
+    );
+    let r = app
+        .client
+        .get(app.url(&pdf_url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200, "live bytes are kept");
 
     // The server is fine afterwards.
     let r = app

@@ -234,7 +234,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     // Background work that lives as long as the server: the search indexer, the scheduler of
-    // publishes and unpublishes, webhook deliveries, and the `after-publish` hook runner.
+    // publishes and unpublishes, webhook deliveries, the media sweep, and the `after-publish`
+    // hook runner.
     tokio::spawn(crate::search::worker::run(
         state.search.clone(),
         state.content.clone(),
@@ -248,6 +249,11 @@ pub async fn serve(
     ));
     tokio::spawn(crate::webhooks::worker::run(
         state.webhooks.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::media::sweeper(
+        state.media.clone(),
+        Duration::from_secs(state.config.media.sweep_interval_secs.max(1)),
         shutdown.clone(),
     ));
     if let Some(host) = state.plugins.clone() {

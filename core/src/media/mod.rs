@@ -738,6 +738,35 @@ impl Media {
     }
 }
 
+/// Sweeps every tenant's storage each `interval` (first after one interval), sparing objects
+/// younger than it, until `shutdown`.
+pub async fn sweeper(
+    media: Media,
+    interval: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        let tenants = match crate::tenancy::list(&media.inner.db).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "media sweep: listing tenants");
+                continue;
+            }
+        };
+        for tenant in tenants {
+            match media.sweep(&tenant, interval).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tenant = tenant.slug(), removed = n, "media sweep"),
+                Err(e) => tracing::warn!(tenant = tenant.slug(), error = %e, "media sweep"),
+            }
+        }
+    }
+}
+
 async fn audit(
     txn: &sea_orm::DatabaseTransaction,
     ctx: &TenantCtx,
