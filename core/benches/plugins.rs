@@ -37,7 +37,14 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         let db = db::connect(&config).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
         let content = Content::new(db.clone(), &config.limits);
-        zellige::demo::ensure(&content, &config.data_dir)
+        let media = zellige::media::Media::new(
+            db.clone(),
+            content.clone(),
+            &config.media,
+            &config.data_dir,
+        )
+        .expect("media");
+        zellige::demo::ensure(&content, &media, &config.data_dir)
             .await
             .expect("demo");
         let cache = config.data_dir.join("plugin-cache");

@@ -199,6 +199,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tenant: String,
     pub file: PathBuf,
+    /// The media directory written by `export` (default: `<file>.media` when it exists).
+    #[arg(long)]
+    pub media: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +211,10 @@ pub struct ExportArgs {
     /// Output file (default: stdout).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Directory for the media library (`assets.jsonl` and the files); default
+    /// `<output>.media` when writing to a file.
+    #[arg(long)]
+    pub media: Option<PathBuf>,
 }
 
 /// Runs a parsed command.
@@ -328,8 +335,8 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Plugin(cmd) => plugin(&config, &db, &content, cmd).await?,
         Command::Reindex { tenant } => reindex(&config, &db, &content, tenant).await?,
-        Command::Import(args) => import(&content, &args).await?,
-        Command::Export(args) => export(&content, &args).await?,
+        Command::Import(args) => import(&content, &media_of(&config, &content)?, &args).await?,
+        Command::Export(args) => export(&content, &media_of(&config, &content)?, &args).await?,
     }
     Ok(())
 }
@@ -528,7 +535,7 @@ async fn serve(
         }
     }
     if demo {
-        let tenants = crate::demo::ensure(&content, &config.data_dir).await?;
+        let tenants = crate::demo::ensure(&content, &state.media, &config.data_dir).await?;
         if let Some(host) = &state.plugins {
             crate::demo::ensure_plugins(host, &state.db).await?;
         }
@@ -563,8 +570,24 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-async fn import(content: &Content, args: &ImportArgs) -> anyhow::Result<()> {
+async fn import(
+    content: &Content,
+    media: &crate::media::Media,
+    args: &ImportArgs,
+) -> anyhow::Result<()> {
     let ctx = tenancy::by_slug(content.db(), &args.tenant).await?;
+    // Media first: entries name assets, which must exist when they are written.
+    let media_dir = args.media.clone().or_else(|| {
+        let d = media_dir_of(&args.file);
+        d.join("assets.jsonl").exists().then_some(d)
+    });
+    if let Some(dir) = media_dir {
+        let (created, present) = crate::media::transfer::import(media, &ctx, &dir).await?;
+        println!(
+            "imported {created} media assets into {} ({present} already present)",
+            ctx.slug()
+        );
+    }
     let mut text = String::new();
     std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?
@@ -631,8 +654,51 @@ fn content_batch(content: &Content) -> usize {
     content.import_batch_size()
 }
 
-async fn export(content: &Content, args: &ExportArgs) -> anyhow::Result<()> {
+/// The media service for a command (the server has its own in `AppState`).
+fn media_of(config: &Config, content: &Content) -> anyhow::Result<crate::media::Media> {
+    crate::media::Media::new(
+        content.db().clone(),
+        content.clone(),
+        &config.media,
+        &config.data_dir,
+    )
+}
+
+/// `<file>.media`, beside an export file.
+fn media_dir_of(file: &std::path::Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".media");
+    PathBuf::from(name)
+}
+
+async fn export(
+    content: &Content,
+    media: &crate::media::Media,
+    args: &ExportArgs,
+) -> anyhow::Result<()> {
     let ctx = tenancy::by_slug(content.db(), &args.tenant).await?;
+    let media_dir = args
+        .media
+        .clone()
+        .or_else(|| args.output.as_deref().map(media_dir_of));
+    match media_dir {
+        Some(dir) => {
+            let n = crate::media::transfer::export(media, &ctx, &dir).await?;
+            eprintln!(
+                "exported {n} media assets of {} to {}",
+                ctx.slug(),
+                dir.display()
+            );
+        }
+        None => {
+            let n = media.all(&ctx).await?.len();
+            if n > 0 {
+                eprintln!(
+                    "warning: {n} media assets are not exported; pass --media DIR (or --output FILE) to carry them"
+                );
+            }
+        }
+    }
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

@@ -94,11 +94,140 @@ fn parse_lines(src: &str) -> anyhow::Result<Vec<(usize, EntryLine)>> {
         .collect()
 }
 
+/// The demo's pictures: zellige star patterns in the palettes of the region's crafts, with
+/// alternative text in both locales. Generated (no binary files in the repository).
+const PICTURES: [([u8; 3], [u8; 3], &str, &str); 4] = [
+    (
+        [22, 78, 140],
+        [236, 226, 205],
+        "زليج بنجمة ثمانية بالأزرق الفاسي",
+        "Zellige à étoile à huit branches, bleu de Fès",
+    ),
+    (
+        [24, 110, 76],
+        [240, 232, 210],
+        "زليج أخضر على طريقة مراكش",
+        "Zellige vert à la manière de Marrakech",
+    ),
+    (
+        [176, 108, 40],
+        [245, 238, 220],
+        "نقش بلون الطين المراكشي",
+        "Motif couleur terre de Marrakech",
+    ),
+    (
+        [150, 36, 42],
+        [240, 228, 214],
+        "زخرفة حمراء من الخزف الآسفي",
+        "Décor rouge de la céramique de Safi",
+    ),
+];
+
+/// A `w × h` JPEG of an eight-pointed star tiling in two colours.
+fn picture(ink: [u8; 3], ground: [u8; 3], w: u32, h: u32) -> Vec<u8> {
+    let tile = 80i32;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let (cx, cy) = ((x as i32 % tile) - tile / 2, (y as i32 % tile) - tile / 2);
+        let (ax, ay) = (cx.abs(), cy.abs());
+        // Two squares, one turned by 45°, make the star; a ring around it the interlace.
+        let square = ax.max(ay) < 22;
+        let diamond = ax + ay < 30;
+        let ring = (ax.max(ay) == 30) || (ax + ay == 42);
+        if (square || diamond) && ax.max(ay) >= 8 || ring {
+            image::Rgb(ink)
+        } else {
+            image::Rgb(ground)
+        }
+    });
+    let mut out = Vec::new();
+    // A picture that does not encode is a build defect; the demo then shows none.
+    if let Err(e) =
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img)
+    {
+        tracing::error!(error = %e, "demo picture");
+    }
+    out
+}
+
+/// Stores the demo pictures of a tenant (where absent); returns their ids.
+async fn pictures(
+    media: &crate::media::Media,
+    ctx: &tenancy::TenantCtx,
+    tenant_no: u64,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for (i, (ink, ground, ar, fr)) in PICTURES.iter().enumerate() {
+        let id = format!(
+            "0160a000-0000-7000-8000-{:012x}",
+            tenant_no * 16 + i as u64 + 1
+        );
+        if media.get(ctx, &id).await.is_err() {
+            let bytes = picture(*ink, *ground, 480, 320);
+            let sha256 = {
+                use sha2::Digest;
+                sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            };
+            let meta = crate::media::AssetMeta {
+                file_name: Some(format!("zellige-{}.jpg", i + 1)),
+                alt: Some(Map::from_iter([
+                    ("ar".to_owned(), json!(ar)),
+                    ("fr".to_owned(), json!(fr)),
+                ])),
+                caption: None,
+                folder: Some("demo".into()),
+                tags: Some(vec!["zellige".into(), "demo".into()]),
+                is_public: Some(true),
+                restore: Some(crate::media::Restore {
+                    id: id.clone(),
+                    created_by: Some("demo".into()),
+                    created_at: 1_483_228_800_000,
+                    updated_at: 1_483_228_800_000,
+                    sha256,
+                }),
+            };
+            media
+                .upload_bytes(ctx, Some("demo"), meta, bytes.into())
+                .await
+                .with_context(|| format!("storing demo picture {id}"))?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Gives articles a cover and artisans a photo, in turn from `pictures`.
+fn illustrate(lines: &mut [(usize, EntryLine)], pictures: &[String]) {
+    if pictures.is_empty() {
+        return;
+    }
+    let mut n = 0;
+    for (_, line) in lines.iter_mut() {
+        let field = match line.entry_type.as_str() {
+            "article" => "cover",
+            "artisan" => "photo",
+            _ => continue,
+        };
+        let id = json!(pictures[n % pictures.len()]);
+        n += 1;
+        line.fields
+            .entry(field.to_owned())
+            .or_insert_with(|| id.clone());
+        if let Some(published) = &mut line.published {
+            published.entry(field.to_owned()).or_insert(id);
+        }
+    }
+}
+
 async fn load(
     content: &Content,
+    media: &crate::media::Media,
+    tenant_no: u64,
     slug: &str,
     name: &str,
-    lines: Vec<(usize, EntryLine)>,
+    mut lines: Vec<(usize, EntryLine)>,
 ) -> anyhow::Result<DemoTenant> {
     let _created = match tenancy::create(
         content.db(),
@@ -117,6 +246,8 @@ async fn load(
     };
     // The demo is browsable without a token (GraphiQL in a browser).
     let ctx = tenancy::set_anonymous_read(content.db(), slug, true).await?;
+    let pictures = pictures(media, &ctx, tenant_no).await?;
+    illustrate(&mut lines, &pictures);
     let known: HashSet<(String, String)> = lines
         .iter()
         .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
@@ -153,7 +284,11 @@ async fn load(
 
 /// Creates the demo tenants, content and tokens where absent; returns them with their tokens.
 /// Idempotent: a run interrupted half-way is completed by the next one.
-pub async fn ensure(content: &Content, data_dir: &Path) -> anyhow::Result<Vec<DemoTenant>> {
+pub async fn ensure(
+    content: &Content,
+    media: &crate::media::Media,
+    data_dir: &Path,
+) -> anyhow::Result<Vec<DemoTenant>> {
     let tokens_file = data_dir.join("demo-tokens.json");
     if let Ok(text) = std::fs::read_to_string(&tokens_file)
         && let Ok(saved) = serde_json::from_str::<Vec<DemoTenant>>(&text)
@@ -168,6 +303,8 @@ pub async fn ensure(content: &Content, data_dir: &Path) -> anyhow::Result<Vec<De
     let tenants = vec![
         load(
             content,
+            media,
+            0,
             "marrakech-safi",
             "غرفة الصناعة التقليدية لجهة مراكش-آسفي",
             marrakech,
@@ -175,6 +312,8 @@ pub async fn ensure(content: &Content, data_dir: &Path) -> anyhow::Result<Vec<De
         .await?,
         load(
             content,
+            media,
+            1,
             "casablanca-settat",
             "غرفة الصناعة التقليدية لجهة الدار البيضاء-سطات",
             parse_lines(CASABLANCA)?,

@@ -42,6 +42,20 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A PNG of `n × n` pixels (distinct sizes give distinct bytes).
+fn tiny_png(n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut out),
+        &vec![200u8; (n * n * 3) as usize],
+        n,
+        n,
+        image::ExtendedColorType::Rgb8,
+    )
+    .expect("png");
+    out
+}
+
 fn write_lines(path: &Path, lines: &[zellige::content::transfer::EntryLine]) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     for l in lines {
@@ -166,9 +180,33 @@ async fn export_then_import_reproduces_a_tenant() {
             .await
             .expect("list");
         let first = &page.entries[0].0;
+        // Media travel with the tenant: one picture the artisan's draft uses, one unused.
+        let media = zellige::media::Media::new(
+            t.content.db().clone(),
+            t.content.clone(),
+            &t.config.media,
+            &t.config.data_dir,
+        )
+        .expect("media");
+        let mut pictures = Vec::new();
+        for (name, bytes) in [("ورشة.png", tiny_png(3)), ("atelier.png", tiny_png(5))] {
+            let meta = zellige::media::AssetMeta {
+                file_name: Some(name.into()),
+                alt: serde_json::json!({"ar": "صورة الحرفي", "fr": "Photo de l'artisan"})
+                    .as_object()
+                    .cloned(),
+                tags: Some(vec!["portrait".into()]),
+                ..Default::default()
+            };
+            let a = media
+                .upload_bytes(&a, Some("cli"), meta, bytes.into())
+                .await
+                .expect("upload");
+            pictures.push(a);
+        }
         let upd = zellige::content::EntryInput {
             locale: Some("ar".into()),
-            data: serde_json::json!({"name": "اسم جديد"})
+            data: serde_json::json!({"name": "اسم جديد", "photo": pictures[0].id})
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
@@ -212,6 +250,27 @@ async fn export_then_import_reproduces_a_tenant() {
         };
         let (x, y) = (strip(&out1), strip(&out2));
         assert_eq!(x.len(), 93);
+        // The media directories beside the exports hold the same assets and files.
+        let assets = |p: &Path| {
+            let dir = Path::new(&format!("{}.media", p.display())).to_path_buf();
+            let index = std::fs::read_to_string(dir.join("assets.jsonl")).expect("assets.jsonl");
+            for line in index.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("json");
+                let sha = v["sha256"].as_str().expect("sha");
+                assert!(dir.join(sha).is_file(), "{sha} exported");
+            }
+            index
+        };
+        assert_eq!(assets(&out1), assets(&out2));
+        assert_eq!(assets(&out1).lines().count(), 2);
+        assert!(imported.contains("imported 2 media assets"), "{imported}");
+        let copy = t.ctx("copy").await;
+        let moved = media
+            .get(&copy, &pictures[0].id)
+            .await
+            .expect("moved with its id");
+        assert_eq!(moved.sha256, pictures[0].sha256);
+        assert_eq!(moved.file_name, "ورشة.png");
         assert_eq!(x, y, "export → import → export is the identity");
         assert!(
             x.iter().any(|l| l.get("published").is_some()),
@@ -372,7 +431,14 @@ fn serve_demo_answers_and_prints_tokens() {
 #[tokio::test]
 async fn reindex_rebuilds_the_search_index_from_the_database() {
     on_backends!(|t| {
-        zellige::demo::ensure(&t.content, &t.config.data_dir)
+        let media = zellige::media::Media::new(
+            t.content.db().clone(),
+            t.content.clone(),
+            &t.config.media,
+            &t.config.data_dir,
+        )
+        .expect("media");
+        zellige::demo::ensure(&t.content, &media, &t.config.data_dir)
             .await
             .expect("demo");
         let ctx = t.ctx("marrakech-safi").await;

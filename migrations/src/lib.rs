@@ -11,6 +11,7 @@ mod m20261201_000003_plugins;
 mod m20261201_000004_schedules;
 mod m20261201_000005_webhooks;
 mod m20261201_000006_media;
+mod m20261201_000007_media_keys;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_schedules::Migration),
             Box::new(m20261201_000005_webhooks::Migration),
             Box::new(m20261201_000006_media::Migration),
+            Box::new(m20261201_000007_media_keys::Migration),
         ]
     }
 }

@@ -189,8 +189,12 @@ pub struct Demo {
 impl TestApp {
     /// Loads the demo tenants (as `serve --demo` does).
     pub async fn demo(&self) -> anyhow::Result<Demo> {
-        let mut tenants =
-            zellige::demo::ensure(&self.state.content, &self.state.config.data_dir).await?;
+        let mut tenants = zellige::demo::ensure(
+            &self.state.content,
+            &self.state.media,
+            &self.state.config.data_dir,
+        )
+        .await?;
         let casablanca = tenants
             .pop()
             .ok_or_else(|| anyhow::anyhow!("no demo tenants"))?;

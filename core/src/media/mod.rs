@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod storage;
+pub mod transfer;
 pub mod transform;
 
 use std::sync::Arc;
@@ -71,6 +72,19 @@ pub struct AssetMeta {
     pub folder: Option<String>,
     pub tags: Option<Vec<String>>,
     pub is_public: Option<bool>,
+    /// Only when moving a tenant (`zellige import`): the asset keeps its id, author and times.
+    pub restore: Option<Restore>,
+}
+
+/// What an imported asset keeps from its source.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    pub id: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The content hash the export recorded: the bytes must match it.
+    pub sha256: String,
 }
 
 /// The limits that apply to one tenant: the configuration's, narrowed by the tenant's
@@ -278,8 +292,24 @@ impl Media {
         // Same bytes already stored for this tenant: keep one copy.
         store.rename(&tmp, &original).await?;
         let now = now_ms();
+        if let Some(r) = &checked.restore
+            && r.sha256 != sha256
+        {
+            self.remove_if_unused(ctx, &sha256).await;
+            return Err(MediaError::invalid(
+                "file",
+                "sha256",
+                format!(
+                    "the bytes of asset `{}` do not match their recorded hash",
+                    r.id
+                ),
+            ));
+        }
         let row = AssetRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: checked
+                .restore
+                .as_ref()
+                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |r| r.id.clone()),
             tenant_id: ctx.id().to_owned(),
             sha256,
             file_name,
@@ -293,9 +323,12 @@ impl Media {
             tags: serde_json::to_string(&checked.tags.unwrap_or_default())
                 .unwrap_or_else(|_| "[]".into()),
             is_public: checked.is_public.unwrap_or(false),
-            created_by: actor.map(str::to_owned),
-            created_at: now,
-            updated_at: now,
+            created_by: match &checked.restore {
+                Some(r) => r.created_by.clone(),
+                None => actor.map(str::to_owned),
+            },
+            created_at: checked.restore.as_ref().map_or(now, |r| r.created_at),
+            updated_at: checked.restore.as_ref().map_or(now, |r| r.updated_at),
         };
         let (txn, _) = store::begin_tenant_write(&self.inner.db, ctx.id()).await?;
         // Re-checked under the tenant's write lock: concurrent uploads cannot overshoot it.
@@ -318,6 +351,32 @@ impl Media {
         .await?;
         txn.commit().await?;
         Ok(row)
+    }
+
+    /// Stores bytes already in memory (the demo, small imports).
+    pub async fn upload_bytes(
+        &self,
+        ctx: &TenantCtx,
+        actor: Option<&str>,
+        meta: AssetMeta,
+        bytes: Bytes,
+    ) -> Result<AssetRow, MediaError> {
+        let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes)]);
+        self.upload(ctx, actor, meta, body).await
+    }
+
+    /// Every asset of the tenant, oldest first, in pages (for export).
+    pub async fn all(&self, ctx: &TenantCtx) -> Result<Vec<AssetRow>, MediaError> {
+        let mut out = Vec::new();
+        let mut filter = ListFilter::default();
+        loop {
+            let page = repo::list(&self.inner.db, ctx.id(), &filter, 500).await?;
+            let Some(last) = page.last() else { break };
+            filter.before_id = Some(last.id.clone());
+            out.extend(page);
+        }
+        out.reverse();
+        Ok(out)
     }
 
     fn accept_type(&self, head: &[u8], quota: &Quota) -> Result<String, MediaError> {
@@ -397,6 +456,11 @@ impl Media {
                     ));
                 }
             }
+        }
+        if let Some(r) = &meta.restore
+            && uuid::Uuid::parse_str(&r.id).is_err()
+        {
+            errors.push(FieldError::new("id", "format", "a UUID"));
         }
         if let Some(name) = &meta.file_name
             && let Err(MediaError::Invalid(e)) = clean_file_name(name)

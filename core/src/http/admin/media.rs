@@ -213,6 +213,7 @@ impl UploadParams {
                     .collect()
             }),
             is_public: self.is_public,
+            restore: None,
         })
     }
 
@@ -355,6 +356,7 @@ async fn update_media(
         folder: patch.folder,
         tags: patch.tags,
         is_public: patch.is_public,
+        restore: None,
     };
     let row = state
         .media
