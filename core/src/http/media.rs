@@ -44,7 +44,7 @@ async fn serve(
         Err(crate::tenancy::TenancyError::Unknown(_)) => return Err(not_found()),
         Err(e) => return Err(ApiError::internal(&e)),
     };
-    let asset = match state.media.get(&ctx, &id).await {
+    let asset = match state.media.get_for_serving(&ctx, &id).await {
         Ok(a) => a,
         Err(MediaError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),

@@ -263,6 +263,15 @@ pub async fn serve(
             shutdown.clone(),
         ));
     }
+    // TCP_NODELAY: a streamed body (media files) goes out in several writes after the
+    // headers; with Nagle's algorithm each keep-alive response then waited for the client's
+    // delayed ACK (40 ms).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -118,6 +118,9 @@ struct Inner {
     permits: tokio::sync::Semaphore,
     /// Variants known to be stored; concurrent requests for the same one compute it once.
     variants: moka::future::Cache<String, Arc<Variant>>,
+    /// Asset rows read by `GET /media/…`, for a second (a change made on this node drops its
+    /// row at once; other nodes follow within the second).
+    served: moka::future::Cache<(String, String), Arc<AssetRow>>,
     /// Assets known to be servable to anyone (used by a published entry), for a second.
     visibility: moka::future::Cache<(String, String), bool>,
 }
@@ -153,6 +156,10 @@ impl Media {
                 storage,
                 permits: tokio::sync::Semaphore::new(workers),
                 variants: moka::future::Cache::builder().max_capacity(100_000).build(),
+                served: moka::future::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(Duration::from_secs(1))
+                    .build(),
                 visibility: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(1))
@@ -490,6 +497,21 @@ impl Media {
             .ok_or_else(|| MediaError::NotFound(format!("asset `{id}`")))
     }
 
+    /// An asset for serving its bytes: read at most a second ago (see `Inner::served`).
+    pub async fn get_for_serving(
+        &self,
+        ctx: &TenantCtx,
+        id: &str,
+    ) -> Result<Arc<AssetRow>, MediaError> {
+        let key = (ctx.id().to_owned(), id.to_owned());
+        if let Some(row) = self.inner.served.get(&key).await {
+            return Ok(row);
+        }
+        let row = Arc::new(self.get(ctx, id).await?);
+        self.inner.served.insert(key, row.clone()).await;
+        Ok(row)
+    }
+
     pub async fn get_many(
         &self,
         ctx: &TenantCtx,
@@ -545,11 +567,15 @@ impl Media {
         repo::update_meta(&txn, &row).await?;
         audit(&txn, ctx, actor, "media.updated", id, serde_json::json!({})).await?;
         txn.commit().await?;
-        self.inner
-            .visibility
-            .invalidate(&(ctx.id().to_owned(), id.to_owned()))
-            .await;
+        self.forget(ctx, id).await;
         Ok(row)
+    }
+
+    /// Drops what this node remembers of an asset.
+    async fn forget(&self, ctx: &TenantCtx, id: &str) {
+        let key = (ctx.id().to_owned(), id.to_owned());
+        self.inner.visibility.invalidate(&key).await;
+        self.inner.served.invalidate(&key).await;
     }
 
     /// The (type, field) pairs of the tenant's media fields.
@@ -633,10 +659,7 @@ impl Media {
         )
         .await?;
         txn.commit().await?;
-        self.inner
-            .visibility
-            .invalidate(&(ctx.id().to_owned(), id.to_owned()))
-            .await;
+        self.forget(ctx, id).await;
         if last {
             // After the commit: a crash here leaves bytes no asset names, which the sweep removes.
             for params in variants {
