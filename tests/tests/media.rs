@@ -735,3 +735,206 @@ async fn the_demo_shows_pictures() {
         list.body
     );
 }
+
+/// A JPEG whose EXIF block says "rotate 90° clockwise to display" (orientation 6), with a GPS
+/// position beside it.
+fn jpeg_with_exif(w: u32, h: u32) -> Vec<u8> {
+    let plain = jpeg(w, h);
+    // TIFF, big-endian: IFD0 with Orientation = 6 and a GPS IFD pointer (to an empty IFD).
+    let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    tiff.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1, 0x00, 0x06, 0, 0]);
+    tiff.extend_from_slice(&[0x88, 0x25, 0x00, 0x04, 0, 0, 0, 1, 0, 0, 0, 38]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    tiff.extend_from_slice(&0u16.to_be_bytes());
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(app1.len() + 2).expect("short").to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+#[tokio::test]
+async fn variants_are_oriented_stripped_and_computed_once() {
+    let app = TestApp::spawn().await.expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let editor = demo.marrakech.editor_token.as_str();
+    let a = upload(
+        &app,
+        editor,
+        "fileName=portrait.jpg&isPublic=true",
+        jpeg_with_exif(400, 300),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let url = a.body["url"].as_str().expect("url").to_owned();
+    // Sixteen clients ask for the same new variant at once: it is computed once.
+    let before = app.state.media.variants_computed();
+    let variant = format!("{url}?w=150&format=jpeg");
+    let mut calls = Vec::new();
+    for _ in 0..16 {
+        let client = app.client.clone();
+        let u = app.url(&variant);
+        calls.push(tokio::spawn(async move {
+            let r = client.get(u).send().await.expect("get");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("bytes")
+        }));
+    }
+    let mut bodies = Vec::new();
+    for c in calls {
+        bodies.push(c.await.expect("join"));
+    }
+    assert_eq!(app.state.media.variants_computed() - before, 1);
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    // Oriented: a 400 × 300 picture shown rotated is 300 wide, 400 high; 150 wide → 200 high.
+    let img = image::load_from_memory(&bodies[0]).expect("jpeg");
+    assert_eq!((img.width(), img.height()), (150, 200));
+    // No metadata carried over: no EXIF (APP1) segment in the variant.
+    assert!(
+        !bodies[0].windows(6).any(|w| w == b"Exif\x00\x00"),
+        "EXIF (and its GPS position) stripped"
+    );
+    // The original keeps its bytes as uploaded.
+    let r = app.client.get(app.url(&url)).send().await.expect("get");
+    assert!(
+        r.bytes()
+            .await
+            .expect("bytes")
+            .windows(6)
+            .any(|w| w == b"Exif\x00\x00")
+    );
+}
+
+#[tokio::test]
+async fn multipart_uploads_pages_roles_and_the_tenant_total() {
+    let app = TestApp::spawn().await.expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let admin = app.admin_token("marrakech-safi").await.expect("admin");
+
+    // Multipart: text parts before the file part carry the metadata.
+    let form = reqwest::multipart::Form::new()
+        .text("alt", json!({"ar": "ملصق المعرض"}).to_string())
+        .text("tags", "poster,2017")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(jpeg(320, 200)).file_name("ملصق المعرض.jpg"),
+        );
+    let r = app
+        .client
+        .post(app.url("/admin/api/v1/media"))
+        .bearer_auth(&demo.marrakech.editor_token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("multipart");
+    assert_eq!(r.status(), 201);
+    let poster: Value = r.json().await.expect("json");
+    assert_eq!(poster["fileName"], "ملصق المعرض.jpg");
+    assert_eq!(poster["alt"]["ar"], "ملصق المعرض");
+    assert_eq!(poster["tags"], json!(["poster", "2017"]));
+    assert_eq!(poster["width"], 320);
+
+    // Cursor pages: newest first, each asset once.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/media?first=2&after={a}"),
+            None => "/media?first=2".to_owned(),
+        };
+        let page = app.admin("GET", &path, Some(&admin), None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for item in page.body["items"].as_array().expect("items") {
+            seen.push(item["id"].as_str().expect("id").to_owned());
+        }
+        match page.body["endCursor"].as_str() {
+            Some(c) => after = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "four demo pictures and the poster: {seen:?}");
+    assert_eq!(seen[0], poster["id"].as_str().expect("id"));
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5);
+
+    // Authors upload and change their own assets, not others'.
+    let created = app
+        .admin(
+            "POST",
+            "/users",
+            Some(&admin),
+            Some(json!({"email": "katiba@marrakech.ma", "role": "author", "password": "كاتبة-الأخبار"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let session = app
+        .login("marrakech-safi", "katiba@marrakech.ma", "كاتبة-الأخبار")
+        .await;
+    let author = session.body["token"].as_str().expect("token").to_owned();
+    let own = upload(&app, &author, "fileName=own.jpg", jpeg(40, 30)).await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    let own_id = own.body["id"].as_str().expect("id").to_owned();
+    let patch = app
+        .admin(
+            "PATCH",
+            &format!("/media/{own_id}"),
+            Some(&author),
+            Some(json!({"folder": "أخبار"})),
+        )
+        .await;
+    assert_eq!(patch.status, 200, "{}", patch.body);
+    let poster_id = poster["id"].as_str().expect("id");
+    let theirs = app
+        .admin(
+            "PATCH",
+            &format!("/media/{poster_id}"),
+            Some(&author),
+            Some(json!({"folder": "x"})),
+        )
+        .await;
+    assert_eq!(theirs.status, 403, "{}", theirs.body);
+    let d = app
+        .admin(
+            "DELETE",
+            &format!("/media/{poster_id}"),
+            Some(&author),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 403, "{}", d.body);
+    let d = app
+        .admin("DELETE", &format!("/media/{own_id}"), Some(&author), None)
+        .await;
+    assert_eq!(d.status, 204, "{}", d.body);
+
+    // The tenant's total: what is stored counts, each content once.
+    let s = app
+        .admin(
+            "PATCH",
+            "/settings",
+            Some(&admin),
+            Some(json!({"media": {"maxBytes": 1}})),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    let over = upload(
+        &app,
+        &demo.marrakech.editor_token,
+        "fileName=one-more.jpg",
+        jpeg(20, 20),
+    )
+    .await;
+    assert_eq!(over.status, 400, "{}", over.body);
+    assert_eq!(
+        over.body["fields"][0]["rule"], "tenantBytes",
+        "{}",
+        over.body
+    );
+}

@@ -116,6 +116,8 @@ struct Inner {
     storage: Storage,
     /// Transforms running at once on this node.
     permits: tokio::sync::Semaphore,
+    /// Variants computed on this node since start (single flight shows in it).
+    computed: std::sync::atomic::AtomicU64,
     /// Variants known to be stored; concurrent requests for the same one compute it once.
     variants: moka::future::Cache<String, Arc<Variant>>,
     /// Asset rows read by `GET /media/…`, for a second (a change made on this node drops its
@@ -155,6 +157,7 @@ impl Media {
                 config: config.clone(),
                 storage,
                 permits: tokio::sync::Semaphore::new(workers),
+                computed: Default::default(),
                 variants: moka::future::Cache::builder().max_capacity(100_000).build(),
                 served: moka::future::Cache::builder()
                     .max_capacity(100_000)
@@ -170,6 +173,13 @@ impl Media {
 
     pub fn config(&self) -> &MediaConfig {
         &self.inner.config
+    }
+
+    /// How many variants this node has computed since start.
+    pub fn variants_computed(&self) -> u64 {
+        self.inner
+            .computed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn storage(&self) -> &Storage {
@@ -754,6 +764,9 @@ impl Media {
                     .acquire()
                     .await
                     .map_err(|_| MediaError::Body("the transform pool is closed".into()))?;
+                this.inner
+                    .computed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let config = this.inner.config.clone();
                 let out = tokio::task::spawn_blocking(move || {
                     transform::render(&bytes, &params, &config)
