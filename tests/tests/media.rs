@@ -938,3 +938,36 @@ async fn multipart_uploads_pages_roles_and_the_tenant_total() {
         over.body
     );
 }
+
+#[tokio::test]
+async fn media_fields_load_in_one_batch() {
+    let app = TestApp::spawn_with(|c| {
+        zellige_e2e::quiet(c);
+        c.limits.graphql_cache_bytes = 0;
+    })
+    .await
+    .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let token = Some(demo.marrakech.public_token.as_str());
+    let query = "query($n: Int) { artisans(first: $n) { nodes { name photo { url alt width thumb: url(width: 120) } } } }";
+    let mut costs = Vec::new();
+    for n in [3, 60] {
+        app.graphql(token, query, json!({"n": n})).await; // warm the schema and model
+        let before = app.queries.load(std::sync::atomic::Ordering::SeqCst);
+        let (_, _, body) = app.graphql(token, query, json!({"n": n})).await;
+        costs.push(app.queries.load(std::sync::atomic::Ordering::SeqCst) - before);
+        let nodes = body["data"]["artisans"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .clone();
+        assert_eq!(nodes.len(), n, "{body}");
+        assert!(
+            nodes.iter().all(|a| a["photo"]["url"].is_string()),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 3 and 60 artisans: {costs:?}"
+    );
+}
