@@ -163,13 +163,7 @@ async fn pictures(
         );
         if media.get(ctx, &id).await.is_err() {
             let bytes = picture(*ink, *ground, 480, 320);
-            let sha256 = {
-                use sha2::Digest;
-                sha2::Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            };
+            let sha256 = crate::media::content_hash(&bytes);
             let meta = crate::media::AssetMeta {
                 file_name: Some(format!("zellige-{}.jpg", i + 1)),
                 alt: Some(Map::from_iter([

@@ -418,10 +418,11 @@ fn media_type() -> Object {
                             .check(&rc.media_config, None, &v.asset.mime)
                             .map_err(|f| content_error(crate::content::ContentError::Invalid(f)))?;
                         url.push('?');
-                        url.push_str(&params.query());
-                        if raw.format.as_deref() == Some("auto") {
-                            url = url.replace("format=webp", "format=auto").replace("format=jpeg", "format=auto").replace("format=png", "format=auto");
-                        }
+                        url.push_str(&if raw.format.as_deref() == Some("auto") {
+                            params.query_as("auto")
+                        } else {
+                            params.query()
+                        });
                     }
                     Ok(Some(FieldValue::value(Value::from(url))))
                 })

@@ -61,14 +61,14 @@ async fn serve(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let store = state.media.storage().store().clone();
     let max_age = state.media.config().max_age_seconds;
-    let (path, mime, etag, cache_control, last_modified) =
+    let (path, mime, etag, cache_control, size) =
         if raw.is_empty() || !crate::media::detect::is_raster(&asset.mime) {
             (
                 Storage::original(ctx.id(), &asset.sha256),
                 asset.mime.clone(),
                 format!("\"{}\"", asset.sha256),
                 format!("public, max-age={max_age}"),
-                asset.created_at,
+                u64::try_from(asset.size).unwrap_or(0),
             )
         } else {
             let params = raw
@@ -90,9 +90,10 @@ async fn serve(
                     params.canonical().replace(['=', ','], "")
                 ),
                 "public, max-age=31536000, immutable".to_owned(),
-                asset.created_at,
+                variant.size,
             )
         };
+    let last_modified = asset.created_at;
     let last_modified_text = httpdate(last_modified);
     let mut base = HeaderMap::new();
     let set = |h: &mut HeaderMap, name: header::HeaderName, v: &str| {
@@ -131,51 +132,28 @@ async fn serve(
         .get(header::IF_RANGE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v == etag);
-    let range = headers
+    // Ranges are resolved against the known size, so an unsatisfiable one is answered here.
+    let range = match headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .filter(|_| range_ok)
-        .map(parse_range);
+        .map(|v| parse_range(v, size))
+    {
+        Some(Err(())) => {
+            set(&mut base, header::CONTENT_RANGE, &format!("bytes */{size}"));
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, base).into_response());
+        }
+        Some(Ok(r)) => Some(r),
+        None => None,
+    };
     let options = GetOptions {
-        range: match &range {
-            Some(Ok(r)) => Some(r.clone()),
-            _ => None,
-        },
+        range: range.clone().map(GetRange::Bounded),
         ..Default::default()
     };
-    if let Some(Err(())) = range {
-        set(
-            &mut base,
-            header::CONTENT_RANGE,
-            &format!("bytes */{}", asset.size),
-        );
-        return Ok((StatusCode::RANGE_NOT_SATISFIABLE, base).into_response());
-    }
     let got = match store.get_opts(&path, options).await {
         Ok(g) => g,
         Err(object_store::Error::NotFound { .. }) => return Err(not_found()),
-        Err(object_store::Error::Generic { source, .. })
-            if source.to_string().contains("range") =>
-        {
-            set(
-                &mut base,
-                header::CONTENT_RANGE,
-                &format!("bytes */{}", asset.size),
-            );
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, base).into_response());
-        }
-        Err(e) => {
-            let text = e.to_string();
-            if text.contains("Range") || text.contains("range") {
-                set(
-                    &mut base,
-                    header::CONTENT_RANGE,
-                    &format!("bytes */{}", asset.size),
-                );
-                return Ok((StatusCode::RANGE_NOT_SATISFIABLE, base).into_response());
-            }
-            return Err(ApiError::internal(&e));
-        }
+        Err(e) => return Err(ApiError::internal(&e)),
     };
     let total = got.meta.size;
     let served = got.range.clone();
@@ -203,22 +181,20 @@ async fn serve(
     Ok((status, base, body).into_response())
 }
 
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range; several are answered with the whole file
-/// by the caller's fallback, as RFC 9110 allows).
-fn parse_range(v: &str) -> Result<GetRange, ()> {
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` of a `size`-byte file, as the byte range to send;
+/// `Err` when it cannot be satisfied (one range only: several are refused the same way).
+fn parse_range(v: &str, size: u64) -> Result<std::ops::Range<u64>, ()> {
     let spec = v.strip_prefix("bytes=").ok_or(())?.trim();
     if spec.contains(',') {
         return Err(());
     }
     let (a, b) = spec.split_once('-').ok_or(())?;
-    match (a.trim(), b.trim()) {
-        ("", n) => n
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(GetRange::Suffix)
-            .ok_or(()),
-        (a, "") => a.parse::<u64>().map(GetRange::Offset).map_err(|_| ()),
+    let range = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n = n.parse::<u64>().map_err(|_| ())?.min(size);
+            size - n..size
+        }
+        (a, "") => a.parse::<u64>().map_err(|_| ())?..size,
         (a, b) => {
             let (a, b) = (
                 a.parse::<u64>().map_err(|_| ())?,
@@ -227,9 +203,13 @@ fn parse_range(v: &str) -> Result<GetRange, ()> {
             if b < a {
                 return Err(());
             }
-            Ok(GetRange::Bounded(a..b + 1))
+            a..(b + 1).min(size)
         }
+    };
+    if range.start >= range.end {
+        return Err(());
     }
+    Ok(range)
 }
 
 /// Whether the client's copy is current: `If-None-Match` wins over `If-Modified-Since`.

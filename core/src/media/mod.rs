@@ -229,6 +229,16 @@ impl Media {
             .tenant_bytes
             .saturating_sub(u64::try_from(stored).unwrap_or(0));
         let limit = quota.max_file_bytes.min(room);
+        let tenant_full = || {
+            MediaError::invalid(
+                "file",
+                "tenantBytes",
+                format!(
+                    "the tenant's media library is limited to {} bytes and {} are left",
+                    quota.tenant_bytes, room
+                ),
+            )
+        };
         let over = |size: u64| {
             if size > quota.max_file_bytes {
                 MediaError::invalid(
@@ -237,14 +247,7 @@ impl Media {
                     format!("files are at most {} bytes", quota.max_file_bytes),
                 )
             } else {
-                MediaError::invalid(
-                    "file",
-                    "tenantBytes",
-                    format!(
-                        "the tenant's media library is limited to {} bytes and {} are left",
-                        quota.tenant_bytes, room
-                    ),
-                )
+                tenant_full()
             }
         };
         let store = self.inner.storage.store().clone();
@@ -354,7 +357,7 @@ impl Media {
         if !shared && stored_now + size > quota.tenant_bytes {
             drop(txn);
             self.remove_if_unused(ctx, &row.sha256).await;
-            return Err(over(size.max(1)).with_rule_tenant());
+            return Err(tenant_full());
         }
         repo::insert(&txn, &row).await?;
         audit(
@@ -884,25 +887,6 @@ async fn audit(
     .await
 }
 
-trait TenantRule {
-    fn with_rule_tenant(self) -> Self;
-}
-
-impl TenantRule for MediaError {
-    /// A refusal found under the lock is always the tenant's total.
-    fn with_rule_tenant(self) -> Self {
-        match self {
-            MediaError::Invalid(mut f) => {
-                for e in &mut f {
-                    e.rule = "tenantBytes".into();
-                }
-                MediaError::Invalid(f)
-            }
-            other => other,
-        }
-    }
-}
-
 /// The last path segment, without control characters, at most [`NAME_CHARS`] characters;
 /// never a path (`../../etc/passwd` becomes `passwd`).
 pub fn clean_file_name(raw: &str) -> Result<String, MediaError> {
@@ -925,6 +909,11 @@ pub fn clean_file_name(raw: &str) -> Result<String, MediaError> {
         ));
     }
     Ok(cleaned)
+}
+
+/// The content address of some bytes: their SHA-256 in hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

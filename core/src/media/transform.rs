@@ -196,6 +196,11 @@ impl Params {
 
     /// The query string that asks for this variant.
     pub fn query(&self) -> String {
+        self.query_as(self.format.name())
+    }
+
+    /// The query string with `format` given by name (`auto` leaves it to the client's `Accept`).
+    pub fn query_as(&self, format: &str) -> String {
         let mut parts = Vec::new();
         if let Some(w) = self.width {
             parts.push(format!("w={w}"));
@@ -211,7 +216,7 @@ impl Params {
                 Fit::Inside => "inside",
             }
         ));
-        parts.push(format!("format={}", self.format.name()));
+        parts.push(format!("format={format}"));
         parts.push(format!("q={}", self.quality));
         parts.join("&")
     }
