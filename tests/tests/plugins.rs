@@ -243,35 +243,37 @@ async fn tenants_reach_only_what_they_enabled() {
     let demo = app.demo_with_plugins().await.expect("demo");
     let casa = demo.casablanca.public_token.as_str();
     let admin = app.admin_token("casablanca-settat").await.expect("admin");
+    // The calendar of December 2017 on a node with a token: whether it rendered, or the code.
+    async fn december(node: &TestApp, token: &str) -> Result<(), String> {
+        let month = json!({"year": 2017, "month": 12});
+        let (_, body) = node.widget(Some(token), "calendar", "month", month).await;
+        match body["data"]["widget"]["html"].is_string() {
+            true => Ok(()),
+            false => Err(code(&body).to_string()),
+        }
+    }
+    async fn set_calendar(app: &TestApp, admin: &str, enabled: bool) {
+        let body = json!({ "enabled": enabled });
+        let a = app
+            .admin("PUT", "/plugins/calendar/setup", Some(admin), Some(body))
+            .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+    }
+    let forbidden = Err("FORBIDDEN".to_string());
+    // Another node renders first, so it holds Casablanca's calendar setup in memory.
+    let other = app.another_node().await.expect("second node");
+    assert_eq!(december(&other, casa).await, Ok(()));
 
     // Disabled for Casablanca: FORBIDDEN there, still fine in Marrakech.
-    let a = app
-        .admin(
-            "PUT",
-            "/plugins/calendar/setup",
-            Some(&admin),
-            Some(json!({"enabled": false})),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    let (_, body) = app
-        .widget(
-            Some(casa),
-            "calendar",
-            "month",
-            json!({"year": 2017, "month": 12}),
-        )
-        .await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body}");
-    let (_, body) = app
-        .widget(
-            Some(&demo.marrakech.public_token),
-            "calendar",
-            "month",
-            json!({"year": 2017, "month": 12}),
-        )
-        .await;
-    assert!(body["data"]["widget"]["html"].is_string(), "{body}");
+    set_calendar(&app, &admin, false).await;
+    assert_eq!(december(&app, casa).await, forbidden);
+    // The other node sees each change at its next request, not after a restart or a delay.
+    assert_eq!(december(&other, casa).await, forbidden);
+    set_calendar(&app, &admin, true).await;
+    assert_eq!(december(&other, casa).await, Ok(()));
+    set_calendar(&app, &admin, false).await;
+    assert_eq!(december(&other, casa).await, forbidden);
+    assert_eq!(december(&app, &demo.marrakech.public_token).await, Ok(()));
 
     // A grant the manifest does not ask for is refused, naming the field.
     let a = app

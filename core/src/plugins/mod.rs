@@ -210,6 +210,10 @@ struct Inner {
     rates: Mutex<HashMap<(String, String), (Instant, u32)>>,
     /// Rendered widgets: answer and expiry.
     widgets: moka::sync::Cache<String, (Instant, Arc<WidgetOutput>)>,
+    /// Plugin setups per (tenant, plugin), each with the tenant's outbox sequence it was read
+    /// at: every change to a setup records an outbox event, so a request that reads a newer
+    /// sequence reads the setup again (see `registry::enabled`).
+    setups: Mutex<HashMap<(String, String), (i64, Arc<registry::Enabled>)>>,
 }
 
 impl PluginHost {
@@ -238,6 +242,7 @@ impl PluginHost {
                 manifests: Mutex::default(),
                 validators: Mutex::default(),
                 rates: Mutex::default(),
+                setups: Mutex::default(),
                 widgets: moka::sync::Cache::builder()
                     .max_capacity(if config.widget_cache_entries == 0 {
                         0
@@ -327,6 +332,36 @@ impl PluginHost {
         );
         cache.insert(sha256.to_owned(), m.clone());
         Ok(m)
+    }
+
+    /// A setup read at the tenant's outbox sequence `seq`, if this node has it.
+    fn setup_at(&self, tenant: &str, plugin: &str, seq: i64) -> Option<Arc<registry::Enabled>> {
+        let setups = self
+            .inner
+            .setups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, setup) = setups.get(&(tenant.to_owned(), plugin.to_owned()))?;
+        (*at == seq).then(|| setup.clone())
+    }
+
+    fn keep_setup(&self, tenant: &str, seq: i64, setup: Arc<registry::Enabled>) {
+        let mut setups = self
+            .inner
+            .setups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if setups.len() >= 10_000 {
+            setups.clear();
+        }
+        let key = (tenant.to_owned(), setup.plugin_id.clone());
+        match setups.get(&key) {
+            // Never replace a setup read at a later sequence by one read earlier.
+            Some((at, _)) if *at > seq => {}
+            _ => {
+                setups.insert(key, (seq, setup));
+            }
+        }
     }
 
     fn lock_pres(&self) -> std::sync::MutexGuard<'_, HashMap<String, PluginPre<CallState>>> {
@@ -443,7 +478,7 @@ impl PluginHost {
         props: Value,
         locale: &str,
     ) -> Result<Arc<WidgetOutput>, PluginError> {
-        let setup = registry::enabled(self, tenant, plugin).await?;
+        let setup = registry::enabled(self, tenant, event_seq, plugin).await?;
         self.render_with(&setup, tenant, event_seq, widget, props, locale)
             .await
     }

@@ -472,6 +472,18 @@ async fn set_up(
         now_ms(),
     )
     .await?;
+    store::outbox::record(
+        &txn,
+        tenant,
+        vec![store::outbox::NewEvent {
+            kind: store::outbox::EventKind::PluginChanged,
+            entry_type: None,
+            entry_id: None,
+            payload: serde_json::json!({ "plugin": plugin_id, "version": version, "enabled": enabled }),
+        }],
+        now_ms(),
+    )
+    .await?;
     audit::record(
         &txn,
         audit::Event::new(
@@ -499,11 +511,21 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
 }
 
 /// The plugin `plugin_id` as the tenant enabled it; `FORBIDDEN` when the tenant has not.
+///
+/// `event_seq` is the tenant's outbox sequence read by this request (with its credential).
+/// Every change to a setup records an outbox event (`plugin.changed`), so a setup this node
+/// read at the same sequence is still the current one and the lookup is skipped.
 pub async fn enabled(
     host: &PluginHost,
     tenant: &TenantCtx,
+    event_seq: Option<i64>,
     plugin_id: &str,
-) -> Result<Enabled, PluginError> {
+) -> Result<Arc<Enabled>, PluginError> {
+    if let Some(seq) = event_seq
+        && let Some(setup) = host.setup_at(tenant.id(), plugin_id, seq)
+    {
+        return Ok(setup);
+    }
     let row = repo::tenant_plugin(host.db(), tenant.id(), plugin_id)
         .await?
         .filter(|r| r.enabled)
@@ -512,7 +534,11 @@ pub async fn enabled(
                 "plugin `{plugin_id}` is not enabled for this tenant"
             ))
         })?;
-    resolve(host, row)
+    let setup = Arc::new(resolve(host, row)?);
+    if let Some(seq) = event_seq {
+        host.keep_setup(tenant.id(), seq, setup.clone());
+    }
+    Ok(setup)
 }
 
 /// Every plugin the tenant has enabled.

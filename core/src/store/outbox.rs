@@ -24,6 +24,10 @@ pub enum EventKind {
     EntryDeleted,
     #[serde(rename = "content_type.changed")]
     ContentTypeChanged,
+    /// A plugin was enabled, disabled or set up again for the tenant: nodes that keep the
+    /// tenant's plugin setup in memory tell theirs is stale by the sequence moving on.
+    #[serde(rename = "plugin.changed")]
+    PluginChanged,
 }
 
 impl EventKind {
@@ -35,6 +39,7 @@ impl EventKind {
             EventKind::EntryUnpublished => "entry.unpublished",
             EventKind::EntryDeleted => "entry.deleted",
             EventKind::ContentTypeChanged => "content_type.changed",
+            EventKind::PluginChanged => "plugin.changed",
         }
     }
 }
