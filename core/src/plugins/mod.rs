@@ -194,6 +194,9 @@ pub struct PluginHost {
     inner: Arc<Inner>,
 }
 
+/// A plugin setup and the tenant outbox sequence it was read at.
+type SetupAt = (i64, Arc<registry::Enabled>);
+
 struct Inner {
     engine: Engine,
     linker: Linker<CallState>,
@@ -213,7 +216,7 @@ struct Inner {
     /// Plugin setups per (tenant, plugin), each with the tenant's outbox sequence it was read
     /// at: every change to a setup records an outbox event, so a request that reads a newer
     /// sequence reads the setup again (see `registry::enabled`).
-    setups: Mutex<HashMap<(String, String), (i64, Arc<registry::Enabled>)>>,
+    setups: Mutex<HashMap<(String, String), SetupAt>>,
 }
 
 impl PluginHost {
