@@ -20,8 +20,8 @@ struct Setup {
     host: PluginHost,
     uncached: PluginHost,
     tenant: zellige::tenancy::TenantCtx,
-    calendar: registry::Enabled,
-    hello: registry::Enabled,
+    calendar: std::sync::Arc<registry::Enabled>,
+    hello: std::sync::Arc<registry::Enabled>,
 }
 
 fn setup(rt: &tokio::runtime::Runtime) -> Setup {
@@ -75,10 +75,10 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         )
         .await
         .expect("enable template");
-        let calendar = registry::enabled(&host, &tenant, "calendar")
+        let calendar = registry::enabled(&host, &tenant, None, "calendar")
             .await
             .expect("calendar");
-        let hello = registry::enabled(&host, &tenant, "hello")
+        let hello = registry::enabled(&host, &tenant, None, "hello")
             .await
             .expect("hello");
         Setup {
