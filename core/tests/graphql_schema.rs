@@ -26,7 +26,7 @@ fn builtin_sdl_matches_the_snapshot() {
     );
     for expected in [
         "type Article implements Entry",
-        "articles(where: ArticleWhere, orderBy: [ArticleOrderBy!], first: Int = 20, after: String, last: Int, before: String, locale: String, status: Status = PUBLISHED): ArticleConnection!",
+        "articles(where: ArticleWhere, orderBy: [ArticleOrderBy!], first: Int, after: String, last: Int, before: String, locale: String, status: Status = PUBLISHED): ArticleConnection!",
         "article(id: ID, slug: String, locale: String, status: Status = PUBLISHED): Article",
         "createArticle(data: ArticleCreateInput!, locale: String): Article!",
         "updateArticle(id: ID!, data: ArticleUpdateInput!, locale: String, expectedVersion: Int): Article!",

@@ -259,36 +259,35 @@ impl Content {
                 "give `first` or `last`, not both",
             ));
         }
-        let (size, backward, cursor, arg) = match (args.last, &args.before) {
-            (Some(last), before) => (last, true, before.clone(), "before"),
-            (None, Some(before)) => (
-                args.first.unwrap_or(PAGE_DEFAULT),
-                true,
-                Some(before.clone()),
-                "before",
-            ),
-            (None, None) => (
-                args.first.unwrap_or(PAGE_DEFAULT),
-                false,
-                args.after.clone(),
-                "after",
-            ),
+        // Relay's cursor connections: `after` and `before` bound the range; `first` takes from
+        // its start (the default), `last` from its end, walking the order backwards.
+        let backward = args.last.is_some();
+        let (size, name) = match args.last {
+            Some(last) => (last, "last"),
+            None => (args.first.unwrap_or(PAGE_DEFAULT), "first"),
         };
         if size > self.page_max {
-            let name = if backward && args.last.is_some() {
-                "last"
-            } else {
-                "first"
-            };
             return Err(ContentError::invalid(
                 name,
                 "max",
                 format!("at most {} entries per page", self.page_max),
             ));
         }
-        let after = cursor
-            .map(|c| decode_cursor(arg, &signature, &c))
+        let after = args
+            .after
+            .as_ref()
+            .map(|c| decode_cursor("after", &signature, c))
             .transpose()?;
+        let before = args
+            .before
+            .as_ref()
+            .map(|c| decode_cursor("before", &signature, c))
+            .transpose()?;
+        let (after, until) = if backward {
+            (before, after)
+        } else {
+            (after, before)
+        };
         Ok((
             ListQuery {
                 stage,
@@ -296,6 +295,7 @@ impl Content {
                 cond,
                 sort,
                 after,
+                until,
                 limit: size + 1,
                 backward,
             },
@@ -328,11 +328,14 @@ impl Content {
                 (Entry::from_doc(r.doc, stage), cursor)
             })
             .collect();
-        let had_cursor = q.after.is_some();
+        // Beyond a cursor there is at least the cursor's own entry (Relay lets a server answer
+        // so without looking).
+        let (walked_from, walked_to) = (q.after.is_some(), q.until.is_some());
+        let (next, previous) = (more || walked_to, walked_from);
         Ok(Page {
             entries,
-            has_next_page: if q.backward { had_cursor } else { more },
-            has_previous_page: if q.backward { more } else { had_cursor },
+            has_next_page: if q.backward { previous } else { next },
+            has_previous_page: if q.backward { next } else { previous },
         })
     }
 

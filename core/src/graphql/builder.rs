@@ -882,11 +882,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                 let args = PageArgs {
                     filter: arg_json(&ctx, "where")?,
                     order_by,
-                    first: if last.is_some() && first.is_none() {
-                        None
-                    } else {
-                        Some(first.unwrap_or(crate::content::entries::PAGE_DEFAULT))
-                    },
+                    first,
                     after: arg_string(&ctx, "after")?,
                     last,
                     before: arg_string(&ctx, "before")?,
@@ -915,10 +911,8 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
         "orderBy",
         TypeRef::named_nn_list(names.order_by.clone()),
     ))
-    .argument(
-        InputValue::new("first", TypeRef::named(TypeRef::INT))
-            .default_value(Value::from(crate::content::entries::PAGE_DEFAULT)),
-    )
+    // No default for `first`: with one, `last` alone could never be told from `first` + `last`.
+    .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)))
     .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
     .argument(InputValue::new("last", TypeRef::named(TypeRef::INT)))
     .argument(InputValue::new("before", TypeRef::named(TypeRef::STRING)))
@@ -952,7 +946,10 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
             rc.authorize(&ty, Action::Create)?;
-            let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+            // A write names its locale exactly: an unknown one is refused by the content layer
+            // (falling back, as reads do, would overwrite the default locale's values).
+            let requested = arg_string(&ctx, "locale")?;
+            let locale = locale_of(rc, requested.as_deref());
             let (data, slug) = input_data(&ctx)?;
             let actor = rc.principal.actor();
             let entry = rc
@@ -962,7 +959,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                     &ty,
                     EntryInput {
                         data,
-                        locale: Some(locale.clone()),
+                        locale: Some(requested.unwrap_or_else(|| locale.clone())),
                         slug,
                     },
                     actor.as_deref(),
@@ -984,7 +981,10 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
             let rc = ctx.data::<RequestCtx>()?;
             let id = arg_string(&ctx, "id")?.unwrap_or_default();
             rc.authorize_entry(&ty, Action::Update, &id).await?;
-            let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
+            // A write names its locale exactly: an unknown one is refused by the content layer
+            // (falling back, as reads do, would overwrite the default locale's values).
+            let requested = arg_string(&ctx, "locale")?;
+            let locale = locale_of(rc, requested.as_deref());
             let (data, slug) = input_data(&ctx)?;
             let expected = arg_json(&ctx, "expectedVersion")?.and_then(|v| v.as_i64());
             let actor = rc.principal.actor();
@@ -996,7 +996,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                     &id,
                     EntryInput {
                         data,
-                        locale: Some(locale.clone()),
+                        locale: Some(requested.unwrap_or_else(|| locale.clone())),
                         slug,
                     },
                     expected,

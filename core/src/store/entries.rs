@@ -684,6 +684,7 @@ pub async fn count_type(
             cond: None,
             sort: Vec::new(),
             after: None,
+            until: None,
             limit: 0,
             backward: false,
         },
@@ -813,6 +814,8 @@ pub struct ListQuery {
     /// Ties are broken by id, in the direction of the last key (newest first without keys).
     pub sort: Vec<SortKey>,
     pub after: Option<Position>,
+    /// Rows strictly before this position in walking order (the other end of a Relay range).
+    pub until: Option<Position>,
     pub limit: u64,
     /// Walk the order backwards (for `last`/`before`); rows come back in walking order.
     pub backward: bool,
@@ -1095,61 +1098,20 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     let flip = q.backward;
     let dirs: Vec<bool> = q.sort.iter().map(|k| k.desc ^ flip).collect();
     let id_desc = id_desc_natural ^ flip;
+    let mut exprs: Vec<(String, bool)> = q
+        .sort
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (sort_expr(i, k), dirs[i]))
+        .collect();
+    exprs.push((tie_breaker(q).to_owned(), id_desc));
     if let Some(pos) = &q.after {
-        let mut exprs: Vec<(String, bool)> = q
-            .sort
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (sort_expr(i, k), dirs[i]))
-            .collect();
-        exprs.push((tie_breaker(q).to_owned(), id_desc));
-        if pos.len() == exprs.len() && exprs.iter().all(|(_, d)| *d == exprs[0].1) {
-            // One direction: a row-value comparison, which both databases turn into an index
-            // range that starts at the cursor.
-            sql.push(" AND (");
-            sql.push(
-                &exprs
-                    .iter()
-                    .map(|(e, _)| e.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(if exprs[0].1 { ") < (" } else { ") > (" });
-            for (i, p) in pos.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                bind_json(&mut sql, p);
-            }
-            sql.push(")");
-        } else if pos.len() == exprs.len() {
-            // Mixed directions: the expanded form, led by a bound on the first key.
-            let (first, desc) = &exprs[0];
-            sql.push(" AND ")
-                .push(first)
-                .push(if *desc { " <= " } else { " >= " });
-            bind_json(&mut sql, &pos[0]);
-            sql.push(" AND (");
-            for i in 0..exprs.len() {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                sql.push("(");
-                for (j, (expr, _)) in exprs.iter().enumerate().take(i) {
-                    sql.push(expr).push(" = ");
-                    bind_json(&mut sql, &pos[j]);
-                    sql.push(" AND ");
-                }
-                let (expr, desc) = &exprs[i];
-                sql.push(expr).push(if *desc { " < " } else { " > " });
-                bind_json(&mut sql, &pos[i]);
-                sql.push(")");
-            }
-            sql.push(")");
-        } else {
-            // A cursor of another sort order: nothing can follow it.
-            sql.push(" AND 1 = 0");
-        }
+        push_position_bound(&mut sql, &exprs, pos);
+    }
+    if let Some(pos) = &q.until {
+        // Before a position in walking order is after it walking the other way.
+        let reversed: Vec<(String, bool)> = exprs.iter().map(|(e, d)| (e.clone(), !d)).collect();
+        push_position_bound(&mut sql, &reversed, pos);
     }
     sql.push(" ORDER BY ");
     for (i, key) in q.sort.iter().enumerate() {
@@ -1162,6 +1124,58 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     // bound again (it may shape the plan), which doubled the cost of every list.
     sql.push(&format!(" LIMIT {}", q.limit));
     sql
+}
+
+/// Keeps the rows strictly after `pos` when walking `exprs` (each with its direction, `true`
+/// for descending).
+fn push_position_bound(sql: &mut Sql, exprs: &[(String, bool)], pos: &Position) {
+    if pos.len() == exprs.len() && exprs.iter().all(|(_, d)| *d == exprs[0].1) {
+        // One direction: a row-value comparison, which both databases turn into an index
+        // range that starts at the cursor.
+        sql.push(" AND (");
+        sql.push(
+            &exprs
+                .iter()
+                .map(|(e, _)| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        sql.push(if exprs[0].1 { ") < (" } else { ") > (" });
+        for (i, p) in pos.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            bind_json(sql, p);
+        }
+        sql.push(")");
+    } else if pos.len() == exprs.len() {
+        // Mixed directions: the expanded form, led by a bound on the first key.
+        let (first, desc) = &exprs[0];
+        sql.push(" AND ")
+            .push(first)
+            .push(if *desc { " <= " } else { " >= " });
+        bind_json(sql, &pos[0]);
+        sql.push(" AND (");
+        for i in 0..exprs.len() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(");
+            for (j, (expr, _)) in exprs.iter().enumerate().take(i) {
+                sql.push(expr).push(" = ");
+                bind_json(sql, &pos[j]);
+                sql.push(" AND ");
+            }
+            let (expr, desc) = &exprs[i];
+            sql.push(expr).push(if *desc { " < " } else { " > " });
+            bind_json(sql, &pos[i]);
+            sql.push(")");
+        }
+        sql.push(")");
+    } else {
+        // A cursor of another sort order: nothing can follow it.
+        sql.push(" AND 1 = 0");
+    }
 }
 
 /// The id column ties are broken on: the sort join's own copy when a single field sort drives
