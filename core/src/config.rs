@@ -330,6 +330,19 @@ pub struct Limits {
     pub graphql_query_bytes: usize,
     /// GraphQL: whether introspection is served.
     pub graphql_introspection: bool,
+    /// GraphQL: deepest nesting inside `__schema`/`__type` (the standard introspection query
+    /// of GraphiQL and code generators nests 13 levels).
+    pub graphql_introspection_depth: usize,
+    /// GraphQL: most fields inside `__schema`/`__type`, fragments expanded (the standard
+    /// introspection query selects about 190).
+    pub graphql_introspection_fields: usize,
+    /// GraphQL: most values one query may resolve: each field weighted by the sizes of the
+    /// lists it sits in (`first`, or a list's default).
+    pub graphql_cost: u64,
+    /// GraphQL: items a `many` reference field yields when the query gives no `first`.
+    pub graphql_reference_first: u64,
+    /// GraphQL: largest `first` of a `many` reference field.
+    pub graphql_reference_first_max: u64,
     /// GraphQL: memory for cached query responses, bytes; 0 turns the cache off. Entries are
     /// keyed by the tenant's outbox sequence, so any write (on any node) retires them at once.
     pub graphql_cache_bytes: u64,
@@ -394,6 +407,11 @@ impl Default for Limits {
             graphql_aliases: 30,
             graphql_query_bytes: 32 * 1024,
             graphql_introspection: true,
+            graphql_introspection_depth: 16,
+            graphql_introspection_fields: 500,
+            graphql_cost: 50_000,
+            graphql_reference_first: 20,
+            graphql_reference_first_max: 100,
             graphql_cache_bytes: 32 * 1024 * 1024,
             graphql_cache_entry_bytes: 512 * 1024,
         }
@@ -454,6 +472,11 @@ impl Config {
             query_bytes: self.limits.graphql_query_bytes,
             page_max: self.limits.page_size_max,
             introspection: self.limits.graphql_introspection,
+            introspection_depth: self.limits.graphql_introspection_depth,
+            introspection_fields: self.limits.graphql_introspection_fields,
+            cost: self.limits.graphql_cost,
+            reference_first: self.limits.graphql_reference_first,
+            reference_first_max: self.limits.graphql_reference_first_max,
         }
     }
 

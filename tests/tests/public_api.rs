@@ -175,3 +175,138 @@ async fn a_write_in_an_unknown_locale_is_refused_and_changes_nothing() {
         assert_eq!(body["data"]["article"]["title"], arabic, "{body}");
     }
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws connection with `token`, acknowledged.
+async fn socket(app: &TestApp, token: &str) -> Socket {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    let headers = req.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    headers.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    let init = json!({"type": "connection_init"}).to_string();
+    ws.send(init.into()).await.expect("init");
+    assert_eq!(frame(&mut ws).await["type"], "connection_ack");
+    ws
+}
+
+async fn frame(ws: &mut Socket) -> Value {
+    use futures::StreamExt;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("open")
+            .expect("frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            return serde_json::from_str(&t).expect("json");
+        }
+    }
+}
+
+/// Runs one operation over the socket and returns its first result (or error frame).
+async fn over_socket(ws: &mut Socket, id: &str, query: &str, variables: &Value) -> Value {
+    use futures::SinkExt;
+    let msg =
+        json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}});
+    ws.send(msg.to_string().into()).await.expect("subscribe");
+    loop {
+        let f = frame(ws).await;
+        if f["id"] == id && matches!(f["type"].as_str(), Some("next" | "error")) {
+            return f["payload"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_limit_holds_over_http_and_websocket_alike() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let token = demo.marrakech.public_token.as_str();
+        let fragment = "fragment F on __Type { name kind fields { name args { name } type { name ofType { name } } } }";
+        let bomb: String = (0..300)
+            .map(|i| format!("a{i}: __schema {{ types {{ ...F }} }} "))
+            .collect();
+        let large = "fragment G on __Type { name kind description fields { name description args { name description defaultValue type { name kind ofType { name kind } } } type { name kind ofType { name kind ofType { name } } } isDeprecated deprecationReason } }";
+        let wide: String = (0..25)
+            .map(|i| format!("a{i}: __schema {{ types {{ ...G }} }} "))
+            .collect();
+        let deep = format!(
+            "{{ articles {{ nodes {{ {} id {} }} }} }}",
+            "relatedEvents { relatedArticles { ".repeat(6),
+            "} } ".repeat(6)
+        );
+        let cases: Vec<(&str, String, Value)> = vec![
+            ("introspection alias bomb", format!("{{ {bomb} }} {fragment}"), json!({})),
+            ("introspection under the alias limit", format!("{{ {wide} }} {large}"), json!({})),
+            ("depth", deep, json!({})),
+            (
+                "first over the page limit, through a variable",
+                "query($n: Int) { articles(first: $n) { nodes { id } } }".into(),
+                json!({"n": 1000}),
+            ),
+            (
+                "last over the page limit",
+                "{ events(last: 101) { nodes { id } } }".into(),
+                json!({}),
+            ),
+            (
+                "nested reference lists at their default size",
+                "{ articles(first: 100) { nodes { relatedEvents { relatedArticles { id title body } } } } }".into(),
+                json!({}),
+            ),
+            (
+                "a reference list's first over its limit",
+                "{ articles(first: 1) { nodes { relatedEvents(first: 500) { id } } } }".into(),
+                json!({}),
+            ),
+        ];
+        let mut ws = socket(&app, token).await;
+        for (i, (what, query, vars)) in cases.iter().enumerate() {
+            let (status, _, body) = app.graphql(Some(token), query, vars.clone()).await;
+            assert_eq!(status, 400, "{what} over HTTP: {body}");
+            assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{what} over HTTP: {body}");
+            assert!(
+                body.get("data").is_none(),
+                "{what}: nothing executed: {body}"
+            );
+            let payload = over_socket(&mut ws, &i.to_string(), query, vars).await;
+            let first = if payload.is_array() {
+                &payload[0]
+            } else {
+                &payload["errors"][0]
+            };
+            assert_eq!(
+                first["extensions"]["code"], "QUERY_TOO_COMPLEX",
+                "{what} over WebSocket: {payload}"
+            );
+        }
+        // What a real client sends passes on both: the standard introspection query and a
+        // page of articles with their related events.
+        let standard = include_str!("../../core/src/graphql/introspection.graphql");
+        let page =
+            "{ articles(first: 100) { nodes { id title relatedEvents(first: 5) { id title } } } }";
+        for query in [standard, page] {
+            let (status, _, body) = app.graphql(Some(token), query, json!({})).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body["errors"].is_null(), "{body}");
+            let payload = over_socket(&mut ws, "ok", query, &json!({})).await;
+            assert!(payload["errors"].is_null(), "{payload}");
+            assert!(payload["data"].is_object(), "{payload}");
+        }
+    }
+}

@@ -23,6 +23,15 @@ async fn cached_answers_follow_every_write() {
         let cost = app.queries.load(Ordering::SeqCst) - before;
         assert_eq!(first, again);
         assert!(cost <= 2, "{cost} statements for a cached answer");
+        // A named query sent without `operationName` (its document has one operation) is
+        // cached the same way.
+        let named = format!("query Drafts {Q}");
+        let (_, _, first_named) = app.graphql(Some(&editor), &named, json!({})).await;
+        assert_eq!(first_named, first);
+        let before = app.queries.load(Ordering::SeqCst);
+        app.graphql(Some(&editor), &named, json!({})).await;
+        let cost = app.queries.load(Ordering::SeqCst) - before;
+        assert!(cost <= 2, "{cost} statements for a cached named query");
 
         // A write through GraphQL on this node: the next read has it.
         let id = first["data"]["articles"]["nodes"][0]["id"]

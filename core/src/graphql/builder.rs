@@ -38,6 +38,16 @@ pub struct GraphqlLimits {
     pub page_max: u64,
     /// Whether introspection is allowed.
     pub introspection: bool,
+    /// Deepest nesting inside `__schema`/`__type`.
+    pub introspection_depth: usize,
+    /// Most fields inside `__schema`/`__type` (fragments expanded).
+    pub introspection_fields: usize,
+    /// Most values a query may resolve: fields weighted by the lists they sit in.
+    pub cost: u64,
+    /// Items a `many` reference field yields without `first`.
+    pub reference_first: u64,
+    /// Largest `first` of a `many` reference field.
+    pub reference_first_max: u64,
 }
 
 impl Default for GraphqlLimits {
@@ -49,6 +59,11 @@ impl Default for GraphqlLimits {
             query_bytes: 32 * 1024,
             page_max: 100,
             introspection: true,
+            introspection_depth: 16,
+            introspection_fields: 500,
+            cost: 50_000,
+            reference_first: 20,
+            reference_first_max: 100,
         }
     }
 }
@@ -243,8 +258,14 @@ fn filter_type(kind: &FieldKind) -> &'static str {
     }
 }
 
-fn content_field(f: &FieldDef) -> Field {
+/// Whether a field yields a list of entries or media that its `first` argument bounds.
+fn paged_list(f: &FieldDef) -> bool {
+    f.many && matches!(f.kind, FieldKind::Reference { .. } | FieldKind::Media)
+}
+
+fn content_field(f: &FieldDef, limits: &GraphqlLimits) -> Field {
     let def = Arc::new(f.clone());
+    let (first_default, first_max) = (limits.reference_first, limits.reference_first_max);
     let mut field =
         Field::new(f.name.clone(), output_type(f), move |ctx| {
             let def = def.clone();
@@ -254,6 +275,27 @@ fn content_field(f: &FieldDef) -> Field {
                 let value = view.entry.data.get(&def.name).and_then(|v| {
                     localized_value(&def, v, &view.locale, rc.tenant.default_locale())
                 });
+                // A reference or media list yields its first items only (`first`), so that
+                // nested lists cannot multiply an answer beyond what the cost check counted.
+                let first = if paged_list(&def) {
+                    let n = arg_u64(&ctx, "first")?.unwrap_or(first_default);
+                    if n > first_max {
+                        return Err(super::with_fields(
+                            coded(
+                                ErrorCode::QueryTooComplex,
+                                format!("`first` is at most {first_max}"),
+                            ),
+                            &[crate::FieldError::new(
+                                "first",
+                                "max",
+                                format!("at most {first_max}"),
+                            )],
+                        ));
+                    }
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                } else {
+                    usize::MAX
+                };
                 if let FieldKind::Reference { to } = &def.kind {
                     let published = view.entry.stage == Stage::Published;
                     // The target type goes through the same permission check as a direct query
@@ -264,6 +306,7 @@ fn content_field(f: &FieldDef) -> Field {
                         Some(Json::Array(ids)) => ids
                             .iter()
                             .filter_map(|i| i.as_str().map(str::to_owned))
+                            .take(first)
                             .collect(),
                         _ => Vec::new(),
                     };
@@ -305,6 +348,7 @@ fn content_field(f: &FieldDef) -> Field {
                         Some(Json::Array(ids)) => ids
                             .iter()
                             .filter_map(|i| i.as_str().map(str::to_owned))
+                            .take(first)
                             .collect(),
                         _ => Vec::new(),
                     };
@@ -346,7 +390,24 @@ fn content_field(f: &FieldDef) -> Field {
             "Localized: the value in the requested locale, else in the tenant's default locale.",
         );
     }
+    if paged_list(f) {
+        field = field.argument(InputValue::new("first", TypeRef::named(TypeRef::INT)));
+    }
     field
+}
+
+/// The list fields of a tenant's schema with the items each yields without `first`, for the
+/// cost check (`checks::Gate`).
+fn list_fields(model: &TenantModel, limits: &GraphqlLimits) -> super::checks::ListFields {
+    let mut lists = super::checks::ListFields::new();
+    for ct in &model.types {
+        lists.insert(ct.plural.clone(), crate::content::entries::PAGE_DEFAULT);
+        for f in ct.fields.iter().filter(|f| paged_list(f)) {
+            lists.insert(f.name.clone(), limits.reference_first);
+        }
+    }
+    lists.insert("search".into(), 10);
+    lists
 }
 
 /// An asset of the media library as a `media` field shows it.
@@ -609,10 +670,10 @@ fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
     rc.tenant.resolve_locale(requested).to_owned()
 }
 
-fn type_objects(ct: &ContentType, names: &TypeNames) -> Vec<Object> {
+fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Vec<Object> {
     let mut obj = system_fields(Object::new(names.object.clone()).implement("Entry"));
     for f in &ct.fields {
-        obj = obj.field(content_field(f));
+        obj = obj.field(content_field(f, limits));
     }
     if let Some(d) = ct
         .display_name
@@ -1244,7 +1305,7 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
     let mut mutation = Object::new("Mutation");
     for ct in &model.types {
         let names = TypeNames::new(&ct.name, &ct.plural);
-        for obj in type_objects(ct, &names) {
+        for obj in type_objects(ct, &names, limits) {
             let obj = if obj.type_name() == names.object {
                 obj.field(super::schedule::entry_field(&ct.name))
             } else {
@@ -1272,9 +1333,14 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
     if has_types {
         builder = builder.register(mutation);
     }
-    // The limits proper are checked before execution (`checks`), where introspection is
-    // exempt; this is a safety net deep enough for the standard introspection query.
-    builder = builder.limit_depth(limits.depth.max(24) + 2);
+    // The limits proper are checked before execution (`checks::Gate`, for every transport);
+    // this is a safety net deep enough for the standard introspection query.
+    builder = builder
+        .extension(super::checks::Gate::new(
+            limits.clone(),
+            list_fields(model, limits),
+        ))
+        .limit_depth(limits.depth.max(limits.introspection_depth) + 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -1,47 +1,167 @@
 //! Limits checked on the parsed query before anything executes: size, depth, total selected
-//! fields (fragments expanded where used) and aliases. Over a limit: `QUERY_TOO_COMPLEX`.
+//! fields (fragments expanded where used), aliases, `first`/`last` within the page limit, and the
+//! cost: fields weighted by the size of the lists they sit in (`articles(first: 100)` times a
+//! reference list's `first` times …). Introspection has a budget of its own, since a client's
+//! standard introspection query nests deeper than content queries, but aliases and fragments
+//! multiply it like anything else. Over a limit: `QUERY_TOO_COMPLEX`.
+//!
+//! The same checks run twice: once on the query text before the tenant is resolved (`check`, so
+//! that a refusal costs no database statement), and inside every tenant schema as an extension
+//! (`Gate`) where the variables and the tenant's list fields are known. The extension is what
+//! queries over WebSocket go through, so both transports have one validation step.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, Selection,
+    SelectionSet,
 };
-use async_graphql::{Name, Positioned};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql_value::{ConstValue, Value};
 
 use super::builder::GraphqlLimits;
 
 /// What a query costs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Cost {
+    /// Deepest nesting outside introspection.
     pub depth: usize,
+    /// Fields selected outside introspection (fragments expanded).
     pub fields: usize,
+    /// Aliases anywhere.
     pub aliases: usize,
+    /// Fields weighted by the lists they sit in.
+    pub weighted: u64,
+    /// Deepest nesting inside `__schema`/`__type`, counted from them.
+    pub introspection_depth: usize,
+    /// Fields inside `__schema`/`__type` (fragments expanded).
+    pub introspection_fields: usize,
+    /// Largest `first`/`last` asked for.
+    pub page: u64,
 }
+
+/// List fields of a tenant's schema and how many items each yields when the query does not say
+/// (`first`): the collections (`articles`) and the `many` reference fields.
+pub type ListFields = HashMap<String, u64>;
+
+/// Child selections that carry a connection's items: a connection's `first` weighs these only,
+/// not its `totalCount` or `pageInfo`.
+const ITEM_FIELDS: [&str; 3] = ["nodes", "edges", "hits"];
 
 struct Walker<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    operation: &'a OperationDefinition,
+    variables: Option<&'a Variables>,
+    lists: &'a ListFields,
     cost: Cost,
+    /// Stop walking once a count passes this (the answer is a refusal anyway).
     budget: usize,
 }
 
 impl Walker<'_> {
-    fn walk(&mut self, set: &SelectionSet, depth: usize, stack: &mut Vec<Name>) {
-        if self.cost.fields > self.budget {
+    /// The integer an argument is given, literally or through a variable.
+    fn int_argument(
+        &self,
+        args: &[(Positioned<Name>, Positioned<Value>)],
+        name: &str,
+    ) -> Option<u64> {
+        let (_, value) = args.iter().find(|(n, _)| n.node.as_str() == name)?;
+        let constant = match &value.node {
+            Value::Variable(var) => {
+                self.variables
+                    .and_then(|v| v.get(var).cloned())
+                    .or_else(|| {
+                        self.operation
+                            .variable_definitions
+                            .iter()
+                            .find(|d| d.node.name.node == *var)
+                            .and_then(|d| d.node.default_value.as_ref().map(|v| v.node.clone()))
+                    })?
+            }
+            other => other.clone().into_const()?,
+        };
+        match constant {
+            ConstValue::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    fn walk(&mut self, set: &SelectionSet, at: Place, stack: &mut Vec<Name>) {
+        if self.cost.fields > self.budget || self.cost.introspection_fields > self.budget {
             return;
         }
-        self.cost.depth = self.cost.depth.max(depth);
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
-                    self.cost.fields += 1;
-                    if f.node.alias.is_some() {
+                    let f = &f.node;
+                    let name = f.name.node.as_str();
+                    if f.alias.is_some() {
                         self.cost.aliases += 1;
                     }
-                    if !f.node.selection_set.node.items.is_empty() {
-                        self.walk(&f.node.selection_set.node, depth + 1, stack);
+                    let entering =
+                        at.introspection.is_none() && matches!(name, "__schema" | "__type");
+                    let here = match (at.introspection, entering) {
+                        (Some(d), _) => Place {
+                            introspection: Some(d + 1),
+                            ..at
+                        },
+                        (None, true) => Place {
+                            introspection: Some(1),
+                            ..at
+                        },
+                        (None, false) => Place {
+                            depth: at.depth + 1,
+                            ..at
+                        },
+                    };
+                    match here.introspection {
+                        Some(d) => {
+                            self.cost.introspection_fields += 1;
+                            self.cost.introspection_depth = self.cost.introspection_depth.max(d);
+                        }
+                        None => {
+                            self.cost.fields += 1;
+                            self.cost.depth = self.cost.depth.max(here.depth);
+                            self.cost.weighted = self.cost.weighted.saturating_add(at.weight);
+                        }
+                    }
+                    if f.selection_set.node.items.is_empty() {
+                        continue;
+                    }
+                    // A list's items weigh as many times as the list may hold.
+                    let asked = ["first", "last"]
+                        .iter()
+                        .filter_map(|a| self.int_argument(&f.arguments, a))
+                        .max();
+                    if let Some(n) = asked {
+                        self.cost.page = self.cost.page.max(n);
+                    }
+                    let items = if here.introspection.is_some() {
+                        None
+                    } else {
+                        asked.or_else(|| self.lists.get(name).copied())
+                    };
+                    match items {
+                        Some(n) => {
+                            let connection = f.selection_set.node.items.iter().any(|i| {
+                                matches!(&i.node, Selection::Field(c) if ITEM_FIELDS.contains(&c.node.name.node.as_str()))
+                            });
+                            let inner = Place {
+                                weight: here.weight.saturating_mul(n.max(1)),
+                                ..here
+                            };
+                            if connection {
+                                self.walk_connection(&f.selection_set.node, here, inner, stack);
+                            } else {
+                                self.walk(&f.selection_set.node, inner, stack);
+                            }
+                        }
+                        None => self.walk(&f.selection_set.node, here, stack),
                     }
                 }
-                Selection::InlineFragment(i) => self.walk(&i.node.selection_set.node, depth, stack),
+                Selection::InlineFragment(i) => self.walk(&i.node.selection_set.node, at, stack),
                 Selection::FragmentSpread(s) => {
                     let name = &s.node.fragment_name.node;
                     // A cycle is a validation error reported by the executor; stop here.
@@ -50,17 +170,50 @@ impl Walker<'_> {
                     }
                     if let Some(def) = self.fragments.get(name) {
                         stack.push(name.clone());
-                        self.walk(&def.node.selection_set.node, depth, stack);
+                        self.walk(&def.node.selection_set.node, at, stack);
                         stack.pop();
                     }
                 }
             }
         }
     }
+
+    /// A connection's selection: its item fields at the list's weight, the rest once.
+    fn walk_connection(
+        &mut self,
+        set: &SelectionSet,
+        once: Place,
+        items: Place,
+        stack: &mut Vec<Name>,
+    ) {
+        for item in &set.items {
+            let one = SelectionSet {
+                items: vec![item.clone()],
+            };
+            let at = match &item.node {
+                Selection::Field(c) if ITEM_FIELDS.contains(&c.node.name.node.as_str()) => items,
+                _ => once,
+            };
+            self.walk(&one, at, stack);
+        }
+    }
+}
+
+/// Where a selection sits: its depth, its weight, and its depth inside introspection.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    depth: usize,
+    weight: u64,
+    introspection: Option<usize>,
 }
 
 /// Measures a parsed document (the most expensive operation counts).
-pub fn cost(doc: &ExecutableDocument, budget: usize) -> Cost {
+pub fn cost(
+    doc: &ExecutableDocument,
+    variables: Option<&Variables>,
+    lists: &ListFields,
+    budget: usize,
+) -> Cost {
     let mut worst = Cost::default();
     let ops: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![op],
@@ -69,55 +222,41 @@ pub fn cost(doc: &ExecutableDocument, budget: usize) -> Cost {
     for op in ops {
         let mut w = Walker {
             fragments: &doc.fragments,
+            operation: &op.node,
+            variables,
+            lists,
             cost: Cost::default(),
             budget,
         };
-        w.walk(&op.node.selection_set.node, 1, &mut Vec::new());
-        worst.depth = worst.depth.max(w.cost.depth);
-        worst.fields = worst.fields.max(w.cost.fields);
-        worst.aliases = worst.aliases.max(w.cost.aliases);
+        let top = Place {
+            depth: 0,
+            weight: 1,
+            introspection: None,
+        };
+        w.walk(&op.node.selection_set.node, top, &mut Vec::new());
+        let c = w.cost;
+        worst = Cost {
+            depth: worst.depth.max(c.depth),
+            fields: worst.fields.max(c.fields),
+            aliases: worst.aliases.max(c.aliases),
+            weighted: worst.weighted.max(c.weighted),
+            introspection_depth: worst.introspection_depth.max(c.introspection_depth),
+            introspection_fields: worst.introspection_fields.max(c.introspection_fields),
+            page: worst.page.max(c.page),
+        };
     }
     worst
 }
 
-/// Whether every operation selects only `__schema`, `__type` and `__typename` at the top.
-fn only_introspection(doc: &ExecutableDocument) -> bool {
-    let ops: Vec<_> = match &doc.operations {
-        DocumentOperations::Single(op) => vec![op],
-        DocumentOperations::Multiple(map) => map.values().collect(),
-    };
-    ops.iter().all(|op| {
-        op.node
-            .selection_set
-            .node
-            .items
-            .iter()
-            .all(|item| match &item.node {
-                Selection::Field(f) => f.node.name.node.starts_with("__"),
-                _ => false,
-            })
-    })
-}
-
-/// Checks a query text against the limits and returns the parsed document, so that it is
-/// parsed once per request. `Ok(None)` when it does not parse: the executor reports syntax
-/// errors itself.
-pub fn check(query: &str, limits: &GraphqlLimits) -> Result<Option<ExecutableDocument>, String> {
-    if query.len() > limits.query_bytes {
-        return Err(format!(
-            "the query is {} bytes; at most {} allowed",
-            query.len(),
-            limits.query_bytes
-        ));
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return Ok(None);
-    };
-    if limits.introspection && only_introspection(&doc) {
-        // Bounded by the schema itself; clients' standard introspection queries nest deeply.
-        return Ok(Some(doc));
-    }
-    let c = cost(&doc, limits.complexity);
+/// Checks a parsed document against the limits; the message says which limit and by how much.
+pub fn measure(
+    doc: &ExecutableDocument,
+    variables: Option<&Variables>,
+    lists: &ListFields,
+    limits: &GraphqlLimits,
+) -> Result<(), String> {
+    let budget = limits.complexity.max(limits.introspection_fields);
+    let c = cost(doc, variables, lists, budget);
     if c.depth > limits.depth {
         return Err(format!(
             "the query nests {} levels; at most {} allowed",
@@ -136,7 +275,110 @@ pub fn check(query: &str, limits: &GraphqlLimits) -> Result<Option<ExecutableDoc
             c.aliases, limits.aliases
         ));
     }
+    if c.introspection_depth > limits.introspection_depth {
+        return Err(format!(
+            "the introspection nests {} levels; at most {} allowed",
+            c.introspection_depth, limits.introspection_depth
+        ));
+    }
+    if c.introspection_fields > limits.introspection_fields {
+        return Err(format!(
+            "the introspection selects more than {} fields",
+            limits.introspection_fields
+        ));
+    }
+    if c.page > limits.page_max {
+        return Err(format!(
+            "`first`/`last` is {}; at most {} allowed",
+            c.page, limits.page_max
+        ));
+    }
+    if c.weighted > limits.cost {
+        return Err(format!(
+            "the query may resolve {} values (fields times the lists they are in); at most {} allowed",
+            c.weighted, limits.cost
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a query text against the limits and returns the parsed document, so that it is
+/// parsed once per request. `Ok(None)` when it does not parse: the executor reports syntax
+/// errors itself. Without the tenant's list fields and the variables, lists weigh only what
+/// their literal `first`/`last` say; the schema's `Gate` repeats the check with both.
+pub fn check(query: &str, limits: &GraphqlLimits) -> Result<Option<ExecutableDocument>, String> {
+    if query.len() > limits.query_bytes {
+        return Err(format!(
+            "the query is {} bytes; at most {} allowed",
+            query.len(),
+            limits.query_bytes
+        ));
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return Ok(None);
+    };
+    measure(&doc, None, &ListFields::new(), limits)?;
     Ok(Some(doc))
+}
+
+/// The checks as a schema extension: every request a tenant schema runs, over HTTP or
+/// WebSocket, is measured with its variables and the tenant's list fields before it executes.
+pub struct Gate {
+    limits: Arc<GraphqlLimits>,
+    lists: Arc<ListFields>,
+}
+
+impl Gate {
+    pub fn new(limits: GraphqlLimits, lists: ListFields) -> Gate {
+        Gate {
+            limits: Arc::new(limits),
+            lists: Arc::new(lists),
+        }
+    }
+}
+
+impl ExtensionFactory for Gate {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(GateCheck {
+            limits: self.limits.clone(),
+            lists: self.lists.clone(),
+        })
+    }
+}
+
+struct GateCheck {
+    limits: Arc<GraphqlLimits>,
+    lists: Arc<ListFields>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for GateCheck {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if query.len() > self.limits.query_bytes {
+            return Err(too_complex(format!(
+                "the query is {} bytes; at most {} allowed",
+                query.len(),
+                self.limits.query_bytes
+            )));
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        measure(&doc, Some(variables), &self.lists, &self.limits).map_err(too_complex)?;
+        Ok(doc)
+    }
+}
+
+fn too_complex(message: String) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    e.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", crate::error::ErrorCode::QueryTooComplex.as_str());
+    e
 }
 
 #[cfg(test)]
@@ -151,8 +393,13 @@ mod tests {
             depth: 3,
             fields: 7,
             aliases: 1,
+            ..Cost::default()
         };
-        assert_eq!(cost(&doc, 1000), expected);
+        let c = cost(&doc, None, &ListFields::new(), 1000);
+        assert_eq!(
+            (c.depth, c.fields, c.aliases),
+            (expected.depth, expected.fields, expected.aliases)
+        );
     }
 
     #[test]
@@ -175,6 +422,65 @@ mod tests {
             "fragment fan-out counts every use"
         );
         assert!(check("{ locales }", &limits).is_ok());
-        assert!(check("{ __schema { types { name fields { name type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }", &limits).is_ok(), "introspection is exempt");
+        assert!(check("{ __schema { types { name fields { name type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }", &limits).is_ok(), "introspection nests deeper");
+    }
+
+    #[test]
+    fn introspection_has_a_budget_that_aliases_and_fragments_cannot_escape() {
+        let limits = GraphqlLimits::default();
+        // graphql-js getIntrospectionQuery() with every option on, as GraphiQL sends it.
+        let standard = include_str!("introspection.graphql");
+        assert!(
+            check(standard, &limits).is_ok(),
+            "a client's standard introspection query"
+        );
+        let fragment = "fragment F on __Type { name kind fields { name args { name } type { name ofType { name } } } }";
+        let bomb: String = (0..300)
+            .map(|i| format!("a{i}: __schema {{ types {{ ...F }} }} "))
+            .collect();
+        let err = check(&format!("{{ {bomb} }} {fragment}"), &limits).expect_err("bomb");
+        assert!(err.contains("aliases"), "{err}");
+        // Under the alias limit, but 25 copies of a large fragment.
+        let large = "fragment G on __Type { name kind description fields { name description args { name description defaultValue type { name kind ofType { name kind } } } type { name kind ofType { name kind ofType { name } } } isDeprecated deprecationReason } }";
+        let wide: String = (0..25)
+            .map(|i| format!("a{i}: __schema {{ types {{ ...G }} }} "))
+            .collect();
+        let err = check(&format!("{{ {wide} }} {large}"), &limits).expect_err("wide");
+        assert!(err.contains("introspection selects"), "{err}");
+    }
+
+    #[test]
+    fn lists_multiply_what_they_hold() {
+        let limits = GraphqlLimits::default();
+        let mut lists = ListFields::new();
+        lists.insert("articles".into(), 20);
+        lists.insert("relatedEvents".into(), 20);
+        lists.insert("relatedArticles".into(), 20);
+        let doc = |q: &str| async_graphql::parser::parse_query(q).expect("parse");
+        // A connection's first weighs its items, not its totalCount.
+        let c = cost(
+            &doc("{ articles(first: 100) { totalCount nodes { id title } } }"),
+            None,
+            &lists,
+            10_000,
+        );
+        assert_eq!(c.weighted, 1 + 1 + 100 + 200);
+        // Without first, a list weighs its default; nested lists multiply.
+        let q = "{ articles(first: 100) { nodes { relatedEvents { relatedArticles { id title body } } } } }";
+        let c = cost(&doc(q), None, &lists, 10_000);
+        assert_eq!(c.weighted, 1 + 100 + 100 + 100 * 20 + 100 * 20 * 20 * 3);
+        assert!(measure(&doc(q), None, &lists, &limits).is_err());
+        // first through a variable, or its default in the operation.
+        let q = "query($n: Int = 7) { articles(first: $n) { nodes { id } } }";
+        assert_eq!(cost(&doc(q), None, &lists, 10_000).weighted, 1 + 7 + 7);
+        let vars = Variables::from_json(serde_json::json!({"n": 3}));
+        assert_eq!(
+            cost(&doc(q), Some(&vars), &lists, 10_000).weighted,
+            1 + 3 + 3
+        );
+        // Over the page limit: refused before anything runs.
+        let vars = Variables::from_json(serde_json::json!({"n": 1000}));
+        let err = measure(&doc(q), Some(&vars), &lists, &limits).expect_err("page");
+        assert!(err.contains("at most 100"), "{err}");
     }
 }

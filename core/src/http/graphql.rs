@@ -445,16 +445,15 @@ async fn run_query(
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,
     // validation, limits) do not, and when only those are present nothing executed: a request
     // error, answered with 400 under the GraphQL-over-HTTP media type.
-    let mut request_error =
-        response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    // Errors without a path come from before execution (parse, validation, `checks::Gate`).
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     for err in &mut response.errors {
         let has_code = err
             .extensions
             .as_ref()
             .is_some_and(|x| x.get("code").is_some());
-        if has_code || !err.path.is_empty() {
-            request_error = false;
-        }
         if !has_code {
             let code = if err.message.contains("too deep") || err.message.contains("too complex") {
                 ErrorCode::QueryTooComplex
@@ -492,8 +491,12 @@ async fn run_query(
 fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match &doc.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => name
-            .and_then(|n| ops.iter().find(|(k, _)| k.as_str() == n))
-            .map(|(_, op)| op.node.ty),
+        // A document with one named operation may be sent without `operationName`.
+        DocumentOperations::Multiple(ops) => match name {
+            Some(n) => ops.iter().find(|(k, _)| k.as_str() == n),
+            None if ops.len() == 1 => ops.iter().next(),
+            None => None,
+        }
+        .map(|(_, op)| op.node.ty),
     }
 }
