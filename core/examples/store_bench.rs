@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
             locales: vec!["ar".into(), "fr".into()],
             domains: vec![],
         },
+        &[],
     )
     .await?;
 

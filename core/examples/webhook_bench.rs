@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
             locales: vec!["ar".into()],
             domains: vec![],
         },
+        &[],
     )
     .await?;
     state

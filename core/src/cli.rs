@@ -250,6 +250,7 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
                     locales,
                     domains,
                 },
+                &config.platform_hosts,
             )
             .await?;
             println!(

@@ -45,6 +45,9 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// Address `serve` binds to.
     pub bind: SocketAddr,
+    /// Host names the platform itself answers on (its API or console host): no tenant may
+    /// claim them as a domain.
+    pub platform_hosts: Vec<String>,
     /// Meilisearch URL; when absent the embedded index is used.
     pub meili_url: Option<String>,
     /// Meilisearch API key.
@@ -356,6 +359,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./zellige-data"),
             database_url: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            platform_hosts: Vec::new(),
             meili_url: None,
             meili_key: None,
             meili_index_prefix: "zellige-".to_owned(),

@@ -231,6 +231,7 @@ async fn load(
             locales: vec!["ar".into(), "fr".into()],
             domains: vec![format!("{slug}.localhost")],
         },
+        &[],
     )
     .await
     {

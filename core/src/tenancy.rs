@@ -180,8 +180,11 @@ fn locale_rule() -> &'static Regex {
     RE.get_or_init(|| Regex::new("^[a-z]{2,3}(?:-[A-Z]{2})?$").unwrap())
 }
 
-/// The format rules of a tenant's domains.
-fn check_domains(domains: &[String], errors: &mut Vec<FieldError>) {
+/// The format rules of a tenant's domains. A tenant may not claim a host that is not its own to
+/// claim: the platform's hosts (`platform_hosts`), `localhost`, an IP address or a single-label
+/// name; requests to such a host would otherwise log in to, and read from, the claimant's
+/// tenant.
+fn check_domains(domains: &[String], platform_hosts: &[String], errors: &mut Vec<FieldError>) {
     if domains.len() > 20 {
         errors.push(FieldError::new("domains", "maxItems", "at most 20 domains"));
     }
@@ -192,8 +195,29 @@ fn check_domains(domains: &[String], errors: &mut Vec<FieldError>) {
                 "hostname",
                 "a lowercase host name such as chambre.example.ma",
             ));
+        } else if let Some(why) = reserved_host(d, platform_hosts) {
+            errors.push(FieldError::new(format!("domains[{i}]"), "reserved", why));
         }
     }
+}
+
+/// Why a host cannot be a tenant's domain, if it cannot.
+fn reserved_host(host: &str, platform_hosts: &[String]) -> Option<String> {
+    if platform_hosts.iter().any(|p| p.eq_ignore_ascii_case(host)) {
+        return Some(format!("`{host}` is a host of the platform itself"));
+    }
+    if host == "localhost" {
+        return Some("`localhost` is every machine's own name".into());
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Some(format!("`{host}` is an IP address, not a host name"));
+    }
+    if !host.contains('.') {
+        return Some(format!(
+            "`{host}` is a single-label name; give a full host name such as chambre.example.ma"
+        ));
+    }
+    None
 }
 
 /// The first of `domains` that another tenant (not `owner`) already serves, as a field error.
@@ -220,9 +244,9 @@ async fn domain_taken(
     }))
 }
 
-fn check(new: &NewTenant) -> Vec<FieldError> {
+fn check(new: &NewTenant, platform_hosts: &[String]) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    check_domains(&new.domains, &mut errors);
+    check_domains(&new.domains, platform_hosts, &mut errors);
     if !slug_rule().is_match(&new.slug) {
         errors.push(FieldError::new(
             "slug",
@@ -256,9 +280,14 @@ fn check(new: &NewTenant) -> Vec<FieldError> {
     errors
 }
 
-/// Creates a tenant with the built-in content types, in one transaction.
-pub async fn create(db: &Db, new: NewTenant) -> Result<TenantCtx, TenancyError> {
-    let errors = check(&new);
+/// Creates a tenant with the built-in content types, in one transaction. `platform_hosts`
+/// (config) are hosts no tenant may claim.
+pub async fn create(
+    db: &Db,
+    new: NewTenant,
+    platform_hosts: &[String],
+) -> Result<TenantCtx, TenancyError> {
+    let errors = check(&new, platform_hosts);
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
@@ -319,15 +348,6 @@ pub async fn list(db: &Db) -> Result<Vec<TenantCtx>, TenancyError> {
         .collect())
 }
 
-/// The tenant serving a host name, if any.
-pub async fn by_domain(db: &Db, host: &str) -> Result<Option<TenantCtx>, TenancyError> {
-    Ok(tenants::list(db)
-        .await?
-        .into_iter()
-        .find(|t| t.domains.iter().any(|d| d.eq_ignore_ascii_case(host)))
-        .map(TenantCtx::from_row))
-}
-
 /// Lets anonymous clients read published content (or not).
 pub async fn set_anonymous_read(
     db: &Db,
@@ -375,6 +395,7 @@ pub async fn update_settings(
     ctx: &TenantCtx,
     change: SettingsChange,
     known_types: &[String],
+    platform_hosts: &[String],
 ) -> Result<TenantCtx, TenancyError> {
     let mut errors = Vec::new();
     if let Some(name) = &change.name
@@ -383,7 +404,7 @@ pub async fn update_settings(
         errors.push(FieldError::new("name", "length", "1 to 200 characters"));
     }
     if let Some(domains) = &change.domains {
-        check_domains(domains, &mut errors);
+        check_domains(domains, platform_hosts, &mut errors);
     }
     if let Some(p) = change.permissions.as_ref().filter(|p| !p.is_null()) {
         match Narrowing::from_json(p) {
@@ -501,6 +522,7 @@ pub struct TenantCache {
     entries: std::sync::Arc<
         std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, TenantCtx)>>,
     >,
+    hosts: std::sync::Arc<std::sync::RwLock<HostMap>>,
 }
 
 impl Default for TenantCache {
@@ -508,6 +530,7 @@ impl Default for TenantCache {
         TenantCache {
             ttl: std::time::Duration::from_millis(500),
             entries: Default::default(),
+            hosts: Default::default(),
         }
     }
 }
@@ -518,6 +541,9 @@ impl TenantCache {
     pub fn forget(&self) {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
+        }
+        if let Ok(mut hosts) = self.hosts.write() {
+            *hosts = None;
         }
     }
 
@@ -558,16 +584,38 @@ impl TenantCache {
             .await
     }
 
-    /// The tenant serving a host name; hits are cached like the other lookups.
+    /// The tenant serving a host name. Hosts are looked up in a map of every tenant's domains
+    /// that lives as long as the other cached rows, so a flood of unknown `Host` headers costs
+    /// at most one read of the tenant list per time to live, not one per request.
     pub async fn by_domain(&self, db: &Db, host: &str) -> Result<Option<TenantCtx>, TenancyError> {
-        let key = format!("host:{host}");
-        if let Some(ctx) = self.cached(&key) {
-            return Ok(Some(ctx));
-        }
-        let found = by_domain(db, host).await?;
-        if let Some(ctx) = &found {
-            self.keep(key, ctx);
-        }
-        Ok(found)
+        let host = host.to_ascii_lowercase();
+        let fresh = self.hosts.read().ok().and_then(|h| {
+            h.as_ref()
+                .filter(|(at, _)| at.elapsed() < self.ttl)
+                .map(|(_, m)| m.clone())
+        });
+        let hosts = match fresh {
+            Some(map) => map,
+            None => {
+                let mut map = std::collections::HashMap::new();
+                for t in list(db).await? {
+                    for d in &t.domains {
+                        map.insert(d.to_ascii_lowercase(), t.clone());
+                    }
+                }
+                let map = std::sync::Arc::new(map);
+                if let Ok(mut h) = self.hosts.write() {
+                    *h = Some((std::time::Instant::now(), map.clone()));
+                }
+                map
+            }
+        };
+        Ok(hosts.get(&host).cloned())
     }
 }
+
+/// Every tenant domain (lowercase) and its tenant, with the time it was read.
+type HostMap = Option<(
+    std::time::Instant,
+    std::sync::Arc<std::collections::HashMap<String, TenantCtx>>,
+)>;

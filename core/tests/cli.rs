@@ -105,6 +105,18 @@ async fn tenant_commands_and_bad_input() {
         ]));
         let list = run_ok(zellige(&env).args(["tenant", "list"]));
         assert!(list.contains("rabat-sale\tar,fr\tغرفة الرباط"), "{list}");
+        // Logs into a pipe carry no colour codes.
+        let logged = zellige(&env)
+            .env("RUST_LOG", "info")
+            .args(["tenant", "create", "fes-meknes", "--name", "غرفة فاس"])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&logged.stderr);
+        assert!(stderr.contains("tenant created"), "{stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "escape codes in piped logs: {stderr:?}"
+        );
         let bad = zellige(&env)
             .args(["tenant", "create", "Bad Slug!", "--name", "x"])
             .output()

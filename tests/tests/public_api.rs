@@ -310,3 +310,101 @@ async fn every_limit_holds_over_http_and_websocket_alike() {
         }
     }
 }
+
+#[tokio::test]
+async fn answers_follow_the_selection_order() {
+    let apps = TestApp::both_with(|c| c.limits.graphql_cache_bytes = 0)
+        .await
+        .expect("spawn");
+    for app in apps {
+        let demo = app.demo().await.expect("demo");
+        let token = demo.marrakech.public_token.as_str();
+        let q = "{ c1: artisans(first: 50) { totalCount } c2: articles { totalCount nodes { title id slug } } c3: events(last: 3) { totalCount } ...F c5: events { nodes { slug id } totalCount } } fragment F on Query { c4: artisans(first: 1) { nodes { id } totalCount } locales }";
+        for _ in 0..8 {
+            let (_, _, body) = app.graphql(Some(token), q, json!({})).await;
+            let keys: Vec<&String> = body["data"].as_object().expect("data").keys().collect();
+            assert_eq!(keys, ["c1", "c2", "c3", "c4", "locales", "c5"], "{body}");
+            let node = &body["data"]["c2"]["nodes"][0];
+            let keys: Vec<&String> = node.as_object().expect("node").keys().collect();
+            assert_eq!(keys, ["title", "id", "slug"], "{body}");
+            let keys: Vec<&String> = body["data"]["c5"].as_object().expect("c5").keys().collect();
+            assert_eq!(keys, ["nodes", "totalCount"], "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_claim_a_host_that_is_not_its_own() {
+    let apps = TestApp::both_with(|c| {
+        zellige_e2e::quiet(c);
+        c.platform_hosts = vec!["api.zellige.ma".into()];
+    })
+    .await
+    .expect("spawn");
+    for app in apps {
+        app.demo().await.expect("demo");
+        let admin = app.admin_token("marrakech-safi").await.expect("admin");
+        for host in [
+            "api.zellige.ma",
+            "localhost",
+            "127.0.0.1",
+            "10.0.0.7",
+            "intranet",
+        ] {
+            let a = app
+                .admin(
+                    "PATCH",
+                    "/settings",
+                    Some(&admin),
+                    Some(json!({"domains": ["marrakech.example.ma", host]})),
+                )
+                .await;
+            assert_eq!(a.status, 400, "{host}: {:?}", a.body);
+            assert_eq!(
+                a.body["fields"][0]["path"], "domains[1]",
+                "{host}: {:?}",
+                a.body
+            );
+            assert_eq!(
+                a.body["fields"][0]["rule"], "reserved",
+                "{host}: {:?}",
+                a.body
+            );
+        }
+        // Nothing changed: the platform host still names no tenant, the demo domain still works.
+        let (status, _, body) = app
+            .graphql_with(
+                None,
+                &[("host", "api.zellige.ma")],
+                "{ locales }",
+                json!({}),
+            )
+            .await;
+        assert_eq!((status, code(&body)), (400, "UNKNOWN_TENANT"), "{body}");
+        let a = app
+            .admin(
+                "PATCH",
+                "/settings",
+                Some(&admin),
+                Some(json!({"domains": ["marrakech.example.ma"]})),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+
+        // Unknown hosts cost at most a read of the tenant list per cache lifetime, not one
+        // statement per request.
+        let before = app.queries.load(std::sync::atomic::Ordering::SeqCst);
+        for i in 0..50 {
+            let host = format!("nobody-{i}.example.org");
+            let (_, _, body) = app
+                .graphql_with(None, &[("host", host.as_str())], "{ locales }", json!({}))
+                .await;
+            assert_eq!(code(&body), "UNKNOWN_TENANT", "{body}");
+        }
+        let statements = app.queries.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(
+            statements <= 3,
+            "{statements} statements for 50 unknown hosts"
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod checks;
 pub mod loader;
 pub mod names;
+pub mod order;
 pub mod registry;
 pub mod schedule;
 pub mod search;

@@ -435,13 +435,19 @@ async fn run_query(
     let mut request = async_graphql::Request::new(req.query)
         .variables(async_graphql::Variables::from_json(req.variables))
         .data(rc);
-    if let Some(op) = req.operation_name {
-        request = request.operation_name(op);
+    if let Some(op) = &req.operation_name {
+        request = request.operation_name(op.clone());
     }
+    // The executor collects a selection's fields as they complete; the answer follows the
+    // selection (see `graphql::order`), which needs the document after execution.
+    let selection = doc.clone();
     if let Some(doc) = doc {
         request.set_parsed_query(doc);
     }
     let mut response = schema.execute(request).await;
+    if let Some(doc) = &selection {
+        crate::graphql::order::by_selection(doc, req.operation_name.as_deref(), &mut response.data);
+    }
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,
     // validation, limits) do not, and when only those are present nothing executed: a request
     // error, answered with 400 under the GraphQL-over-HTTP media type.

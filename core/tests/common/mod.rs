@@ -31,6 +31,7 @@ impl TestDb {
                 locales: vec!["ar".into(), "fr".into()],
                 domains: vec![],
             },
+            &[],
         )
         .await
         .expect("create tenant")

@@ -138,6 +138,7 @@ async fn update_settings(
             media,
         },
         &known,
+        &state.config.platform_hosts,
     )
     .await?;
     audit::record(

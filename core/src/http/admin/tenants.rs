@@ -108,6 +108,7 @@ async fn create_tenant(
                 .unwrap_or_else(|| vec!["ar".to_owned(), "fr".to_owned()]),
             domains: body.domains.unwrap_or_default(),
         },
+        &state.config.platform_hosts,
     )
     .await?;
     if let Some(admin) = body.admin {
