@@ -408,3 +408,45 @@ async fn a_tenant_cannot_claim_a_host_that_is_not_its_own() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_answered_with_a_graphql_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| c.limits.request_body_bytes = 64 * 1024)
+        .await
+        .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let token = demo.marrakech.public_token.as_str();
+    let padding = " ".repeat(100 * 1024);
+    let query = format!("{{ locales {padding}}}");
+    // With a Content-Length.
+    let (status, _, body) = app.graphql(Some(token), &query, json!({})).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["fields"][0]["path"], "body",
+        "{body}"
+    );
+    // Chunked, without one: cut while reading, the same answer.
+    let json = json!({ "query": query }).to_string();
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for chunk in json.as_bytes().chunks(8 * 1024) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"BAD_USER_INPUT\""), "{answer}");
+}

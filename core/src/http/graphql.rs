@@ -227,10 +227,22 @@ async fn get_graphql(
     .await
 }
 
-async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let media = match negotiate(&headers) {
         Ok(m) => m,
         Err(r) => return *r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        // A body without Content-Length cut at the limit while reading.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return super::too_large("/graphql", None, state.config.limits.request_body_bytes);
+        }
+        Err(e) => return request_error(media, e.status(), &e.body_text()),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

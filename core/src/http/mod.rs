@@ -176,11 +176,33 @@ async fn body_limit(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        return too_large(req.uri().path(), Some(n), limit);
     }
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await
+}
+
+/// The 413 answer, in the error shape of the API the request was for: a GraphQL error body on
+/// `/graphql`, the admin API's error body elsewhere. `size` is the declared length, if any.
+pub(crate) fn too_large(path: &str, size: Option<usize>, limit: usize) -> axum::response::Response {
+    let message = match size {
+        Some(n) => format!("the request body is {n} bytes; at most {limit} allowed"),
+        None => format!("the request body is over {limit} bytes"),
+    };
+    let e = crate::http::error::ApiError::new(crate::error::ErrorCode::BadUserInput, message)
+        .with_fields(vec![crate::error::FieldError::new(
+            "body",
+            "maxBytes",
+            format!("at most {limit} bytes"),
+        )]);
+    let mut r = if path.starts_with("/graphql") {
+        Json(e.graphql_body()).into_response()
+    } else {
+        e.into_response()
+    };
+    *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    r
 }
 
 async fn healthz() -> impl IntoResponse {
