@@ -214,6 +214,17 @@ pub enum Scope {
     Own,
 }
 
+impl Scope {
+    /// The account whose entries a read is limited to: an author reads its own drafts only.
+    /// (`Own` is only ever granted to users, who have an account; without one nothing matches.)
+    pub fn owner(self, principal: &Principal) -> Option<String> {
+        match self {
+            Scope::Any => None,
+            Scope::Own => Some(principal.actor().unwrap_or_default()),
+        }
+    }
+}
+
 /// A refusal, with the code the surfaces render (`UNAUTHENTICATED` or `FORBIDDEN`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -322,8 +333,8 @@ fn role_grant(role: Role, action: Action) -> Option<Scope> {
     use Action::*;
     match (role, action) {
         (Role::Admin | Role::Editor, _) => Some(Scope::Any),
-        (Role::Author, Read | ReadDrafts | Create) => Some(Scope::Any),
-        (Role::Author, Update | Delete) => Some(Scope::Own),
+        (Role::Author, Read | Create) => Some(Scope::Any),
+        (Role::Author, ReadDrafts | Update | Delete) => Some(Scope::Own),
         (Role::Author, Publish) => None,
         (Role::Viewer, Read | ReadDrafts) => Some(Scope::Any),
         (Role::Viewer, _) => None,

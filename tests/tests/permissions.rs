@@ -177,12 +177,21 @@ fn allowed(who: Who, op: Op) -> bool {
         Who::Preview | Who::ViewerUser => matches!(cap, Read | ReadDrafts),
         Who::EditorToken | Who::EditorUser => content,
         Who::AdminToken | Who::AdminUser => cap != Platform,
-        Who::AuthorUser => matches!(cap, Read | ReadDrafts | Create),
+        // Authors read their own drafts only: lists answer (without others' drafts) and
+        // another's draft is not there (null over GraphQL, 404 by id, 403 for its history).
+        Who::AuthorUser => {
+            matches!(cap, Read | Create)
+                || matches!(op, Op::GqlDrafts | Op::GqlDraftOne | Op::ListDrafts)
+        }
     }
 }
 
-fn denied_status(who: Who) -> u16 {
-    if who == Who::Anonymous { 401 } else { 403 }
+fn denied_status(who: Who, op: Op) -> u16 {
+    match (who, op) {
+        (Who::Anonymous, _) => 401,
+        (Who::AuthorUser, Op::GetDraft) => 404,
+        _ => 403,
+    }
 }
 
 struct World {
@@ -525,7 +534,7 @@ async fn every_role_and_token_kind_against_every_operation() -> anyhow::Result<(
                             "FORBIDDEN"
                         }
                 } else {
-                    status == denied_status(*who)
+                    status == denied_status(*who, op)
                 };
                 if ok != expect || (!ok && !refused_right) {
                     failures.push(format!("{who:?} {op:?}: {status} {body}"));
@@ -719,5 +728,118 @@ async fn a_tenant_narrows_a_role_per_content_type_everywhere() -> anyhow::Result
         .graphql(Some(&editor), "{ events { totalCount } }", json!({}))
         .await;
     assert!(events["errors"].is_null(), "{events}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn authors_read_their_own_drafts_and_account_ids_stay_internal() -> anyhow::Result<()> {
+    for app in TestApp::both().await? {
+        let demo = app.demo().await?;
+        let admin = app.admin_token(A).await?;
+        let mut sessions = Vec::new();
+        for name in ["amina", "youssef"] {
+            let email = format!("{name}@marrakech.ma");
+            let made = app
+                .admin(
+                    "POST",
+                    "/users",
+                    Some(&admin),
+                    Some(json!({ "email": email, "role": "author", "password": "كلمة-سر-طويلة" })),
+                )
+                .await;
+            anyhow::ensure!(made.status == 201, "{made:?}");
+            let s = app.login(A, &email, "كلمة-سر-طويلة").await;
+            sessions.push(s.body["token"].as_str().unwrap_or_default().to_owned());
+        }
+        let (amina, youssef) = (sessions[0].as_str(), sessions[1].as_str());
+        let (_, _, made) = app
+            .graphql(
+                Some(amina),
+                "mutation { createArticle(locale: \"ar\", data: { title: \"مسودة أمينة\", category: \"news\" }) { id createdBy } }",
+                json!({}),
+            )
+            .await;
+        let id = made["data"]["createArticle"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        anyhow::ensure!(!id.is_empty(), "{made}");
+        let list = "{ articles(first: 100, status: DRAFT) { totalCount nodes { id } } }";
+        let one = "query($id: ID) { article(id: $id, status: DRAFT) { id title createdBy } }";
+        let ids = |body: &Value| -> Vec<String> {
+            body["data"]["articles"]["nodes"]
+                .as_array()
+                .map(|n| {
+                    n.iter()
+                        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+
+        // Amina sees her draft, and only hers.
+        let (_, _, a) = app.graphql(Some(amina), list, json!({})).await;
+        assert_eq!(ids(&a), vec![id.clone()], "{a}");
+        assert_eq!(a["data"]["articles"]["totalCount"], 1, "{a}");
+        let (_, _, a) = app.graphql(Some(amina), one, json!({"id": id})).await;
+        assert_eq!(a["data"]["article"]["title"], "مسودة أمينة", "{a}");
+        assert!(a["data"]["article"]["createdBy"].is_string(), "{a}");
+        // Youssef sees none of it, over GraphQL or the admin API.
+        let (_, _, y) = app.graphql(Some(youssef), list, json!({})).await;
+        assert!(ids(&y).is_empty(), "{y}");
+        let (_, _, y) = app.graphql(Some(youssef), one, json!({"id": id})).await;
+        assert!(
+            y["data"]["article"].is_null() && y["errors"].is_null(),
+            "{y}"
+        );
+        let y = app
+            .admin(
+                "GET",
+                &format!("/entries/article/{id}"),
+                Some(youssef),
+                None,
+            )
+            .await;
+        assert_eq!(y.status, 404, "{:?}", y.body);
+        let y = app
+            .admin("GET", "/entries/article", Some(youssef), None)
+            .await;
+        assert_eq!(y.body["totalCount"], 0, "{:?}", y.body);
+        // An editor sees every draft.
+        let (_, _, e) = app
+            .graphql(Some(&demo.marrakech.editor_token), one, json!({"id": id}))
+            .await;
+        assert_eq!(e["data"]["article"]["id"], id.as_str(), "{e}");
+
+        // Once published, readers of published content see it without account ids.
+        let p = app
+            .admin(
+                "POST",
+                &format!("/entries/article/{id}/publish"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+        let published = "query($id: ID) { article(id: $id) { id createdBy updatedBy } }";
+        let (_, _, r) = app
+            .graphql(
+                Some(&demo.marrakech.public_token),
+                published,
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(r["data"]["article"]["id"], id.as_str(), "{r}");
+        assert!(r["data"]["article"]["createdBy"].is_null(), "{r}");
+        assert!(r["data"]["article"]["updatedBy"].is_null(), "{r}");
+        let (_, _, r) = app
+            .graphql(
+                Some(&demo.marrakech.editor_token),
+                published,
+                json!({"id": id}),
+            )
+            .await;
+        assert!(r["data"]["article"]["createdBy"].is_string(), "{r}");
+    }
     Ok(())
 }

@@ -163,6 +163,8 @@ pub struct PageArgs {
     pub last: Option<u64>,
     pub before: Option<String>,
     pub locale: Option<String>,
+    /// Only entries this account created: an author reads its own drafts only.
+    pub owner: Option<String>,
 }
 
 /// One page of a list.
@@ -296,6 +298,7 @@ impl Content {
                 sort,
                 after,
                 until,
+                owner: args.owner.clone(),
                 limit: size + 1,
                 backward,
             },

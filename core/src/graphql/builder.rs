@@ -106,8 +106,22 @@ fn entry_view<'a>(ctx: &'a ResolverContext<'_>) -> async_graphql::Result<&'a Ent
 }
 
 fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -> Field {
+    // Account ids are internal: only readers of drafts (the tenant's own staff) see them.
+    let internal = matches!(name, "createdBy" | "updatedBy");
     Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move { Ok(Some(FieldValue::value(get(entry_view(&ctx)?)))) })
+        FieldFuture::new(async move {
+            let view = entry_view(&ctx)?;
+            if internal {
+                let rc = ctx.data::<RequestCtx>()?;
+                if rc
+                    .authorize(&view.entry.entry_type, Action::ReadDrafts)
+                    .is_err()
+                {
+                    return Ok(Some(FieldValue::value(Value::Null)));
+                }
+            }
+            Ok(Some(FieldValue::value(get(view))))
+        })
     })
 }
 
@@ -300,7 +314,7 @@ fn content_field(f: &FieldDef, limits: &GraphqlLimits) -> Field {
                     let published = view.entry.stage == Stage::Published;
                     // The target type goes through the same permission check as a direct query
                     // (a tenant may narrow a role on it).
-                    rc.authorize_read(to, view.entry.stage)?;
+                    let owner = rc.authorize_read(to, view.entry.stage)?;
                     let ids: Vec<String> = match value {
                         Some(Json::String(id)) => vec![id.clone()],
                         Some(Json::Array(ids)) => ids
@@ -329,6 +343,7 @@ fn content_field(f: &FieldDef, limits: &GraphqlLimits) -> Field {
                     let views: Vec<FieldValue> = keys
                         .iter()
                         .filter_map(|k| found.get(k))
+                        .filter(|e| owner.is_none() || e.created_by == owner)
                         .map(|e| {
                             FieldValue::owned_any(EntryView {
                                 entry: e.clone(),
@@ -868,7 +883,7 @@ fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
-                rc.authorize_read(&ty, stage)?;
+                let owner = rc.authorize_read(&ty, stage)?;
                 let lookup = match (arg_string(&ctx, "id")?, arg_string(&ctx, "slug")?) {
                     (Some(id), None) => Lookup::Id(id),
                     (None, Some(slug)) => Lookup::Slug(slug),
@@ -884,7 +899,9 @@ fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
                     .content
                     .get(&rc.tenant, &ty, &lookup, stage)
                     .await
-                    .map_err(content_error)?;
+                    .map_err(content_error)?
+                    // Another author's draft is not there for this reader.
+                    .filter(|e| owner.is_none() || e.created_by == owner);
                 Ok(entry.map(|entry| FieldValue::owned_any(EntryView { entry, locale })))
             })
         },
@@ -909,7 +926,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
-                rc.authorize_read(&ty, stage)?;
+                let owner = rc.authorize_read(&ty, stage)?;
                 let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
                 let mut order_by = Vec::new();
                 if let Some(Json::Array(items)) = arg_json(&ctx, "orderBy")? {
@@ -948,6 +965,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                     last,
                     before: arg_string(&ctx, "before")?,
                     locale: Some(locale.clone()),
+                    owner,
                 };
                 let page = rc
                     .content

@@ -26,7 +26,9 @@ pub struct Key {
     settings: u64,
     event_seq: i64,
     /// What the principal may read: `anonymous`, a token kind, or a role.
-    audience: &'static str,
+    /// Who the answer is for: a token kind or a role, and for authors the account itself (they
+    /// read their own drafts only, so two authors' answers differ).
+    audience: std::borrow::Cow<'static, str>,
     query: Arc<str>,
     variables: String,
     operation: Option<String>,
@@ -47,15 +49,15 @@ impl Key {
             settings: tenant.settings_digest(),
             event_seq,
             audience: match principal {
-                Principal::Anonymous => "anonymous",
-                Principal::Token { kind, .. } => kind.as_str(),
-                Principal::User { role, .. } => match role {
-                    Role::Admin => "role:admin",
-                    Role::Editor => "role:editor",
-                    Role::Author => "role:author",
-                    Role::Viewer => "role:viewer",
+                Principal::Anonymous => "anonymous".into(),
+                Principal::Token { kind, .. } => kind.as_str().into(),
+                Principal::User { role, id, .. } => match role {
+                    Role::Admin => "role:admin".into(),
+                    Role::Editor => "role:editor".into(),
+                    Role::Author => format!("role:author:{id}").into(),
+                    Role::Viewer => "role:viewer".into(),
                 },
-                Principal::Operator { .. } => "operator",
+                Principal::Operator { .. } => "operator".into(),
             },
             query,
             variables: variables.to_string(),

@@ -97,19 +97,26 @@ impl RequestCtx {
         .map_err(|d| coded(d.code, d.message))
     }
 
-    /// Reading a stage of a type: drafts need `read-drafts`.
+    /// Reading a stage of a type: drafts need `read-drafts`. `Some(account)` when the reader
+    /// may see only the entries that account created (an author's drafts).
     pub fn authorize_read(
         &self,
         entry_type: &str,
         stage: Stage,
-    ) -> Result<(), async_graphql::Error> {
-        self.authorize(
+    ) -> Result<Option<String>, async_graphql::Error> {
+        let action = match stage {
+            Stage::Draft => Action::ReadDrafts,
+            Stage::Published => Action::Read,
+        };
+        access::check_content(
+            self.anonymous_read,
+            self.tenant.narrowing(),
+            &self.principal,
             entry_type,
-            match stage {
-                Stage::Draft => Action::ReadDrafts,
-                Stage::Published => Action::Read,
-            },
+            action,
         )
+        .map(|scope| scope.owner(&self.principal))
+        .map_err(|d| coded(d.code, d.message))
     }
 
     /// An action on one existing entry, with the authors' ownership rule.

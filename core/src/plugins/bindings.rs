@@ -201,6 +201,7 @@ impl CallState {
             last: None,
             before: None,
             locale: Some(locale.clone()),
+            owner: None,
         };
         let content = &env.content;
         let model = content.model(&env.tenant).await.map_err(unavailable)?;

@@ -685,6 +685,7 @@ pub async fn count_type(
             sort: Vec::new(),
             after: None,
             until: None,
+            owner: None,
             limit: 0,
             backward: false,
         },
@@ -816,6 +817,8 @@ pub struct ListQuery {
     pub after: Option<Position>,
     /// Rows strictly before this position in walking order (the other end of a Relay range).
     pub until: Option<Position>,
+    /// Only entries this account created (an author reading drafts).
+    pub owner: Option<String>,
     pub limit: u64,
     /// Walk the order backwards (for `last`/`before`); rows come back in walking order.
     pub backward: bool,
@@ -1076,6 +1079,9 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
     sql.push(" WHERE ");
     scope(&mut sql, ctx, q.stage);
     sql.push(" AND d.type = ").bind(q.entry_type.clone());
+    if let Some(owner) = &q.owner {
+        sql.push(" AND d.created_by = ").bind(owner.clone());
+    }
     if let Some(c) = &cond {
         sql.push(" AND ");
         // With a single field sort, SQLite reads the sort index in order and tests each row

@@ -205,6 +205,16 @@ async fn require_type(state: &AppState, ctx: &RequestContext, name: &str) -> Res
 }
 
 fn check(ctx: &RequestContext, entry_type: &str, action: Action) -> Result<(), ApiError> {
+    read_owner(ctx, entry_type, action).map(|_| ())
+}
+
+/// The permission check for a read: `Some(account)` when the reader sees only the entries that
+/// account created (an author's drafts).
+fn read_owner(
+    ctx: &RequestContext,
+    entry_type: &str,
+    action: Action,
+) -> Result<Option<String>, ApiError> {
     access::check_content(
         ctx.tenant.anonymous_read(),
         ctx.tenant.narrowing(),
@@ -212,7 +222,7 @@ fn check(ctx: &RequestContext, entry_type: &str, action: Action) -> Result<(), A
         entry_type,
         action,
     )
-    .map(|_| ())
+    .map(|scope| scope.owner(&ctx.principal))
     .map_err(Into::into)
 }
 
@@ -259,7 +269,7 @@ async fn list_entries(
 ) -> Result<AppJson<EntryPage>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
     let stage = q.status.unwrap_or_default();
-    check(&ctx, &entry_type, stage.action())?;
+    let owner = read_owner(&ctx, &entry_type, stage.action())?;
     let filter = match q.filter.as_deref() {
         None | Some("") => None,
         Some(text) => Some(
@@ -275,6 +285,7 @@ async fn list_entries(
         last: None,
         before: None,
         locale: q.locale,
+        owner,
     };
     let page = state
         .content
@@ -293,7 +304,7 @@ async fn list_entries(
         items: page
             .entries
             .into_iter()
-            .map(|(e, _)| EntryBody::from(e))
+            .map(|(e, _)| shown(&ctx, e))
             .collect(),
         next_cursor,
         total_count: total,
@@ -342,7 +353,7 @@ async fn get_entry(
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
     let stage = q.status.unwrap_or_default();
-    check(&ctx, &entry_type, stage.action())?;
+    let owner = read_owner(&ctx, &entry_type, stage.action())?;
     let entry = state
         .content
         .get(
@@ -352,8 +363,21 @@ async fn get_entry(
             stage.stage(),
         )
         .await?
+        // Another author's draft is not there for this reader.
+        .filter(|e| owner.is_none() || e.created_by == owner)
         .ok_or_else(|| not_found(&entry_type, &id))?;
-    Ok(AppJson(entry.into()))
+    Ok(AppJson(shown(&ctx, entry)))
+}
+
+/// An entry as a reader sees it: account ids are internal, shown only to readers of drafts.
+fn shown(ctx: &RequestContext, entry: crate::content::Entry) -> EntryBody {
+    let staff = check(ctx, &entry.entry_type, Action::ReadDrafts).is_ok();
+    let mut body = EntryBody::from(entry);
+    if !staff {
+        body.created_by = None;
+        body.updated_by = None;
+    }
+    body
 }
 
 fn not_found(entry_type: &str, id: &str) -> ApiError {
@@ -479,7 +503,7 @@ async fn list_versions(
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<Vec<VersionBody>>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
-    check(&ctx, &entry_type, Action::ReadDrafts)?;
+    check_entry(&state, &ctx, &entry_type, Action::ReadDrafts, &id).await?;
     let versions = state
         .content
         .versions(&ctx.tenant, &entry_type, &id)
