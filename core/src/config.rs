@@ -346,6 +346,13 @@ pub struct Limits {
     pub graphql_reference_first: u64,
     /// GraphQL: largest `first` of a `many` reference field.
     pub graphql_reference_first_max: u64,
+    /// GraphQL: open subscriptions per WebSocket connection.
+    pub subscriptions_per_connection: usize,
+    /// GraphQL: open subscriptions per tenant on one server.
+    pub subscriptions_per_tenant: usize,
+    /// GraphQL: how often an open subscription checks that its credential still holds
+    /// (revoked tokens, ended sessions and disabled users end their streams within this).
+    pub subscription_recheck_ms: u64,
     /// GraphQL: memory for cached query responses, bytes; 0 turns the cache off. Entries are
     /// keyed by the tenant's outbox sequence, so any write (on any node) retires them at once.
     pub graphql_cache_bytes: u64,
@@ -416,6 +423,9 @@ impl Default for Limits {
             graphql_cost: 50_000,
             graphql_reference_first: 20,
             graphql_reference_first_max: 100,
+            subscriptions_per_connection: 16,
+            subscriptions_per_tenant: 1_000,
+            subscription_recheck_ms: 2_000,
             graphql_cache_bytes: 32 * 1024 * 1024,
             graphql_cache_entry_bytes: 512 * 1024,
         }

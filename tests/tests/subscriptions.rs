@@ -120,3 +120,137 @@ async fn entry_changes_stream_per_tenant() {
         );
     }
 }
+
+/// Sends a subscribe on an open connection.
+async fn also(ws: &mut Socket, id: &str, query: &str) {
+    ws.send(Message::text(
+        json!({"id": id, "type": "subscribe", "payload": {"query": query}}).to_string(),
+    ))
+    .await
+    .expect("subscribe");
+    // Operations on one connection run concurrently: let this one take its place first.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+}
+
+const Q: &str = "subscription { entryChanged { seq kind id } }";
+
+#[tokio::test]
+async fn a_revoked_credential_ends_its_subscriptions_within_seconds() {
+    let apps = TestApp::both_with(|c| c.limits.subscription_recheck_ms = 300)
+        .await
+        .expect("spawn");
+    for app in apps {
+        app.demo().await.expect("demo");
+        let admin = app.admin_token("marrakech-safi").await.expect("admin");
+        let t = app
+            .admin(
+                "POST",
+                "/tokens",
+                Some(&admin),
+                Some(json!({"name": "reader", "kind": "preview"})),
+            )
+            .await;
+        let (token_id, secret) = (
+            t.body["id"].as_str().expect("id").to_owned(),
+            t.body["secret"].as_str().expect("secret").to_owned(),
+        );
+        let mut ws = subscribe(&app, &secret, Q).await;
+        // Still streaming while the token holds.
+        let create = "mutation { createArticle(data: {title: \"خبر\"}) { id } }";
+        app.graphql(Some(&admin), create, json!({})).await;
+        assert_eq!(next(&mut ws).await["type"], "next");
+
+        let r = app
+            .admin("DELETE", &format!("/tokens/{token_id}"), Some(&admin), None)
+            .await;
+        assert!(r.status < 300, "{:?}", r.body);
+        let started = std::time::Instant::now();
+        let ended = loop {
+            let f = next(&mut ws).await;
+            if f["type"] == "next" && f["payload"]["errors"].is_array() {
+                break f;
+            }
+        };
+        assert_eq!(
+            ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{ended}"
+        );
+        assert_eq!(next(&mut ws).await["type"], "complete");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+
+        // A user's session: logging out ends its subscriptions the same way.
+        let made = app
+            .admin(
+                "POST",
+                "/users",
+                Some(&admin),
+                Some(json!({"email": "viewer@marrakech.ma", "role": "viewer", "password": "كلمة-سر-طويلة"})),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{:?}", made.body);
+        let s = app
+            .login("marrakech-safi", "viewer@marrakech.ma", "كلمة-سر-طويلة")
+            .await;
+        let session = s.body["token"].as_str().expect("session").to_owned();
+        let mut ws = subscribe(&app, &session, Q).await;
+        let out = app
+            .admin("POST", "/auth/logout", Some(&session), None)
+            .await;
+        assert!(out.status < 300, "{:?}", out.body);
+        let ended = next(&mut ws).await;
+        assert_eq!(
+            ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{ended}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_are_bounded_and_share_one_outbox_reader() {
+    let apps = TestApp::both_with(|c| {
+        zellige_e2e::quiet(c);
+        c.limits.subscriptions_per_connection = 3;
+        c.limits.subscription_recheck_ms = 60_000;
+    })
+    .await
+    .expect("spawn");
+    for app in apps {
+        let demo = app.demo().await.expect("demo");
+        let token = demo.marrakech.editor_token.clone();
+        // A fourth subscription on one connection is refused; the first three keep working.
+        let mut ws = subscribe(&app, &token, Q).await;
+        also(&mut ws, "2", Q).await;
+        also(&mut ws, "3", Q).await;
+        also(&mut ws, "4", Q).await;
+        let refused = next(&mut ws).await;
+        assert_eq!(refused["id"], "4", "{refused}");
+        assert_eq!(
+            refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+            "{refused}"
+        );
+
+        // Twenty more subscribers of the tenant: the outbox is still read once per tick.
+        let mut others = Vec::new();
+        for _ in 0..20 {
+            others.push(subscribe(&app, &token, Q).await);
+        }
+        let before = app.queries.load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let reads = app.queries.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(
+            reads <= 6,
+            "{reads} statements in a second for 23 subscriptions"
+        );
+
+        // And every subscriber gets the change.
+        let create = "mutation { createArticle(data: {title: \"خبر للجميع\"}) { id } }";
+        app.graphql(Some(&token), create, json!({})).await;
+        for ws in others.iter_mut() {
+            let f = next(ws).await;
+            assert_eq!(
+                f["payload"]["data"]["entryChanged"]["kind"], "entry.created",
+                "{f}"
+            );
+        }
+    }
+}

@@ -1150,10 +1150,6 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
     ]
 }
 
-/// How often a subscription looks for new outbox events. The outbox is in the database, so
-/// events written through any node reach subscribers on every node.
-const SUBSCRIPTION_POLL: std::time::Duration = std::time::Duration::from_millis(250);
-
 fn event_field(
     name: &'static str,
     ty: TypeRef,
@@ -1216,6 +1212,78 @@ fn entry_event_type() -> Object {
         }))
 }
 
+/// A subscription's state: its place in the tenant's feed, its place on the connection, and
+/// when to check its credential again.
+struct Follow {
+    subscription: super::feed::Subscription,
+    _slot: ConnectionSlot,
+    ticker: tokio::time::Interval,
+    recheck: Option<super::Recheck>,
+    /// An error frame was sent: the stream ends.
+    done: bool,
+}
+
+/// A place among a connection's subscriptions, freed when the stream ends.
+struct ConnectionSlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a subscriber sees an event: the permission check of its type (and, for a reader
+/// of its own drafts only, that the entry is its own), and the types it asked for.
+async fn wanted(
+    event: &crate::store::outbox::Event,
+    tenant: &crate::tenancy::TenantCtx,
+    content: &crate::content::Content,
+    principal: &super::Principal,
+    anonymous_read: bool,
+    types: Option<&[String]>,
+) -> bool {
+    let Some(entry_type) = event.entry_type.as_deref() else {
+        return false;
+    };
+    if !event.kind.starts_with("entry.")
+        || types.is_some_and(|ts| !ts.iter().any(|t| t == entry_type))
+    {
+        return false;
+    }
+    let action = if matches!(
+        event.kind.as_str(),
+        "entry.published" | "entry.unpublished" | "entry.deleted"
+    ) {
+        Action::Read
+    } else {
+        Action::ReadDrafts
+    };
+    let Ok(scope) = crate::access::check_content(
+        anonymous_read,
+        tenant.narrowing(),
+        principal,
+        entry_type,
+        action,
+    ) else {
+        return false;
+    };
+    match (scope.owner(principal), event.entry_id.as_deref()) {
+        (None, _) => true,
+        (Some(owner), Some(id)) => content
+            .get(
+                tenant,
+                entry_type,
+                &crate::content::Lookup::Id(id.to_owned()),
+                Stage::Draft,
+            )
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|e| e.created_by.as_deref() == Some(owner.as_str())),
+        (Some(_), None) => false,
+    }
+}
+
 fn entry_changed() -> SubscriptionField {
     SubscriptionField::new("entryChanged", TypeRef::named_nn("EntryEvent"), |ctx| {
         SubscriptionFieldFuture::new(async move {
@@ -1232,30 +1300,53 @@ fn entry_changed() -> SubscriptionField {
                 rc.authorize("*", Action::Read)?;
             }
             // Each event goes through the permission check of its type: readers of published
-            // content see only what changes published content.
+            // content see only what changes published content, authors only their own drafts.
             let (principal, anonymous_read) = (rc.principal.clone(), rc.anonymous_read);
             let tenant = rc.tenant.clone();
-            let db = rc.content.db().clone();
-            let start = crate::store::outbox::latest(&db, &tenant).await.map_err(|e| content_error(e.into()))?;
-            let stream = futures::stream::unfold((start, std::collections::VecDeque::new()), move |(mut pos, mut queue)| {
-                let (tenant, db, types, principal) = (tenant.clone(), db.clone(), types.clone(), principal.clone());
+            let content = rc.content.clone();
+            let feed = rc.feed.clone().ok_or_else(|| coded(ErrorCode::BadUserInput, "subscriptions are served over /graphql/ws"))?;
+            let limits = rc.subscription_limits;
+            let open = rc.subscriptions.clone();
+            if open.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= limits.per_connection {
+                open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                return Err(coded(ErrorCode::RateLimited, format!("at most {} subscriptions per connection", limits.per_connection)));
+            }
+            let slot = ConnectionSlot(open);
+            let subscription = feed.subscribe(&tenant).await.map_err(|e| match e {
+                super::feed::FeedError::Full(_) => coded(ErrorCode::RateLimited, e.to_string()),
+                super::feed::FeedError::Db(e) => content_error(e.into()),
+            })?;
+            let mut ticker = tokio::time::interval(limits.recheck);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let state = Follow { subscription, _slot: slot, ticker, recheck: rc.recheck.clone(), done: false };
+            let stream = futures::stream::unfold(state, move |mut st| {
+                let (tenant, content, types, principal) = (tenant.clone(), content.clone(), types.clone(), principal.clone());
                 async move {
+                    if st.done {
+                        return None;
+                    }
                     loop {
-                        if let Some(event) = queue.pop_front() {
-                            return Some((Ok(FieldValue::owned_any(event)), (pos, queue)));
-                        }
-                        tokio::time::sleep(SUBSCRIPTION_POLL).await;
-                        let events = match crate::store::outbox::read(&db, &tenant, pos, 100).await {
-                            Ok(events) => events,
-                            Err(e) => return Some((Err(content_error(e.into())), (pos, queue))),
-                        };
-                        for event in events {
-                            pos = event.tenant_seq;
-                            let action = if matches!(event.kind.as_str(), "entry.published" | "entry.unpublished" | "entry.deleted") { Action::Read } else { Action::ReadDrafts };
-                            let wanted_kind = event.kind.starts_with("entry.") && event.entry_type.as_deref().is_some_and(|t| crate::access::check_content(anonymous_read, tenant.narrowing(), &principal, t, action).is_ok());
-                            let wanted_type = types.as_ref().is_none_or(|ts| event.entry_type.as_ref().is_some_and(|t| ts.contains(t)));
-                            if wanted_kind && wanted_type {
-                                queue.push_back(event);
+                        tokio::select! {
+                            received = st.subscription.events.recv() => match received {
+                                Ok(event) => {
+                                    if wanted(&event, &tenant, &content, &principal, anonymous_read, types.as_deref()).await {
+                                        return Some((Ok(FieldValue::owned_any((*event).clone())), st));
+                                    }
+                                }
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                                    st.done = true;
+                                    let e = coded(ErrorCode::RateLimited, format!("the subscription fell {n} events behind; subscribe again"));
+                                    return Some((Err(e), st));
+                                }
+                                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                            },
+                            _ = st.ticker.tick(), if st.recheck.is_some() => {
+                                if let Some(check) = &st.recheck
+                                    && let Err(why) = check().await
+                                {
+                                    st.done = true;
+                                    return Some((Err(coded(ErrorCode::Unauthenticated, why)), st));
+                                }
                             }
                         }
                     }

@@ -7,6 +7,7 @@
 pub mod builder;
 pub mod cache;
 pub mod checks;
+pub mod feed;
 pub mod loader;
 pub mod names;
 pub mod order;
@@ -46,6 +47,35 @@ pub struct RequestCtx {
     /// Set by resolvers whose answer must not enter the response cache (widgets, which carry
     /// their own lifetime).
     pub uncacheable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Subscriptions: the node's outbox feed, set on WebSocket connections.
+    pub feed: Option<feed::Feed>,
+    /// Subscriptions: checks that the connection's credential still holds (not revoked,
+    /// expired or disabled); run every `subscriptions.recheck`.
+    pub recheck: Option<Recheck>,
+    /// Subscriptions open on this connection, and the limits that apply to them.
+    pub subscriptions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub subscription_limits: SubscriptionLimits,
+}
+
+/// Re-authenticates a connection's credential: `Err` with the reason once it no longer holds.
+pub type Recheck = std::sync::Arc<
+    dyn Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync,
+>;
+
+/// Bounds of subscriptions on one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriptionLimits {
+    pub per_connection: usize,
+    pub recheck: std::time::Duration,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        SubscriptionLimits {
+            per_connection: 16,
+            recheck: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 impl RequestCtx {
@@ -81,6 +111,10 @@ impl RequestCtx {
             media_config: Default::default(),
             event_seq: None,
             uncacheable: Default::default(),
+            feed: None,
+            recheck: None,
+            subscriptions: Default::default(),
+            subscription_limits: Default::default(),
         }
     }
 

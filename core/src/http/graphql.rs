@@ -46,12 +46,43 @@ async fn websocket(
         }
     };
     let anonymous_read = ctx.tenant.anonymous_read();
-    let request_ctx = RequestCtx::new(
+    // The credential is checked again while subscriptions run: a revoked token, an ended
+    // session or a disabled user ends them within `limits.subscription_recheck_ms`.
+    let recheck: Option<crate::graphql::Recheck> = bearer(&headers).map(|secret| {
+        let (db, expected) = (state.db.clone(), ctx.principal.clone());
+        let check: crate::graphql::Recheck = std::sync::Arc::new(move || {
+            let (db, secret, expected) = (db.clone(), secret.clone(), expected.clone());
+            Box::pin(async move {
+                match crate::auth::authenticate(&db, &secret).await {
+                    Ok(Some(who)) if who.principal == expected => Ok(()),
+                    Ok(_) => Err(
+                        "the credential was revoked, has expired or its user is disabled"
+                            .to_owned(),
+                    ),
+                    // The database is briefly unreachable: the next check decides.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "re-checking a subscription's credential");
+                        Ok(())
+                    }
+                }
+            })
+        });
+        check
+    });
+    let mut request_ctx = RequestCtx::new(
         ctx.tenant,
         ctx.principal,
         state.content.clone(),
         anonymous_read,
     );
+    request_ctx.feed = Some(state.feed.clone());
+    request_ctx.recheck = recheck;
+    request_ctx.subscription_limits = crate::graphql::SubscriptionLimits {
+        per_connection: state.config.limits.subscriptions_per_connection,
+        recheck: std::time::Duration::from_millis(
+            state.config.limits.subscription_recheck_ms.max(1),
+        ),
+    };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
@@ -62,6 +93,15 @@ async fn websocket(
                 .serve()
                 .await;
         })
+}
+
+/// The secret of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let secret = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(secret.trim().to_owned())
 }
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";

@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub webhooks: crate::webhooks::Webhooks,
     pub media: crate::media::Media,
+    /// The outbox as a live feed for this node's subscriptions.
+    pub feed: crate::graphql::feed::Feed,
 }
 
 impl AppState {
@@ -76,7 +78,13 @@ impl AppState {
         let webhooks = crate::webhooks::Webhooks::new(content.clone(), &config.webhooks)?;
         let media =
             crate::media::Media::new(db.clone(), content.clone(), &config.media, &config.data_dir)?;
+        let feed = crate::graphql::feed::Feed::new(
+            db.clone(),
+            Duration::from_millis(250),
+            config.limits.subscriptions_per_tenant,
+        );
         Ok(AppState {
+            feed,
             config,
             db,
             content,
