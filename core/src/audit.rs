@@ -55,20 +55,23 @@ impl<'a> Event<'a> {
 
 /// Appends an event, on a connection or inside the caller's transaction.
 pub async fn record(conn: &impl ConnectionTrait, event: Event<'_>) -> Result<(), DbErr> {
-    repo::insert(
-        conn,
-        &AuditRow {
+    repo::insert(conn, &event.into_row()).await
+}
+
+impl Event<'_> {
+    /// The row an event is stored as, stamped now.
+    fn into_row(self) -> AuditRow {
+        AuditRow {
             id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: event.tenant_id.map(str::to_owned),
+            tenant_id: self.tenant_id.map(str::to_owned),
             at: now_ms(),
-            actor: event.actor.to_owned(),
-            action: event.action.to_owned(),
-            target: event.target,
-            detail: event.detail,
-            client: event.client,
-        },
-    )
-    .await
+            actor: self.actor.to_owned(),
+            action: self.action.to_owned(),
+            target: self.target,
+            detail: self.detail,
+            client: self.client,
+        }
+    }
 }
 
 /// An event as the admin API shows it.
@@ -106,4 +109,172 @@ pub async fn list(
             client: r.client,
         })
         .collect())
+}
+
+/// Refusals (failed or throttled logins, 403s) as audit rows that an anonymous client cannot
+/// turn into a flood of writes: the first of a kind (same tenant, actor, action, target,
+/// client and detail) is written at once, repeats within `window` are counted in memory and
+/// written as one row (`detail.repeated`) when the window ends, and at most `per_minute` rows
+/// are written a minute; beyond that, refusals are counted per tenant in an
+/// `audit.refusals_suppressed` row.
+#[derive(Clone)]
+pub struct Refusals {
+    inner: std::sync::Arc<RefusalsInner>,
+}
+
+struct RefusalsInner {
+    db: crate::store::Db,
+    window: std::time::Duration,
+    per_minute: u32,
+    state: std::sync::Mutex<RefusalState>,
+    flusher: std::sync::Once,
+}
+
+#[derive(Default)]
+struct RefusalState {
+    /// Kinds seen within the window: when first written, and repeats since.
+    seen: std::collections::HashMap<String, (std::time::Instant, u64, AuditRow)>,
+    /// Rows written in the current minute.
+    minute: Option<(std::time::Instant, u32)>,
+    /// Refusals not written, per tenant (`""`: the platform).
+    suppressed: std::collections::HashMap<String, u64>,
+}
+
+/// Most kinds remembered at once; beyond, new kinds count as suppressed.
+const REFUSAL_KINDS: usize = 10_000;
+
+impl Refusals {
+    pub fn new(db: crate::store::Db, window: std::time::Duration, per_minute: u32) -> Refusals {
+        Refusals {
+            inner: std::sync::Arc::new(RefusalsInner {
+                db,
+                window,
+                per_minute,
+                state: Default::default(),
+                flusher: std::sync::Once::new(),
+            }),
+        }
+    }
+
+    /// Records a refusal (never inside a transaction: refusals write nothing else).
+    pub async fn record(&self, event: Event<'_>) {
+        self.start_flusher();
+        let row = event.into_row();
+        let key = format!(
+            "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}",
+            row.tenant_id.as_deref().unwrap_or(""),
+            row.actor,
+            row.action,
+            row.target,
+            row.client.as_deref().unwrap_or(""),
+            row.detail
+        );
+        let write = {
+            let mut state = self.lock();
+            let now = std::time::Instant::now();
+            if let Some((_, repeats, _)) = state.seen.get_mut(&key) {
+                *repeats += 1;
+                false
+            } else if state.seen.len() >= REFUSAL_KINDS
+                || !state.take_budget(now, self.inner.per_minute)
+            {
+                *state
+                    .suppressed
+                    .entry(row.tenant_id.clone().unwrap_or_default())
+                    .or_default() += 1;
+                false
+            } else {
+                state.seen.insert(key, (now, 0, row.clone()));
+                true
+            }
+        };
+        if write && let Err(e) = repo::insert(&self.inner.db, &row).await {
+            tracing::error!(error = %e, "recording a refusal in the audit log");
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalState> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn start_flusher(&self) {
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        let window = self.inner.window;
+        self.inner.flusher.call_once(|| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(window.max(std::time::Duration::from_millis(100)) / 2).await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    Refusals { inner }.flush(false).await;
+                }
+            });
+        });
+    }
+
+    /// Writes the repeats of kinds whose window ended (of every kind with `all`), and the
+    /// suppressed counts.
+    pub async fn flush(&self, all: bool) {
+        let (rows, suppressed) = {
+            let mut state = self.lock();
+            let window = self.inner.window;
+            let mut rows = Vec::new();
+            state.seen.retain(|_, (at, repeats, row)| {
+                let ended = all || at.elapsed() >= window;
+                if ended && *repeats > 0 {
+                    let mut r = row.clone();
+                    r.id = uuid::Uuid::now_v7().to_string();
+                    r.at = now_ms();
+                    if let serde_json::Value::Object(d) = &mut r.detail {
+                        d.insert("repeated".into(), serde_json::Value::from(*repeats));
+                    } else {
+                        r.detail = serde_json::json!({ "repeated": *repeats, "detail": r.detail });
+                    }
+                    rows.push(r);
+                }
+                !ended
+            });
+            (rows, std::mem::take(&mut state.suppressed))
+        };
+        let mut all_rows = rows;
+        for (tenant, n) in suppressed {
+            all_rows.push(AuditRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                tenant_id: (!tenant.is_empty()).then_some(tenant),
+                at: now_ms(),
+                actor: "zellige".into(),
+                action: "audit.refusals_suppressed".into(),
+                target: String::new(),
+                detail: serde_json::json!({ "count": n }),
+                client: None,
+            });
+        }
+        for row in all_rows {
+            if let Err(e) = repo::insert(&self.inner.db, &row).await {
+                tracing::error!(error = %e, "recording repeated refusals in the audit log");
+            }
+        }
+    }
+}
+
+impl RefusalState {
+    /// Takes one write from this minute's budget, if any is left.
+    fn take_budget(&mut self, now: std::time::Instant, per_minute: u32) -> bool {
+        let minute = match self.minute {
+            Some((start, used))
+                if now.duration_since(start) < std::time::Duration::from_secs(60) =>
+            {
+                (start, used)
+            }
+            _ => (now, 0),
+        };
+        if minute.1 >= per_minute {
+            self.minute = Some(minute);
+            return false;
+        }
+        self.minute = Some((minute.0, minute.1 + 1));
+        true
+    }
 }

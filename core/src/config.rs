@@ -273,6 +273,14 @@ pub struct AuthConfig {
     pub login_per_account_per_minute: u32,
     /// Login attempts allowed per client address per minute.
     pub login_per_client_per_minute: u32,
+    /// Password hashes and verifications running at once (argon2, about 19 MiB each); 0: one
+    /// per core.
+    pub password_concurrency: usize,
+    /// Identical refusals (failed logins, 403s) within this many seconds are written to the
+    /// audit log as one row with a count.
+    pub refusal_window_secs: u64,
+    /// Most refusal rows written a minute; beyond, they are counted in one summary row.
+    pub refusals_per_minute: u32,
 }
 
 impl Default for AuthConfig {
@@ -281,6 +289,9 @@ impl Default for AuthConfig {
             session_ttl_secs: 12 * 3600,
             login_per_account_per_minute: 5,
             login_per_client_per_minute: 30,
+            password_concurrency: 0,
+            refusal_window_secs: 60,
+            refusals_per_minute: 600,
         }
     }
 }

@@ -23,7 +23,9 @@ use crate::error::{ErrorCode, FieldError};
 use crate::store::entries::Stage;
 use crate::tenancy::TenantCtx;
 pub use limiter::LoginLimiter;
-pub use passwords::{PASSWORD_MIN, hash_password, verify_password};
+pub use passwords::{
+    PASSWORD_MIN, hash_password, set_concurrency as set_password_concurrency, verify_password,
+};
 pub use sessions::{LoginRequest, NewSession, authenticate_session, login, logout};
 pub use tokens::{
     NewToken, TokenInfo, TokenPrincipal, authenticate_token, create_token, list_tokens,

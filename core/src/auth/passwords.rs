@@ -32,6 +32,47 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Password hashing and verification (about 19 MiB and tens of milliseconds each) run on the
+/// blocking pool, at most this many at once: a flood of logins waits its turn instead of
+/// exhausting memory or starving the rest of the server. Set once at start (`auth.password_concurrency`).
+static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+/// Sets how many password operations run at once (0: one per core); the first call wins.
+pub fn set_concurrency(n: usize) {
+    let n = if n == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        n
+    };
+    let _ = PERMITS.set(tokio::sync::Semaphore::new(n));
+}
+
+fn permits() -> &'static tokio::sync::Semaphore {
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Hashes a password off the async workers, within the concurrency bound.
+pub async fn hash_password_bounded(password: &str) -> Result<String, AuthError> {
+    let _permit = permits().acquire().await.map_err(|_| AuthError::Hash)?;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| AuthError::Hash)?
+}
+
+/// Verifies a password off the async workers, within the concurrency bound.
+pub async fn verify_password_bounded(password: &str, hash: &str) -> bool {
+    let Ok(_permit) = permits().acquire().await else {
+        return false;
+    };
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
 /// A hash of nothing anyone knows, verified against when the account does not exist, so that
 /// a login for an unknown e-mail takes as long as one with a wrong password.
 pub(crate) fn decoy_hash() -> &'static str {

@@ -4,7 +4,7 @@
 //! end on logout, and end when the account is disabled, deleted or its password changes.
 
 use super::limiter::LoginLimiter;
-use super::passwords::{decoy_hash, verify_password};
+use super::passwords::{decoy_hash, verify_password_bounded};
 use super::{AuthError, Authenticated, hash_token, new_secret};
 use crate::access::{Principal, Role};
 use crate::audit;
@@ -39,6 +39,7 @@ pub struct NewSession {
 pub async fn login(
     db: &Db,
     limiter: &LoginLimiter,
+    refusals: &audit::Refusals,
     ttl_secs: u64,
     req: LoginRequest<'_>,
 ) -> Result<NewSession, AuthError> {
@@ -54,13 +55,13 @@ pub async fn login(
         client: req.client.clone(),
     };
     if let Err(wait) = limiter.check(&account, req.client.as_deref()) {
-        audit::record(db, failed("throttled")).await?;
+        refusals.record(failed("throttled")).await;
         return Err(AuthError::RateLimited {
             retry_after_secs: wait.as_secs().max(1),
         });
     }
     if req.password.len() > super::passwords::PASSWORD_MAX_BYTES {
-        audit::record(db, failed("password")).await?;
+        refusals.record(failed("password")).await;
         return Err(AuthError::BadCredentials);
     }
     // (subject id, role, password hash, disabled); `None` when there is no such account.
@@ -72,20 +73,17 @@ pub async fn login(
             .await?
             .map(|o| (o.id, None, o.password_hash, o.disabled)),
     };
-    let password = req.password.to_owned();
     let hash = account_row
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |a| a.2.clone());
-    // argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    // argon2 is deliberately slow: off the async workers, a bounded number at once.
+    let matches = verify_password_bounded(req.password, &hash).await;
     let Some((user_id, role, _, disabled)) = account_row.filter(|_| matches) else {
-        audit::record(db, failed("credentials")).await?;
+        refusals.record(failed("credentials")).await;
         return Err(AuthError::BadCredentials);
     };
     if disabled {
-        audit::record(db, failed("disabled")).await?;
+        refusals.record(failed("disabled")).await;
         return Err(AuthError::BadCredentials);
     }
     let token = new_secret(PREFIX);

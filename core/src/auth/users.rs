@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::AuthError;
-use super::passwords::{check_password, hash_password};
+use super::passwords::{check_password, hash_password_bounded};
 use crate::access::Role;
 use crate::audit;
 use crate::error::FieldError;
@@ -92,7 +92,7 @@ pub async fn create_user(
         id: uuid::Uuid::now_v7().to_string(),
         email,
         role: new.role.as_str().to_owned(),
-        password_hash: hash_password(&new.password)?,
+        password_hash: hash_password_bounded(&new.password).await?,
         disabled: false,
         created_at: now,
         updated_at: now,
@@ -168,6 +168,11 @@ pub async fn update_user(
     if !errors.is_empty() {
         return Err(AuthError::Invalid(errors));
     }
+    // Hashed before the write transaction opens: argon2 must not hold the tenant's write lock.
+    let new_hash = match &change.password {
+        Some(p) => Some(hash_password_bounded(p).await?),
+        None => None,
+    };
     let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
     let mut row = users::find_by_id(&txn, ctx, id)
         .await?
@@ -179,8 +184,8 @@ pub async fn update_user(
     if let Some(d) = change.disabled {
         row.disabled = d;
     }
-    if let Some(p) = &change.password {
-        row.password_hash = hash_password(p)?;
+    if let Some(hash) = new_hash {
+        row.password_hash = hash;
     }
     let still_admin = row.role == Role::Admin.as_str() && !row.disabled;
     if was_admin && !still_admin && active_admins(&txn, ctx).await? <= 1 {
@@ -240,7 +245,7 @@ pub async fn create_operator(db: &Db, email: &str, password: &str) -> Result<Str
     let row = users::OperatorRow {
         id: uuid::Uuid::now_v7().to_string(),
         email,
-        password_hash: hash_password(password)?,
+        password_hash: hash_password_bounded(password).await?,
         disabled: false,
         created_at: now_ms(),
     };

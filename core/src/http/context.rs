@@ -123,9 +123,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
             let event = crate::audit::Event::new(Some(&tenant), &actor, "access.denied").target(
                 format!("X-Tenant {}", slug.chars().take(100).collect::<String>()),
             );
-            if let Err(e) = crate::audit::record(&state.db, event).await {
-                tracing::error!(error = %e, "recording a refusal in the audit log");
-            }
+            state.refusals.record(event).await;
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 "the credential does not belong to the tenant named by X-Tenant",

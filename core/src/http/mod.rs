@@ -45,6 +45,8 @@ pub struct AppState {
     pub media: crate::media::Media,
     /// The outbox as a live feed for this node's subscriptions.
     pub feed: crate::graphql::feed::Feed,
+    /// Refusals in the audit log, aggregated and bounded.
+    pub refusals: crate::audit::Refusals,
 }
 
 impl AppState {
@@ -83,7 +85,14 @@ impl AppState {
             Duration::from_millis(250),
             config.limits.subscriptions_per_tenant,
         );
+        crate::auth::set_password_concurrency(config.auth.password_concurrency);
+        let refusals = crate::audit::Refusals::new(
+            db.clone(),
+            Duration::from_secs(config.auth.refusal_window_secs.max(1)),
+            config.auth.refusals_per_minute,
+        );
         Ok(AppState {
+            refusals,
             feed,
             config,
             db,

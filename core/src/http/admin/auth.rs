@@ -94,6 +94,7 @@ async fn login(
     let session = auth::login(
         &state.db,
         &state.login_limiter,
+        &state.refusals,
         state.config.auth.session_ttl_secs,
         LoginRequest {
             tenant: tenant.as_ref(),

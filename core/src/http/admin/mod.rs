@@ -277,9 +277,7 @@ pub async fn audit_refusals(
         let event = crate::audit::Event::new(Some(&ctx.tenant), &actor, "access.denied")
             .target(what)
             .client(client);
-        if let Err(e) = crate::audit::record(&state.db, event).await {
-            tracing::error!(error = %e, "recording a refusal in the audit log");
-        }
+        state.refusals.record(event).await;
     }
     response
 }
