@@ -208,6 +208,20 @@ async fn mutations_drafts_versions_and_conflicts() {
                 json!({"d": {"title": "x".repeat(400), "category": "sport"}}),
             )
             .await;
+        // An enum value outside the type's list is refused by the schema, naming the field.
+        assert_eq!(code(&bad), "BAD_USER_INPUT", "{bad}");
+        let message = bad["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("category") && message.contains("sport"),
+            "{bad}"
+        );
+        let (_, _, bad) = app
+            .graphql(
+                editor,
+                create,
+                json!({"d": {"title": "x".repeat(400), "tags": ["x".repeat(70)]}}),
+            )
+            .await;
         assert_eq!(code(&bad), "BAD_USER_INPUT", "{bad}");
         let fields: Vec<(String, String)> = bad["errors"][0]["extensions"]["fields"]
             .as_array()
@@ -222,7 +236,7 @@ async fn mutations_drafts_versions_and_conflicts() {
             .collect();
         assert!(
             fields.contains(&("title.ar".into(), "maxLength".into()))
-                && fields.contains(&("category".into(), "enum".into())),
+                && fields.contains(&("tags[0]".into(), "maxLength".into())),
             "{fields:?}"
         );
         let (_, _, dup) = app

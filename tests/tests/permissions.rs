@@ -350,7 +350,7 @@ impl World {
             }
             GqlCreate => {
                 return gql(
-                    "mutation { createArticle(data: { title: \"خبر جديد\", category: \"news\" }, locale: \"ar\") { id } }",
+                    "mutation { createArticle(data: { title: \"خبر جديد\", category: news }, locale: \"ar\") { id } }",
                     json!({}),
                 )
                 .await;
@@ -358,7 +358,7 @@ impl World {
             GqlUpdate => {
                 let id = self.victim().await;
                 return gql(
-                    "mutation($id: ID!) { updateArticle(id: $id, data: { category: \"training\" }) { id } }",
+                    "mutation($id: ID!) { updateArticle(id: $id, data: { category: training }) { id } }",
                     json!({ "id": id }),
                 )
                 .await;
@@ -620,7 +620,7 @@ async fn no_credential_of_one_tenant_reaches_the_other() -> anyhow::Result<()> {
                     json!({ "id": b }),
                 ),
                 (
-                    "mutation($id: ID!) { updateArticle(id: $id, data: { category: \"news\" }) { id } }",
+                    "mutation($id: ID!) { updateArticle(id: $id, data: { category: news }) { id } }",
                     json!({ "id": b }),
                 ),
                 (
@@ -755,7 +755,7 @@ async fn authors_read_their_own_drafts_and_account_ids_stay_internal() -> anyhow
         let (_, _, made) = app
             .graphql(
                 Some(amina),
-                "mutation { createArticle(locale: \"ar\", data: { title: \"مسودة أمينة\", category: \"news\" }) { id createdBy } }",
+                "mutation { createArticle(locale: \"ar\", data: { title: \"مسودة أمينة\", category: news }) { id createdBy } }",
                 json!({}),
             )
             .await;

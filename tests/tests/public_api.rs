@@ -450,3 +450,101 @@ async fn an_oversized_body_is_answered_with_a_graphql_error() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("\"BAD_USER_INPUT\""), "{answer}");
 }
+
+#[tokio::test]
+async fn scalars_and_enums_are_checked_before_anything_runs() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let editor = demo.marrakech.editor_token.as_str();
+        let before = app
+            .graphql(
+                Some(editor),
+                "{ events(status: DRAFT) { totalCount } }",
+                json!({}),
+            )
+            .await
+            .2["data"]["events"]["totalCount"]
+            .clone();
+        for (what, query, vars) in [
+            (
+                "DateTime literal",
+                "mutation { createEvent(data: {title: \"معرض\", startsAt: \"tomorrow at ten\"}) { id } }",
+                json!({}),
+            ),
+            (
+                "DateTime variable",
+                "mutation($t: DateTime) { createEvent(data: {title: \"معرض\", startsAt: $t}) { id } }",
+                json!({"t": "2017-13-45T10:00:00Z"}),
+            ),
+            (
+                "DateTime in a filter",
+                "{ events(where: {startsAt: {gte: \"yesterday\"}}) { totalCount } }",
+                json!({}),
+            ),
+            (
+                "enum value outside the list",
+                "mutation { createEvent(data: {title: \"معرض\", category: carnival}) { id } }",
+                json!({}),
+            ),
+            (
+                "enum variable outside the list",
+                "mutation($c: EventCategoryEnum) { createEvent(data: {title: \"معرض\", category: $c}) { id } }",
+                json!({"c": "carnival"}),
+            ),
+            (
+                "JSON holding an enum literal",
+                "mutation { createArtisan(data: {name: \"حرفي\", socialLinks: {site: FACEBOOK}}) { id } }",
+                json!({}),
+            ),
+        ] {
+            let (status, _, body) = app.graphql(Some(editor), query, vars).await;
+            assert_eq!(status, 400, "{what}: {body}");
+            assert_eq!(code(&body), "BAD_USER_INPUT", "{what}: {body}");
+            assert!(body.get("data").is_none(), "{what}: nothing ran: {body}");
+        }
+        let after = app
+            .graphql(
+                Some(editor),
+                "{ events(status: DRAFT) { totalCount } }",
+                json!({}),
+            )
+            .await
+            .2["data"]["events"]["totalCount"]
+            .clone();
+        assert_eq!(before, after, "no event was created");
+
+        // The valid forms work: an enum literal, an enum variable from a JSON string, a
+        // filter by enum, and the enum read back.
+        let (_, _, body) = app
+            .graphql(
+                Some(editor),
+                "mutation($c: EventCategoryEnum) { a: createEvent(data: {title: \"معرض الزربية\", startsAt: \"2017-12-01T10:00:00+01:00\", category: fair}) { category startsAt } b: createEvent(data: {title: \"تكوين\", startsAt: \"2017-12-02T10:00:00Z\", category: $c}) { category } }",
+                json!({"c": "training"}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(body["data"]["a"]["category"], "fair", "{body}");
+        assert_eq!(
+            body["data"]["a"]["startsAt"], "2017-12-01T09:00:00Z",
+            "{body}"
+        );
+        assert_eq!(body["data"]["b"]["category"], "training", "{body}");
+        let (_, _, body) = app
+            .graphql(
+                Some(editor),
+                "{ events(status: DRAFT, where: {category: {in: [fair, training]}}) { nodes { category } } __type(name: \"EventCategoryEnum\") { kind enumValues { name } } }",
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(body["data"]["__type"]["kind"], "ENUM", "{body}");
+        let nodes = body["data"]["events"]["nodes"].as_array().expect("nodes");
+        assert!(
+            nodes.len() >= 2
+                && nodes
+                    .iter()
+                    .all(|n| n["category"] == "fair" || n["category"] == "training"),
+            "{body}"
+        );
+    }
+}

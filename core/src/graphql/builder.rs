@@ -233,10 +233,71 @@ fn scalar_of(kind: &FieldKind) -> &'static str {
     }
 }
 
-fn output_type(f: &FieldDef) -> TypeRef {
+/// The GraphQL enum of an enum field (`ArticleCategoryEnum`), when every value is a valid
+/// GraphQL name (values such as Arabic words stay `String`, checked by the content layer).
+fn enum_name(type_name: &str, f: &FieldDef) -> Option<String> {
+    let FieldKind::Enum(values) = &f.kind else {
+        return None;
+    };
+    let valid = |v: &str| {
+        let mut c = v.chars();
+        c.next()
+            .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
+            && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
+            && !matches!(v, "true" | "false" | "null")
+    };
+    values
+        .iter()
+        .all(|v| valid(v))
+        .then(|| format!("{}{}Enum", pascal(type_name), pascal(&f.name)))
+}
+
+/// Whether a GraphQL value is plain JSON (enum literals and binary values are not).
+fn is_json(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Number(_) | Value::String(_) | Value::Boolean(_) => true,
+        Value::List(items) => items.iter().all(is_json),
+        Value::Object(map) => map.values().all(is_json),
+        Value::Enum(_) | Value::Binary(_) => false,
+    }
+}
+
+/// A filter input: one field per operator, typed by the field's type `ty`.
+fn filter(name: &str, ty: &str, ops: &[&str]) -> InputObject {
+    let mut input = InputObject::new(name);
+    for op in ops {
+        let t = match *op {
+            "in" | "notIn" => TypeRef::named_nn_list(ty),
+            "isNull" => TypeRef::named(TypeRef::BOOLEAN),
+            "contains" | "startsWith" => TypeRef::named(TypeRef::STRING),
+            _ => TypeRef::named(ty),
+        };
+        input = input.field(InputValue::new(*op, t));
+    }
+    input
+}
+
+/// The enum types of a content type's enum fields, with a filter input for each.
+fn enum_types(ct: &ContentType) -> (Vec<Enum>, Vec<InputObject>) {
+    let mut enums = Vec::new();
+    let mut filters = Vec::new();
+    for f in &ct.fields {
+        if let (Some(name), FieldKind::Enum(values)) = (enum_name(&ct.name, f), &f.kind) {
+            let e = values.iter().fold(Enum::new(name.clone()), |e, v| {
+                e.item(EnumItem::new(v.clone()))
+            });
+            enums.push(e.description(format!("The values of `{}.{}`.", ct.name, f.name)));
+            filters.push(filter(&format!("{name}Filter"), &name, operators(&f.kind)));
+        }
+    }
+    (enums, filters)
+}
+
+fn output_type(type_name: &str, f: &FieldDef) -> TypeRef {
     let base = match &f.kind {
         FieldKind::Reference { to } => pascal(to),
         FieldKind::Media => "Media".to_owned(),
+        FieldKind::Enum(_) => enum_name(type_name, f).unwrap_or_else(|| TypeRef::STRING.into()),
         k => scalar_of(k).to_owned(),
     };
     if f.many {
@@ -246,10 +307,11 @@ fn output_type(f: &FieldDef) -> TypeRef {
     }
 }
 
-fn input_type(f: &FieldDef) -> TypeRef {
+fn input_type(type_name: &str, f: &FieldDef) -> TypeRef {
     let base = match &f.kind {
         FieldKind::Geo => "GeoInput".to_owned(),
         FieldKind::Reference { .. } => TypeRef::ID.to_owned(),
+        FieldKind::Enum(_) => enum_name(type_name, f).unwrap_or_else(|| TypeRef::STRING.into()),
         k => scalar_of(k).to_owned(),
     };
     if f.many {
@@ -259,16 +321,18 @@ fn input_type(f: &FieldDef) -> TypeRef {
     }
 }
 
-fn filter_type(kind: &FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Integer => "IntFilter",
-        FieldKind::Float => "FloatFilter",
-        FieldKind::Boolean => "BooleanFilter",
-        FieldKind::Date => "DateFilter",
-        FieldKind::DateTime => "DateTimeFilter",
-        FieldKind::Reference { .. } => "IdFilter",
-        FieldKind::Enum(_) => "EnumFilter",
-        _ => "StringFilter",
+fn filter_type(type_name: &str, f: &FieldDef) -> String {
+    match &f.kind {
+        FieldKind::Integer => "IntFilter".into(),
+        FieldKind::Float => "FloatFilter".into(),
+        FieldKind::Boolean => "BooleanFilter".into(),
+        FieldKind::Date => "DateFilter".into(),
+        FieldKind::DateTime => "DateTimeFilter".into(),
+        FieldKind::Reference { .. } => "IdFilter".into(),
+        FieldKind::Enum(_) => {
+            enum_name(type_name, f).map_or_else(|| "EnumFilter".into(), |n| format!("{n}Filter"))
+        }
+        _ => "StringFilter".into(),
     }
 }
 
@@ -277,11 +341,11 @@ fn paged_list(f: &FieldDef) -> bool {
     f.many && matches!(f.kind, FieldKind::Reference { .. } | FieldKind::Media)
 }
 
-fn content_field(f: &FieldDef, limits: &GraphqlLimits) -> Field {
+fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field {
     let def = Arc::new(f.clone());
     let (first_default, first_max) = (limits.reference_first, limits.reference_first_max);
     let mut field =
-        Field::new(f.name.clone(), output_type(f), move |ctx| {
+        Field::new(f.name.clone(), output_type(type_name, f), move |ctx| {
             let def = def.clone();
             FieldFuture::new(async move {
                 let view = entry_view(&ctx)?;
@@ -387,6 +451,11 @@ fn content_field(f: &FieldDef, limits: &GraphqlLimits) -> Field {
                         views.into_iter().next()
                     });
                 }
+                // A stored value the enum no longer lists reads as null rather than failing.
+                let value = match (&def.kind, value) {
+                    (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
+                    (_, v) => v,
+                };
                 Ok(match (value, def.many) {
                     (Some(Json::Array(items)), true) => Some(FieldValue::list(
                         items
@@ -515,19 +584,6 @@ fn media_type() -> Object {
 fn shared_types(
     builder: async_graphql::dynamic::SchemaBuilder,
 ) -> async_graphql::dynamic::SchemaBuilder {
-    let filter = |name: &str, ty: &str, ops: &[&str]| {
-        let mut input = InputObject::new(name);
-        for op in ops {
-            let t = match *op {
-                "in" | "notIn" => TypeRef::named_nn_list(ty),
-                "isNull" => TypeRef::named(TypeRef::BOOLEAN),
-                "contains" | "startsWith" => TypeRef::named(TypeRef::STRING),
-                _ => TypeRef::named(ty),
-            };
-            input = input.field(InputValue::new(*op, t));
-        }
-        input
-    };
     let page_info = |name: &'static str, ty: TypeRef, get: fn(&PageInfoView) -> Value| {
         Field::new(name, ty, move |ctx| {
             FieldFuture::new(async move {
@@ -550,11 +606,28 @@ fn shared_types(
         })
     };
     builder
+        // Scalars are checked as scalars, so a bad date is refused where it is written (the
+        // argument or variable), before anything executes.
         .register(
-            Scalar::new("DateTime").description("RFC 3339 date-time, e.g. 2017-07-06T10:00:00Z"),
+            Scalar::new("DateTime")
+                .description("RFC 3339 date-time, e.g. 2017-07-06T10:00:00Z")
+                .validator(|v| {
+                    matches!(v, Value::String(s) if crate::time::parse_rfc3339(s).is_some())
+                }),
         )
-        .register(Scalar::new("Date").description("Calendar date, YYYY-MM-DD"))
-        .register(Scalar::new("JSON").description("Any JSON value"))
+        .register(
+            Scalar::new("Date")
+                .description("Calendar date, YYYY-MM-DD")
+                .validator(|v| {
+                    matches!(v, Value::String(s) if s.len() == 10
+                        && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok())
+                }),
+        )
+        .register(
+            Scalar::new("JSON")
+                .description("Any JSON value")
+                .validator(is_json),
+        )
         .register(
             Enum::new("Status")
                 .item(EnumItem::new("DRAFT"))
@@ -688,7 +761,7 @@ fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
 fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Vec<Object> {
     let mut obj = system_fields(Object::new(names.object.clone()).implement("Entry"));
     for f in &ct.fields {
-        obj = obj.field(content_field(f, limits));
+        obj = obj.field(content_field(&ct.name, f, limits));
     }
     if let Some(d) = ct
         .display_name
@@ -830,7 +903,7 @@ fn type_inputs(ct: &ContentType, names: &TypeNames) -> (Vec<InputObject>, Enum) 
     {
         wh = wh.field(InputValue::new(
             f.name.clone(),
-            TypeRef::named(filter_type(&f.kind)),
+            TypeRef::named(filter_type(&ct.name, f)),
         ));
     }
     wh = wh
@@ -867,8 +940,8 @@ fn type_inputs(ct: &ContentType, names: &TypeNames) -> (Vec<InputObject>, Enum) 
     let mut update = InputObject::new(names.update_input.clone())
         .field(InputValue::new("slug", TypeRef::named(TypeRef::STRING)));
     for f in &ct.fields {
-        create = create.field(InputValue::new(f.name.clone(), input_type(f)));
-        update = update.field(InputValue::new(f.name.clone(), input_type(f)));
+        create = create.field(InputValue::new(f.name.clone(), input_type(&ct.name, f)));
+        update = update.field(InputValue::new(f.name.clone(), input_type(&ct.name, f)));
     }
     (vec![wh, order, create, update], sort)
 }
@@ -1421,6 +1494,13 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
                 obj
             };
             builder = builder.register(obj);
+        }
+        let (enums, filters) = enum_types(ct);
+        for e in enums {
+            builder = builder.register(e);
+        }
+        for f in filters {
+            builder = builder.register(f);
         }
         let (inputs, sort) = type_inputs(ct, &names);
         for input in inputs {

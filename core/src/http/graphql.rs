@@ -503,10 +503,19 @@ async fn run_query(
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,
     // validation, limits) do not, and when only those are present nothing executed: a request
     // error, answered with 400 under the GraphQL-over-HTTP media type.
-    // Errors without a path come from before execution (parse, validation, `checks::Gate`).
+    // Nothing executed when every error comes from before execution: the executor's own
+    // (parse, validation; they carry no code) or the cost gate's (`checks::Gate`).
+    let before_execution = |e: &async_graphql::ServerError| {
+        e.path.is_empty()
+            && e.extensions.as_ref().is_none_or(|x| {
+                x.get("code").is_none_or(|c| {
+                    *c == async_graphql::Value::from(ErrorCode::QueryTooComplex.as_str())
+                })
+            })
+    };
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+        && response.errors.iter().all(before_execution);
     for err in &mut response.errors {
         let has_code = err
             .extensions
