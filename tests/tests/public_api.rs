@@ -548,3 +548,110 @@ async fn scalars_and_enums_are_checked_before_anything_runs() {
         );
     }
 }
+
+#[tokio::test]
+async fn grouped_counts_equal_the_per_value_counts() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let token = demo.marrakech.public_token.as_str();
+        let (_, _, body) = app
+            .graphql(
+                Some(token),
+                "{ artisansAggregate(groupBy: [city]) { count groups { key keys count } } artisans { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let agg = &body["data"]["artisansAggregate"];
+        assert_eq!(
+            agg["count"], body["data"]["artisans"]["totalCount"],
+            "{body}"
+        );
+        let groups = agg["groups"].as_array().expect("groups");
+        assert!(groups.len() >= 2, "{body}");
+        let sum: i64 = groups.iter().filter_map(|g| g["count"].as_i64()).sum();
+        assert_eq!(
+            Some(sum),
+            agg["count"].as_i64(),
+            "every artisan has one city: {body}"
+        );
+        let counts: Vec<i64> = groups.iter().filter_map(|g| g["count"].as_i64()).collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "largest first: {body}"
+        );
+        let per_value = "query($w: ArtisanWhere) { artisans(where: $w) { totalCount } }";
+        for g in groups {
+            let city = g["key"].as_str().expect("city");
+            assert_eq!(g["keys"], json!([city]));
+            let (_, _, one) = app
+                .graphql(Some(token), per_value, json!({"w": {"city": {"eq": city}}}))
+                .await;
+            assert_eq!(
+                one["data"]["artisans"]["totalCount"], g["count"],
+                "{city}: {one}"
+            );
+        }
+
+        // With a filter and two keys: the same filter as the list, the pairs add up.
+        let craft = {
+            let (_, _, b) = app
+                .graphql(
+                    Some(token),
+                    "{ artisans(first: 1) { nodes { craft } } }",
+                    json!({}),
+                )
+                .await;
+            b["data"]["artisans"]["nodes"][0]["craft"]
+                .as_str()
+                .expect("craft")
+                .to_owned()
+        };
+        let (_, _, body) = app
+            .graphql(
+                Some(token),
+                "query($w: ArtisanWhere) { artisansAggregate(where: $w, groupBy: [city, craft]) { count groups { keys count } } artisans(where: $w) { totalCount } }",
+                json!({"w": {"craft": {"eq": craft}}}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let agg = &body["data"]["artisansAggregate"];
+        assert_eq!(
+            agg["count"], body["data"]["artisans"]["totalCount"],
+            "{body}"
+        );
+        for g in agg["groups"].as_array().expect("groups") {
+            assert_eq!(g["keys"][1], craft.as_str(), "{body}");
+            let w = json!({"city": {"eq": g["keys"][0]}, "craft": {"eq": craft}});
+            let (_, _, one) = app.graphql(Some(token), per_value, json!({"w": w})).await;
+            assert_eq!(one["data"]["artisans"]["totalCount"], g["count"], "{one}");
+        }
+
+        // An enum field, and the permissions of the list: drafts need read-drafts.
+        let (_, _, body) = app
+            .graphql(
+                Some(token),
+                "{ eventsAggregate(groupBy: [category]) { count groups { key count } } }",
+                json!({}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let (_, _, body) = app
+            .graphql(
+                Some(token),
+                "{ eventsAggregate(status: DRAFT) { count } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&body), "FORBIDDEN", "{body}");
+        // A field that cannot be grouped by is not in the enum.
+        let (status, _, body) = app
+            .graphql(
+                Some(token),
+                "{ artisansAggregate(groupBy: [bio]) { count } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{body}");
+    }
+}

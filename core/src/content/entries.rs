@@ -167,6 +167,36 @@ pub struct PageArgs {
     pub owner: Option<String>,
 }
 
+/// Most groups an aggregate answers.
+pub const GROUPS_MAX: u64 = 1_000;
+/// Most fields an aggregate groups by.
+pub const GROUP_KEYS_MAX: usize = 3;
+
+/// One group of an aggregate: the values of the `groupBy` fields (`None`: no value) and how
+/// many entries have them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub keys: Vec<Option<String>>,
+    pub count: i64,
+}
+
+/// Whether entries can be counted per value of a field: an indexed field whose index values
+/// are the values themselves.
+pub fn groupable(f: &super::model::FieldDef) -> bool {
+    f.is_indexed()
+        && matches!(
+            f.kind,
+            FieldKind::String
+                | FieldKind::Enum(_)
+                | FieldKind::Boolean
+                | FieldKind::Date
+                | FieldKind::Reference { .. }
+                | FieldKind::Email
+                | FieldKind::Url
+                | FieldKind::Phone
+        )
+}
+
 /// One page of a list.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -370,6 +400,97 @@ impl Content {
         Ok(n)
     }
 
+    /// How many entries a list's filter matches per value of `group_by` (filterable text,
+    /// enum, boolean or reference fields; localized ones in the list's locale), largest groups
+    /// first, at most [`GROUPS_MAX`]: one statement on the value index, with the same filter
+    /// and permissions as the list.
+    pub async fn group_counts(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+        group_by: &[String],
+    ) -> Result<Vec<Group>, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let locale = ctx.resolve_locale(args.locale.as_deref()).to_owned();
+        if group_by.is_empty() || group_by.len() > GROUP_KEYS_MAX {
+            return Err(ContentError::invalid(
+                "groupBy",
+                "length",
+                format!("1 to {GROUP_KEYS_MAX} fields"),
+            ));
+        }
+        let mut keys = Vec::new();
+        for (i, name) in group_by.iter().enumerate() {
+            match ct.field(name) {
+                Some(f) if groupable(f) => keys.push((
+                    f.name.clone(),
+                    if f.localized {
+                        locale.clone()
+                    } else {
+                        String::new()
+                    },
+                )),
+                Some(_) => {
+                    return Err(ContentError::invalid(
+                        &format!("groupBy[{i}]"),
+                        "groupable",
+                        format!(
+                            "`{name}` is not a filterable text, enum, boolean or reference field"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(ContentError::invalid(
+                        &format!("groupBy[{i}]"),
+                        "unknown",
+                        format!("`{}` has no field `{name}`", ct.name),
+                    ));
+                }
+            }
+        }
+        let q = self.match_query(ctx, ct, args, stage)?;
+        let rows = repo::group_counts(&self.db, ctx, &q, &keys, GROUPS_MAX).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(values, count)| Group {
+                keys: values
+                    .into_iter()
+                    .zip(group_by)
+                    .map(|(v, name)| match ct.field(name).map(|f| &f.kind) {
+                        _ if v.is_empty() => None,
+                        Some(FieldKind::Boolean) => {
+                            Some(if v == "1" { "true" } else { "false" }.to_owned())
+                        }
+                        _ => Some(v),
+                    })
+                    .collect(),
+                count,
+            })
+            .collect())
+    }
+
+    /// Everything a list's filter matches, without paging or order (for counts).
+    fn match_query(
+        &self,
+        ctx: &TenantCtx,
+        ct: &ContentType,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<ListQuery, ContentError> {
+        let whole = PageArgs {
+            first: Some(0),
+            after: None,
+            last: None,
+            before: None,
+            order_by: Vec::new(),
+            ..args.clone()
+        };
+        Ok(self.list_query(ctx, ct, &whole, stage)?.0)
+    }
+
     /// Counts the entries a list's filter matches (`totalCount`).
     pub async fn count(
         &self,
@@ -380,18 +501,7 @@ impl Content {
     ) -> Result<i64, ContentError> {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
-        let (q, _, _) = self.list_query(
-            ctx,
-            ct,
-            &PageArgs {
-                first: Some(0),
-                after: None,
-                last: None,
-                before: None,
-                ..args.clone()
-            },
-            stage,
-        )?;
+        let q = self.match_query(ctx, ct, args, stage)?;
         Ok(repo::count(&self.db, ctx, &q).await?)
     }
 

@@ -1469,6 +1469,9 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
         builder = builder.register(ty);
     }
     if has_types {
+        for o in super::aggregate::shared_types() {
+            builder = builder.register(o);
+        }
         let (objects, inputs) = super::search::types(model);
         for o in objects {
             builder = builder.register(o);
@@ -1507,9 +1510,15 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
             builder = builder.register(input);
         }
         builder = builder.register(sort);
+        let group_fields = super::aggregate::group_field_enum(ct, &names);
+        let groupable = group_fields.is_some();
+        if let Some(e) = group_fields {
+            builder = builder.register(e);
+        }
         query = query
             .field(single_query(ct, &names))
-            .field(list_query(ct, &names, limits));
+            .field(list_query(ct, &names, limits))
+            .field(super::aggregate::aggregate_field(ct, &names, groupable));
         for m in mutations(ct, &names) {
             mutation = mutation.field(m);
         }

@@ -4,6 +4,7 @@
 //! Resolvers reach content only through the content service, with the tenant and principal of
 //! the request (attached as request data, never schema data).
 
+pub mod aggregate;
 pub mod builder;
 pub mod cache;
 pub mod checks;

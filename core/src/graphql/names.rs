@@ -28,6 +28,10 @@ pub struct TypeNames {
     pub publish: String,
     pub unpublish: String,
     pub schedule: String,
+    /// `articlesAggregate`: counts per value of filterable fields.
+    pub aggregate: String,
+    /// `ArticleGroupField`: the fields an aggregate groups by.
+    pub group_field: String,
 }
 
 impl TypeNames {
@@ -49,6 +53,8 @@ impl TypeNames {
             publish: format!("publish{o}"),
             unpublish: format!("unpublish{o}"),
             schedule: format!("schedule{o}"),
+            aggregate: format!("{plural}Aggregate"),
+            group_field: format!("{o}GroupField"),
             object: o,
         }
     }

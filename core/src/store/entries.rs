@@ -1043,14 +1043,45 @@ fn sort_expr(i: usize, key: &SortKey) -> String {
     }
 }
 
+/// What a list statement selects: a page of documents, the count of matches, or the count of
+/// matches per value of index fields `(field, locale)`.
+enum Shape<'a> {
+    Page,
+    Count,
+    Groups(&'a [(String, String)], u64),
+}
+
 fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bool) -> Sql {
+    let shape = if count_only {
+        Shape::Count
+    } else {
+        Shape::Page
+    };
+    build_shaped(ctx, q, backend, shape)
+}
+
+fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape<'_>) -> Sql {
     let mut sql = Sql::new(backend);
+    let count_only = !matches!(shape, Shape::Page);
     let (cond, on_sort) = if count_only {
         (q.cond.clone(), Vec::new())
     } else {
         split_sort_range(q)
     };
-    if count_only {
+    if let Shape::Groups(keys, _) = &shape {
+        sql.push("SELECT ");
+        for i in 0..keys.len() {
+            sql.push(&format!("g{i}.v AS k{i}, "));
+        }
+        sql.push("COUNT(DISTINCT d.entry_id) AS n FROM entry_docs d");
+        for (i, (field, locale)) in keys.iter().enumerate() {
+            let a = format!("g{i}");
+            sql.push(&format!(" JOIN entry_fields {a} ON {a}.tenant_id = d.tenant_id AND {a}.type = d.type AND {a}.stage = d.stage AND {a}.entry_id = d.entry_id AND {a}.field = "))
+                .bind(field.clone())
+                .push(&format!(" AND {a}.locale = "))
+                .bind(locale.clone());
+        }
+    } else if count_only {
         sql.push("SELECT COUNT(*) AS n FROM entry_docs d");
     } else {
         sql.push("SELECT ").push(DOC_COLUMNS);
@@ -1095,6 +1126,13 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
             (false, col, _) => Membership::In(col),
         };
         push_cond(&mut sql, ctx, q, c, id);
+    }
+    if let Shape::Groups(keys, limit) = &shape {
+        let cols: Vec<String> = (0..keys.len()).map(|i| format!("g{i}.v")).collect();
+        sql.push(" GROUP BY ").push(&cols.join(", "));
+        sql.push(" ORDER BY n DESC, ").push(&cols.join(", "));
+        sql.push(&format!(" LIMIT {limit}"));
+        return sql;
     }
     if count_only {
         return sql;
@@ -1261,6 +1299,37 @@ pub async fn count(
         Some(row) => row.try_get("", "n"),
         None => Ok(0),
     }
+}
+
+/// How many entries a list's filter matches per value of the index fields `keys`
+/// (`(field, locale)`), largest groups first, at most `limit` groups. An entry with several
+/// values of a field (a `many` field) counts once in each; values are as the index holds them
+/// (`""` for no value).
+pub async fn group_counts(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    q: &ListQuery,
+    keys: &[(String, String)],
+    limit: u64,
+) -> Result<Vec<(Vec<String>, i64)>, DbErr> {
+    let sql = build_shaped(
+        ctx,
+        q,
+        conn.get_database_backend(),
+        Shape::Groups(keys, limit),
+    );
+    let rows = sql.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let values = (0..keys.len())
+                .map(|i| {
+                    row.try_get::<Option<String>>("", &format!("k{i}"))
+                        .map(Option::unwrap_or_default)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((values, row.try_get("", "n")?))
+        })
+        .collect()
 }
 
 /// The database's plan for a list query, as text (tests assert that indexes are used).
