@@ -394,6 +394,7 @@ async fn a_tenant_cannot_claim_a_host_that_is_not_its_own() {
         // Unknown hosts cost at most a read of the tenant list per cache lifetime, not one
         // statement per request.
         let before = app.queries.load(std::sync::atomic::Ordering::SeqCst);
+        let started = std::time::Instant::now();
         for i in 0..50 {
             let host = format!("nobody-{i}.example.org");
             let (_, _, body) = app
@@ -402,9 +403,11 @@ async fn a_tenant_cannot_claim_a_host_that_is_not_its_own() {
             assert_eq!(code(&body), "UNKNOWN_TENANT", "{body}");
         }
         let statements = app.queries.load(std::sync::atomic::Ordering::SeqCst) - before;
+        // One read of the tenant list per 500 ms the loop took (a loaded machine is slower).
+        let lifetimes = started.elapsed().as_millis() / 500 + 1;
         assert!(
-            statements <= 3,
-            "{statements} statements for 50 unknown hosts"
+            statements as u128 <= lifetimes + 1,
+            "{statements} statements for 50 unknown hosts in {lifetimes} cache lifetimes"
         );
     }
 }
