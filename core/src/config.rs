@@ -350,6 +350,8 @@ pub struct Limits {
     /// GraphQL: most fields inside `__schema`/`__type`, fragments expanded (the standard
     /// introspection query selects about 190).
     pub graphql_introspection_fields: usize,
+    /// GraphQL: introspection requests a server runs at once (the rest wait their turn).
+    pub graphql_introspection_concurrency: usize,
     /// GraphQL: most values one query may resolve: each field weighted by the sizes of the
     /// lists it sits in (`first`, or a list's default).
     pub graphql_cost: u64,
@@ -431,6 +433,7 @@ impl Default for Limits {
             graphql_introspection: true,
             graphql_introspection_depth: 16,
             graphql_introspection_fields: 500,
+            graphql_introspection_concurrency: 1,
             graphql_cost: 50_000,
             graphql_reference_first: 20,
             graphql_reference_first_max: 100,

@@ -342,6 +342,7 @@ impl ExtensionFactory for Gate {
         Arc::new(GateCheck {
             limits: self.limits.clone(),
             lists: self.lists.clone(),
+            permit: std::sync::Mutex::new(None),
         })
     }
 }
@@ -349,6 +350,60 @@ impl ExtensionFactory for Gate {
 struct GateCheck {
     limits: Arc<GraphqlLimits>,
     lists: Arc<ListFields>,
+    /// Held while a request that reads `__schema`/`__type` is validated and executed (see
+    /// [`INTROSPECTIONS`]); the extension lives as long as its request.
+    permit: std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+}
+
+/// Introspection answers are large and built from the whole schema: a node runs this many at
+/// once (`limits.graphql_introspection_concurrency`), so that clients flooding it with the
+/// largest introspection the limits allow queue among themselves instead of slowing every
+/// other request. Set once at start; the first call wins.
+static INTROSPECTIONS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> =
+    std::sync::OnceLock::new();
+
+/// Sets how many introspection requests run at once on this node (at least one).
+pub fn set_introspection_concurrency(n: usize) {
+    let _ = INTROSPECTIONS.set(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+}
+
+fn introspections() -> Arc<tokio::sync::Semaphore> {
+    INTROSPECTIONS
+        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(1)))
+        .clone()
+}
+
+/// Whether an operation of the document selects `__schema` or `__type` at its top.
+fn has_introspection(doc: &ExecutableDocument) -> bool {
+    let ops: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(map) => map.values().collect(),
+    };
+    let mut sets: Vec<&SelectionSet> = ops.iter().map(|op| &op.node.selection_set.node).collect();
+    let mut seen = 0;
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f)
+                    if matches!(f.node.name.node.as_str(), "__schema" | "__type") =>
+                {
+                    return true;
+                }
+                Selection::Field(_) => {}
+                Selection::InlineFragment(i) => sets.push(&i.node.selection_set.node),
+                Selection::FragmentSpread(s) => {
+                    // Fragments on the root; a cycle is bounded by the count.
+                    seen += 1;
+                    if seen <= doc.fragments.len()
+                        && let Some(def) = doc.fragments.get(&s.node.fragment_name.node)
+                    {
+                        sets.push(&def.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -369,6 +424,15 @@ impl Extension for GateCheck {
         }
         let doc = next.run(ctx, query, variables).await?;
         measure(&doc, Some(variables), &self.lists, &self.limits).map_err(too_complex)?;
+        if has_introspection(&doc) {
+            // Validation (its overlapping-fields rule is quadratic) and execution both wait
+            // for a place. A closed semaphore (never closed here) would mean running unbounded.
+            let permit = introspections().acquire_owned().await.ok();
+            *self
+                .permit
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = permit;
+        }
         Ok(doc)
     }
 }
@@ -447,6 +511,26 @@ mod tests {
             .collect();
         let err = check(&format!("{{ {wide} }} {large}"), &limits).expect_err("wide");
         assert!(err.contains("introspection selects"), "{err}");
+    }
+
+    #[test]
+    fn introspection_is_told_through_aliases_and_fragments() {
+        let doc = |q: &str| async_graphql::parser::parse_query(q).expect("parse");
+        assert!(has_introspection(&doc(
+            "{ a: __schema { types { name } } }"
+        )));
+        assert!(has_introspection(&doc(
+            "{ ...F } fragment F on Query { __type(name: \"A\") { name } }"
+        )));
+        assert!(has_introspection(&doc(
+            "{ ... on Query { __schema { queryType { name } } } }"
+        )));
+        assert!(!has_introspection(&doc(
+            "{ __typename articles { nodes { __typename } } }"
+        )));
+        assert!(!has_introspection(&doc(
+            "{ ...F } fragment F on Query { ...F }"
+        )));
     }
 
     #[test]

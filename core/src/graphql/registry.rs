@@ -17,6 +17,9 @@ type Schemas = HashMap<String, (i64, Arc<Schema>)>;
 #[derive(Clone, Default)]
 pub struct SchemaRegistry {
     schemas: Arc<RwLock<Schemas>>,
+    /// One build at a time: a burst of first requests (after a start or a type change) builds
+    /// a tenant's schema once instead of once per request.
+    building: Arc<tokio::sync::Mutex<()>>,
     limits: GraphqlLimits,
 }
 
@@ -24,8 +27,15 @@ impl SchemaRegistry {
     pub fn new(limits: GraphqlLimits) -> Self {
         SchemaRegistry {
             schemas: Arc::default(),
+            building: Arc::default(),
             limits,
         }
+    }
+
+    fn cached(&self, ctx: &TenantCtx) -> Option<Arc<Schema>> {
+        let map = self.schemas.read().ok()?;
+        let (version, schema) = map.get(ctx.id())?;
+        (*version >= ctx.schema_version()).then(|| schema.clone())
     }
 
     pub fn limits(&self) -> &GraphqlLimits {
@@ -38,11 +48,12 @@ impl SchemaRegistry {
         content: &Content,
         ctx: &TenantCtx,
     ) -> Result<Arc<Schema>, ContentError> {
-        if let Ok(map) = self.schemas.read()
-            && let Some((version, schema)) = map.get(ctx.id())
-            && *version >= ctx.schema_version()
-        {
-            return Ok(schema.clone());
+        if let Some(schema) = self.cached(ctx) {
+            return Ok(schema);
+        }
+        let _building = self.building.lock().await;
+        if let Some(schema) = self.cached(ctx) {
+            return Ok(schema);
         }
         let model = content.model(ctx).await?;
         let schema = Arc::new(build_schema(&model, &self.limits).map_err(|e| {

@@ -86,6 +86,9 @@ impl AppState {
             config.limits.subscriptions_per_tenant,
         );
         crate::auth::set_password_concurrency(config.auth.password_concurrency);
+        crate::graphql::checks::set_introspection_concurrency(
+            config.limits.graphql_introspection_concurrency,
+        );
         let refusals = crate::audit::Refusals::new(
             db.clone(),
             Duration::from_secs(config.auth.refusal_window_secs.max(1)),
