@@ -10,18 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-15s}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release -p zellige --bin zellige >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-data=$(mktemp -d)
-server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
-export ZELLIGE_DATA_DIR=$data RUST_LOG=warn ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0
-port=$((20000 + RANDOM % 20000))
-"$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-token=$(grep -m1 'public token' "$data/serve.log" | awk '{print $3}')
+source bench/lib.sh
+bench_setup
+export ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0
+serve_demo
+wait_indexed
 
 # The standard query (graphql-js getIntrospectionQuery, every option on), twice under aliases.
 python3 - "$data/flood.json" <<'PY'
@@ -68,12 +61,7 @@ echo
 echo "| client | req/s | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- |"
 for name in flood reader; do
-  out=$(cat "$data/$name.out")
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  echo "| $name | $rps | ${p50:--} | ${p99:--} | ${errs:-0} |"
+  wrk_row "$name" "$(cat "$data/$name.out")"
 done
 echo
 echo "server peak RSS during the run: $(( peak / 1024 )) MiB"

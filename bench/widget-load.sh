@@ -11,23 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}; conns=${CONNECTIONS:-16}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release -p zellige --bin zellige >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-data=$(mktemp -d)
-server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
-export ZELLIGE_DATA_DIR=$data RUST_LOG=warn
+source bench/lib.sh
+bench_setup
 if [ "${CACHE:-on}" = off ]; then
   export ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0 ZELLIGE_PLUGINS__WIDGET_CACHE_ENTRIES=0
 fi
 # The load generator shares the machine: allow it more calls than the default rate limit.
 export ZELLIGE_PLUGINS__CALLS_PER_MINUTE=100000000
-port=$((20000 + RANDOM % 20000))
-"$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-token=$(grep -m1 'public token' "$data/serve.log" | awk '{print $3}')
+serve_demo
 
 check=$(curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"query": "{ widget(plugin: \"calendar\", name: \"month\", props: {year: 2017, month: 12}) { html cacheSeconds } }"}')
@@ -56,12 +47,7 @@ echo "| query | req/s | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- |"
 for name in widget articles; do
   wrk -t2 -c"$conns" -d2s -s "$data/$name.lua" "http://127.0.0.1:$port/graphql" >/dev/null
-  out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/$name.lua" "http://127.0.0.1:$port/graphql")
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  echo "| $name | $rps | $p50 | $p99 | ${errs:-0} |"
+  wrk_row "$name" "$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/$name.lua" "http://127.0.0.1:$port/graphql")"
 done
 echo
 echo "server RSS after the runs: $(( $(ps -o rss= -p $server) / 1024 )) MiB"
