@@ -19,6 +19,7 @@ fi
 # The load generator shares the machine: allow it more calls than the default rate limit.
 export ZELLIGE_PLUGINS__CALLS_PER_MINUTE=100000000
 serve_demo
+wait_indexed
 
 check=$(curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"query": "{ widget(plugin: \"calendar\", name: \"month\", props: {year: 2017, month: 12}) { html cacheSeconds } }"}')

@@ -658,3 +658,35 @@ async fn grouped_counts_equal_the_per_value_counts() {
         assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{body}");
     }
 }
+
+#[tokio::test]
+async fn ordering_by_id_sorts_by_id_in_both_directions() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let token = demo.marrakech.public_token.as_str();
+        let q = "query($d: SortDirection, $after: String) { artisans(first: 4, after: $after, orderBy: [{field: id, direction: $d}]) { nodes { id } pageInfo { endCursor hasNextPage } } }";
+        for direction in ["ASC", "DESC"] {
+            let mut ids = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let (_, _, body) = app
+                    .graphql(Some(token), q, json!({"d": direction, "after": after}))
+                    .await;
+                assert!(body["errors"].is_null(), "{body}");
+                let (page, next, _, _, end) = page(&body, "artisans");
+                ids.extend(page);
+                if !next {
+                    break;
+                }
+                after = end;
+            }
+            let mut sorted = ids.clone();
+            sorted.sort();
+            if direction == "DESC" {
+                sorted.reverse();
+            }
+            assert!(ids.len() >= 6, "{ids:?}");
+            assert_eq!(ids, sorted, "orderBy id {direction}");
+        }
+    }
+}

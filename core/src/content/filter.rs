@@ -379,16 +379,6 @@ pub fn compile_sort(
     let mut keys = Vec::new();
     for (i, (name, desc)) in order_by.iter().enumerate() {
         let target = if let Some(col) = system_column(name) {
-            if col == SysCol::Id {
-                // The id is the tie-breaker already.
-                if i + 1 == order_by.len() {
-                    keys.push(SortKey {
-                        target: SortTarget::System(col),
-                        desc: *desc,
-                    });
-                }
-                continue;
-            }
             SortTarget::System(col)
         } else {
             match ct.field(name) {
@@ -420,20 +410,6 @@ pub fn compile_sort(
             target,
             desc: *desc,
         });
-    }
-    // A trailing id key only sets the tie-breaker's direction.
-    if let Some(SortKey {
-        target: SortTarget::System(SysCol::Id),
-        desc,
-    }) = keys.last().cloned()
-    {
-        keys.pop();
-        if keys.is_empty() && !desc {
-            keys.push(SortKey {
-                target: SortTarget::System(SysCol::CreatedAt),
-                desc: false,
-            });
-        }
     }
     Ok(keys)
 }
@@ -501,5 +477,16 @@ mod tests {
         );
         assert!(compile_sort(&artisan, &[("bio".into(), false)], "ar").is_err());
         assert_eq!(sort_signature(&keys), "name@fr:a");
+        // `id` sorts by id (not by creation time), in either direction.
+        for desc in [false, true] {
+            let keys = compile_sort(&artisan, &[("id".into(), desc)], "fr").expect("valid");
+            assert_eq!(
+                keys,
+                vec![SortKey {
+                    target: SortTarget::System(SysCol::Id),
+                    desc
+                }]
+            );
+        }
     }
 }
