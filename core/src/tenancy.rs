@@ -287,15 +287,28 @@ pub async fn create(
     new: NewTenant,
     platform_hosts: &[String],
 ) -> Result<TenantCtx, TenancyError> {
+    let txn = store::begin_platform_write(db).await?;
+    let ctx = create_in(&txn, new, platform_hosts).await?;
+    txn.commit().await?;
+    tracing::info!(tenant = %ctx.slug, "tenant created");
+    Ok(ctx)
+}
+
+/// Creates a tenant in the caller's platform write transaction (see `store::begin_platform_write`),
+/// so that what is created with it (its first admin, the audit row) commits or fails with it.
+pub async fn create_in(
+    txn: &sea_orm::DatabaseTransaction,
+    new: NewTenant,
+    platform_hosts: &[String],
+) -> Result<TenantCtx, TenancyError> {
     let errors = check(&new, platform_hosts);
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
-    let txn = store::begin_platform_write(db).await?;
-    if tenants::find_by_slug(&txn, &new.slug).await?.is_some() {
+    if tenants::find_by_slug(txn, &new.slug).await?.is_some() {
         return Err(TenancyError::Exists(new.slug));
     }
-    if let Some(taken) = domain_taken(&txn, None, &new.domains).await? {
+    if let Some(taken) = domain_taken(txn, None, &new.domains).await? {
         return Err(TenancyError::Invalid(vec![taken]));
     }
     let now = now_ms();
@@ -310,7 +323,7 @@ pub async fn create(
         schema_version: 1,
         created_at: now,
     };
-    tenants::insert(&txn, &row).await.map_err(|e| {
+    tenants::insert(txn, &row).await.map_err(|e| {
         if store::is_unique_violation(&e) {
             TenancyError::Exists(new.slug.clone())
         } else {
@@ -319,10 +332,8 @@ pub async fn create(
     })?;
     let ctx = TenantCtx::from_row(row);
     for ct in builtin_types() {
-        content_types::upsert(&txn, &ctx, &ct.name, &ct.to_json(), now).await?;
+        content_types::upsert(txn, &ctx, &ct.name, &ct.to_json(), now).await?;
     }
-    txn.commit().await?;
-    tracing::info!(tenant = %ctx.slug, "tenant created");
     Ok(ctx)
 }
 

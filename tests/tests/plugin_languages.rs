@@ -29,7 +29,14 @@ fn build(example: &str) -> (Vec<u8>, String) {
 
 async fn install_and_render(example: &str, language: &str) {
     let (wasm, manifest) = build(example);
-    let app = TestApp::spawn().await.expect("spawn");
+    // This test is about the languages, not the deadline: with the whole suite running on two
+    // cores, a render of a few milliseconds can wait past the default 50 ms for a core.
+    let app = TestApp::spawn_with(|c| {
+        c.plugins.timeout_ms = 2_000;
+        c.plugins.max_timeout_ms = 2_000;
+    })
+    .await
+    .expect("spawn");
     let demo = app.demo().await.expect("demo");
     let op = app.operator_session().await.expect("operator");
     let a = app

@@ -32,8 +32,8 @@ pub use tokens::{
     revoke_token,
 };
 pub use users::{
-    NewUser, UserChange, UserInfo, create_operator, create_user, delete_user, get_user, list_users,
-    update_user,
+    NewUser, PreparedUser, UserChange, UserInfo, create_operator, create_user, delete_user,
+    get_user, insert_user, list_users, prepare_user, update_user,
 };
 
 #[derive(Debug, thiserror::Error)]

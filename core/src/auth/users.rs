@@ -81,6 +81,19 @@ pub async fn create_user(
     new: NewUser,
     actor: &str,
 ) -> Result<UserInfo, AuthError> {
+    let user = prepare_user(new).await?;
+    let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
+    let info = insert_user(&txn, ctx, user, actor).await?;
+    txn.commit().await?;
+    Ok(info)
+}
+
+/// A new user checked and with its password hashed: ready to insert in a write transaction
+/// (argon2 never runs while one is open).
+pub struct PreparedUser(users::UserRow);
+
+/// Checks a new user's e-mail address and password and hashes the password.
+pub async fn prepare_user(new: NewUser) -> Result<PreparedUser, AuthError> {
     let mut errors = Vec::new();
     let email = normalize_email(&new.email, &mut errors);
     check_password(&new.password, &mut errors);
@@ -88,7 +101,7 @@ pub async fn create_user(
         return Err(AuthError::Invalid(errors));
     }
     let now = now_ms();
-    let row = users::UserRow {
+    Ok(PreparedUser(users::UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         email,
         role: new.role.as_str().to_owned(),
@@ -96,12 +109,21 @@ pub async fn create_user(
         disabled: false,
         created_at: now,
         updated_at: now,
-    };
-    let (txn, _) = store::begin_tenant_write(db, ctx.id()).await?;
-    if users::find_by_email(&txn, ctx, &row.email).await?.is_some() {
+    }))
+}
+
+/// Inserts a prepared user, with its audit row, in the caller's write transaction.
+pub async fn insert_user(
+    txn: &sea_orm::DatabaseTransaction,
+    ctx: &TenantCtx,
+    user: PreparedUser,
+    actor: &str,
+) -> Result<UserInfo, AuthError> {
+    let PreparedUser(row) = user;
+    if users::find_by_email(txn, ctx, &row.email).await?.is_some() {
         return Err(AuthError::Exists);
     }
-    users::insert(&txn, ctx, &row).await.map_err(|e| {
+    users::insert(txn, ctx, &row).await.map_err(|e| {
         if store::is_unique_violation(&e) {
             AuthError::Exists
         } else {
@@ -109,13 +131,12 @@ pub async fn create_user(
         }
     })?;
     audit::record(
-        &txn,
+        txn,
         audit::Event::new(Some(ctx), actor, "user.created")
             .target(format!("user/{}", row.id))
             .detail(serde_json::json!({ "email": row.email, "role": row.role })),
     )
     .await?;
-    txn.commit().await?;
     Ok(row.into())
 }
 

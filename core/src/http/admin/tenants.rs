@@ -98,8 +98,23 @@ async fn create_tenant(
 ) -> Result<(StatusCode, AppJson<TenantBody>), ApiError> {
     access::check_operator(&who.principal)?;
     let actor = who.principal.audit_actor();
-    let ctx = tenancy::create(
-        &state.db,
+    // The first admin is checked and its password hashed before the transaction opens; the
+    // tenant, the admin and the audit rows then commit together or not at all.
+    let admin = match body.admin {
+        Some(admin) => Some(
+            auth::prepare_user(auth::NewUser {
+                email: admin.email,
+                role: Role::Admin,
+                password: admin.password,
+            })
+            .await
+            .map_err(|e| prefix_fields(e.into(), "admin"))?,
+        ),
+        None => None,
+    };
+    let txn = crate::store::begin_platform_write(&state.db).await?;
+    let ctx = tenancy::create_in(
+        &txn,
         NewTenant {
             slug: body.slug,
             name: body.name,
@@ -111,31 +126,19 @@ async fn create_tenant(
         &state.config.platform_hosts,
     )
     .await?;
-    if let Some(admin) = body.admin {
-        let created = auth::create_user(
-            &state.db,
-            &ctx,
-            auth::NewUser {
-                email: admin.email,
-                role: Role::Admin,
-                password: admin.password,
-            },
-            &actor,
-        )
-        .await;
-        if let Err(e) = created {
-            // All or nothing: a tenant without its requested admin is not created.
-            tenancy::delete(&state.db, ctx.slug()).await?;
-            return Err(prefix_fields(e.into(), "admin"));
-        }
+    if let Some(admin) = admin {
+        auth::insert_user(&txn, &ctx, admin, &actor)
+            .await
+            .map_err(|e| prefix_fields(e.into(), "admin"))?;
     }
     audit::record(
-        &state.db,
+        &txn,
         audit::Event::new(None, &actor, "tenant.created")
             .target(format!("tenant/{}", ctx.slug()))
             .client(client),
     )
     .await?;
+    txn.commit().await?;
     let ctx = tenancy::by_slug(&state.db, ctx.slug()).await?;
     Ok((StatusCode::CREATED, AppJson(TenantBody::from(&ctx))))
 }
