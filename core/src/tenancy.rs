@@ -407,6 +407,7 @@ pub async fn update_settings(
     change: SettingsChange,
     known_types: &[String],
     platform_hosts: &[String],
+    audit_event: crate::audit::Event<'_>,
 ) -> Result<TenantCtx, TenancyError> {
     let mut errors = Vec::new();
     if let Some(name) = &change.name
@@ -510,6 +511,8 @@ pub async fn update_settings(
         None => {}
     }
     tenants::update(&txn, &row, now_ms()).await?;
+    // The change and its audit row commit together.
+    crate::audit::record(&txn, audit_event).await?;
     txn.commit().await?;
     Ok(TenantCtx::from_row(row))
 }

@@ -127,6 +127,7 @@ async fn update_settings(
             )])
         })?)),
     };
+    let who = actor(&ctx);
     let updated = tenancy::update_settings(
         &state.db,
         &ctx.tenant,
@@ -139,11 +140,7 @@ async fn update_settings(
         },
         &known,
         &state.config.platform_hosts,
-    )
-    .await?;
-    audit::record(
-        &state.db,
-        audit::Event::new(Some(&ctx.tenant), &actor(&ctx), "settings.updated")
+        audit::Event::new(Some(&ctx.tenant), &who, "settings.updated")
             .target(format!("tenant/{}", ctx.tenant.slug()))
             .detail(detail)
             .client(client),
