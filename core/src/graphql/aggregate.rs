@@ -3,11 +3,12 @@
 //! the value index in one statement per part, with the list's permissions and filters.
 
 use async_graphql::dynamic::{
-    Enum, EnumItem, Field, FieldFuture, FieldValue, InputValue, Object, ResolverContext, TypeRef,
+    Enum, EnumItem, Field, FieldFuture, FieldValue, InputValue, Object, TypeRef,
 };
 use async_graphql::{Name, Value};
 use serde_json::Value as Json;
 
+use super::builder::{arg_json, arg_string, stage_arg};
 use super::names::TypeNames;
 use super::{RequestCtx, content_error};
 use crate::content::PageArgs;
@@ -140,28 +141,19 @@ pub fn aggregate_field(ct: &ContentType, names: &TypeNames, groupable_fields: bo
             let ty = ty.clone();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
-                let stage = match string_arg(&ctx, "status")?.as_deref() {
-                    Some("DRAFT") => Stage::Draft,
-                    _ => Stage::Published,
-                };
+                let stage = stage_arg(&ctx)?;
                 let owner = rc.authorize_read(&ty, stage)?;
-                let filter = match ctx.args.get("where") {
-                    Some(v) => Some(v.as_value().clone().into_json()?).filter(|j| !j.is_null()),
-                    None => None,
-                };
-                let group_by = match ctx.args.get("groupBy") {
-                    Some(v) => match v.as_value().clone().into_json()? {
-                        Json::Array(items) => items
-                            .iter()
-                            .filter_map(|i| i.as_str().map(str::to_owned))
-                            .collect(),
-                        _ => Vec::new(),
-                    },
-                    None => Vec::new(),
+                let filter = arg_json(&ctx, "where")?;
+                let group_by = match arg_json(&ctx, "groupBy")? {
+                    Some(Json::Array(items)) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
                 };
                 let locale = rc
                     .tenant
-                    .resolve_locale(string_arg(&ctx, "locale")?.as_deref())
+                    .resolve_locale(arg_string(&ctx, "locale")?.as_deref())
                     .to_owned();
                 let args = PageArgs {
                     filter,
@@ -202,15 +194,4 @@ pub fn aggregate_field(ct: &ContentType, names: &TypeNames, groupable_fields: bo
         ));
     }
     field
-}
-
-fn string_arg(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<String>> {
-    Ok(match ctx.args.get(name) {
-        Some(v) => match v.as_value() {
-            Value::String(s) => Some(s.clone()),
-            Value::Enum(e) => Some(e.to_string()),
-            _ => None,
-        },
-        None => None,
-    })
 }

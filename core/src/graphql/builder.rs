@@ -722,7 +722,10 @@ fn shared_types(
         .register(entry_interface())
 }
 
-fn arg_json(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<Json>> {
+pub(super) fn arg_json(
+    ctx: &ResolverContext<'_>,
+    name: &str,
+) -> async_graphql::Result<Option<Json>> {
     match ctx.args.get(name) {
         Some(v) => {
             Ok(Some(v.as_value().clone().into_json()?)).map(|v| v.filter(|j: &Json| !j.is_null()))
@@ -731,7 +734,10 @@ fn arg_json(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Opti
     }
 }
 
-fn arg_string(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<String>> {
+pub(super) fn arg_string(
+    ctx: &ResolverContext<'_>,
+    name: &str,
+) -> async_graphql::Result<Option<String>> {
     Ok(arg_json(ctx, name)?.and_then(|v| v.as_str().map(str::to_owned)))
 }
 
@@ -747,7 +753,7 @@ fn arg_u64(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Optio
     }
 }
 
-fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stage> {
+pub(super) fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stage> {
     Ok(match arg_string(ctx, "status")?.as_deref() {
         Some("DRAFT") => Stage::Draft,
         _ => Stage::Published,

@@ -10,9 +10,13 @@ use async_graphql::parser::types::{
 };
 use indexmap::IndexMap;
 
-/// Reorders `data`, the answer to the operation `name` of `doc`, by its selection sets.
-pub fn by_selection(doc: &ExecutableDocument, name: Option<&str>, data: &mut Value) {
-    let op: Option<&OperationDefinition> = match &doc.operations {
+/// The operation a request runs: the one named, or the only one (a document with one named
+/// operation may be sent without `operationName`).
+pub fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match &doc.operations {
         DocumentOperations::Single(op) => Some(&op.node),
         DocumentOperations::Multiple(ops) => match name {
             Some(n) => ops
@@ -22,8 +26,12 @@ pub fn by_selection(doc: &ExecutableDocument, name: Option<&str>, data: &mut Val
             None if ops.len() == 1 => ops.values().next().map(|o| &o.node),
             None => None,
         },
-    };
-    if let Some(op) = op {
+    }
+}
+
+/// Reorders `data`, the answer to the operation `name` of `doc`, by its selection sets.
+pub fn by_selection(doc: &ExecutableDocument, name: Option<&str>, data: &mut Value) {
+    if let Some(op) = operation(doc, name) {
         reorder(doc, &[&op.selection_set.node], data);
     }
 }

@@ -15,7 +15,7 @@ use super::AppState;
 use super::context::resolve;
 use super::error::ApiError;
 use crate::error::ErrorCode;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
 use crate::graphql::cache::{Key, Uncached};
 use crate::graphql::{RequestCtx, checks};
@@ -556,14 +556,5 @@ async fn run_query(
 
 /// The type of the operation a request runs (`None` when the name does not pick one).
 fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    match &doc.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        // A document with one named operation may be sent without `operationName`.
-        DocumentOperations::Multiple(ops) => match name {
-            Some(n) => ops.iter().find(|(k, _)| k.as_str() == n),
-            None if ops.len() == 1 => ops.iter().next(),
-            None => None,
-        }
-        .map(|(_, op)| op.node.ty),
-    }
+    crate::graphql::order::operation(doc, name).map(|op| op.ty)
 }
