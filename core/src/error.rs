@@ -98,6 +98,21 @@ pub struct FieldError {
     pub path: String,
     pub rule: String,
     pub message: String,
+    /// With rule `dataLoss`: the stored entries a content-type change would damage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<DataLoss>,
+}
+
+/// The entries a refused content-type change would lose values of, so an editor can look at
+/// them before deciding to force it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DataLoss {
+    /// How many entries hold values that would be dropped.
+    pub entries: u64,
+    /// A few of their ids (at most five).
+    pub sample: Vec<String>,
+    /// What would be dropped, one sentence per reason.
+    pub reasons: Vec<String>,
 }
 
 impl FieldError {
@@ -106,6 +121,7 @@ impl FieldError {
             path: path.into(),
             rule: rule.to_owned(),
             message: message.into(),
+            loss: None,
         }
     }
 }

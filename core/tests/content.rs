@@ -32,6 +32,21 @@ fn rules(e: &ContentError) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An entry's current draft data.
+async fn draft(
+    content: &zellige::content::Content,
+    ctx: &zellige::tenancy::TenantCtx,
+    entry_type: &str,
+    id: &str,
+) -> Value {
+    let entry = content
+        .get(ctx, entry_type, &Lookup::Id(id.to_owned()), Stage::Draft)
+        .await
+        .expect("get")
+        .expect("entry");
+    Value::Object(entry.data)
+}
+
 const TITLE: &str = "تنظيم لقاء إعلامي جهوي بمناسبة اليوم العالمي للتعاونيات";
 
 #[tokio::test]
@@ -996,6 +1011,208 @@ async fn content_type_changes_never_drop_data_silently() {
                 .expect("types")
                 .iter()
                 .all(|c| c.name != "shop")
+        );
+    });
+}
+
+#[tokio::test]
+async fn type_changes_judge_stored_values_and_carry_the_history() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let shop = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 100},
+            {"name": "note", "type": "text"},
+            {"name": "craft", "type": "string", "localized": true}
+        ]});
+        t.content
+            .create_type(&ctx, shop, None)
+            .await
+            .expect("create type");
+        let ctx = t.ctx("marrakech-safi").await;
+        let long_note = "ورشة الزليج الفاسي بالمدينة العتيقة";
+        let long = t
+            .content
+            .create(
+                &ctx,
+                "shop",
+                input(json!({"label": "ورشة", "note": long_note, "craft": {"ar": "زليج", "fr": "Zellige"}})),
+                None,
+            )
+            .await
+            .expect("long");
+        let short = t
+            .content
+            .create(
+                &ctx,
+                "shop",
+                input(json!({"label": "دكان", "note": "فاس", "craft": {"ar": "نحاس"}})),
+                None,
+            )
+            .await
+            .expect("short");
+        // Version 2 of `short`, so the history holds a version from before the change.
+        t.content
+            .update(
+                &ctx,
+                "shop",
+                &short.id,
+                input(json!({"note": "مكناس"})),
+                None,
+                None,
+            )
+            .await
+            .expect("edit");
+        let seq = outbox::read(&t.db, &ctx, 0, 1000)
+            .await
+            .expect("outbox")
+            .last()
+            .map(|e| e.tenant_seq)
+            .unwrap_or(0);
+
+        // `text → string` with a shorter maxLength, and localized → plain: judged by the
+        // values. The long note and the French craft would be lost: refused, naming the
+        // entries, and nothing changes.
+        let tighter = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 100},
+            {"name": "note", "type": "string", "maxLength": 10},
+            {"name": "craft", "type": "string"}
+        ]});
+        let before = t.snapshot().await;
+        let err = t
+            .content
+            .update_type(
+                &ctx,
+                "shop",
+                tighter.clone(),
+                &ChangeOptions::default(),
+                None,
+            )
+            .await
+            .expect_err("data loss");
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(
+            rules(&err),
+            [
+                ("craft".to_owned(), "dataLoss".to_owned()),
+                ("note".to_owned(), "dataLoss".to_owned())
+            ]
+        );
+        for f in err.fields() {
+            let loss = f.loss.as_ref().expect("loss details");
+            assert_eq!(loss.entries, 1, "{f:?}");
+            assert_eq!(loss.sample, vec![long.id.as_str()]);
+            assert!(f.message.contains("1 entries"), "{}", f.message);
+        }
+        assert!(err.fields()[1].loss.as_ref().expect("loss").reasons[0].contains("maxLength"));
+        assert_eq!(t.snapshot().await, before);
+
+        // Tightening a rule on the same kind is judged the same way.
+        let same_kind = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 3},
+            {"name": "note", "type": "text"},
+            {"name": "craft", "type": "string", "localized": true}
+        ]});
+        let err = t
+            .content
+            .update_type(&ctx, "shop", same_kind, &ChangeOptions::default(), None)
+            .await
+            .expect_err("shorter label");
+        assert_eq!(rules(&err), [("label".to_owned(), "dataLoss".to_owned())]);
+        assert_eq!(err.fields()[0].loss.as_ref().expect("loss").entries, 2);
+        assert_eq!(t.snapshot().await, before);
+
+        // Forced, it drops exactly what was refused and keeps the rest.
+        t.content
+            .update_type(
+                &ctx,
+                "shop",
+                tighter,
+                &ChangeOptions {
+                    force: true,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .expect("forced");
+        let ctx = t.ctx("marrakech-safi").await;
+        assert_eq!(
+            draft(&t.content, &ctx, "shop", &long.id).await,
+            json!({"label": "ورشة", "craft": "زليج"})
+        );
+        assert_eq!(
+            draft(&t.content, &ctx, "shop", &short.id).await,
+            json!({"label": "دكان", "note": "مكناس", "craft": "نحاس"})
+        );
+        // Each rewritten entry has an `entry.updated` event, before the type's own.
+        let events = outbox::read(&t.db, &ctx, seq, 1000).await.expect("outbox");
+        let kinds: Vec<(&str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.entry_id.as_deref()))
+            .collect();
+        assert_eq!(kinds.len(), 3, "{kinds:?}");
+        assert_eq!(kinds[2], ("content_type.changed", None));
+        let mut updated: Vec<&str> = kinds[..2]
+            .iter()
+            .map(|(k, id)| {
+                assert_eq!(*k, "entry.updated");
+                id.unwrap_or_default()
+            })
+            .collect();
+        updated.sort_unstable();
+        let mut expected = [long.id.as_str(), short.id.as_str()];
+        expected.sort_unstable();
+        assert_eq!(updated, expected);
+        assert_eq!(events[0].payload["cause"], "content_type.changed");
+
+        // A rename moves the history too: restoring version 1 of `short` (written as `note`)
+        // brings its value back under the new name.
+        let renamed = json!({"name": "shop", "plural": "shops", "slugFrom": "label", "fields": [
+            {"name": "label", "type": "string", "required": true, "maxLength": 100},
+            {"name": "remark", "type": "string", "maxLength": 10},
+            {"name": "craft", "type": "string"}
+        ]});
+        t.content
+            .update_type(
+                &ctx,
+                "shop",
+                renamed,
+                &ChangeOptions {
+                    force: false,
+                    renames: [("remark".to_owned(), "note".to_owned())].into(),
+                },
+                None,
+            )
+            .await
+            .expect("rename");
+        let ctx = t.ctx("marrakech-safi").await;
+        let history = t
+            .content
+            .versions(&ctx, "shop", &short.id)
+            .await
+            .expect("versions");
+        assert!(
+            history.iter().all(|v| !v.data.contains_key("note")),
+            "{history:?}"
+        );
+        t.content
+            .restore(&ctx, "shop", &short.id, 1, None, None)
+            .await
+            .expect("restore");
+        assert_eq!(
+            draft(&t.content, &ctx, "shop", &short.id).await,
+            json!({"label": "دكان", "remark": "فاس", "craft": "نحاس"})
+        );
+        // The forced change dropped the long note from the document; the history keeps it
+        // (under its new name), so an editor can still find it and shorten it.
+        let long_history = t
+            .content
+            .versions(&ctx, "shop", &long.id)
+            .await
+            .expect("versions");
+        assert_eq!(
+            long_history.last().expect("v1").data.get("remark"),
+            Some(&json!(long_note))
         );
     });
 }

@@ -434,7 +434,11 @@ async fn content_types_entries_users_settings_and_audit() -> anyhow::Result<()> 
             )
             .await;
         assert_eq!(refused.status, 409, "{refused:?}");
-        assert!(refused.body.to_string().contains("seats"));
+        let field = &refused.body["fields"][0];
+        assert_eq!(field["path"], "seats", "{refused:?}");
+        assert_eq!(field["rule"], "dataLoss");
+        assert_eq!(field["loss"]["entries"], 1);
+        assert_eq!(field["loss"]["sample"], json!([id]));
         let forced = app
             .admin(
                 "PUT",

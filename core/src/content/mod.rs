@@ -4,6 +4,7 @@
 
 pub mod entries;
 pub mod filter;
+mod migrate;
 pub mod model;
 pub mod schedule;
 pub mod slug;

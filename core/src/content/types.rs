@@ -1,16 +1,20 @@
 //! Changing a tenant's content types. Every change is checked before it commits: the new
 //! definition must be valid, names must not clash, references must point at existing types, and
-//! a change that would drop stored data (removed field, changed kind, localized → plain, fewer
-//! enum values) is refused unless forced. Renames move data. The tenant's schema version is
-//! bumped in the same transaction so every node rebuilds its schema.
+//! a change that would drop stored data is refused (`dataLoss`, with how many entries and a few
+//! ids) unless forced. What is dropped is judged value by value ([`super::migrate`]): a removed
+//! field, an impossible conversion, other locales or list items, and values a tighter rule
+//! refuses. Renames move data, in the documents and in their history. The tenant's schema
+//! version is bumped in the same transaction so every node rebuilds its schema, and every
+//! rewritten entry gets an `entry.updated` event.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use super::migrate::{self, Refused};
 use super::model::{ContentType, FieldDef, FieldKind};
 use super::{Content, ContentError, values};
-use crate::error::FieldError;
+use crate::error::{DataLoss, FieldError};
 use crate::store::entries::{self as repo, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind, NewEvent};
 use crate::store::{content_types, tenants};
@@ -26,93 +30,15 @@ pub struct ChangeOptions {
     pub renames: BTreeMap<String, String>,
 }
 
-/// What happens to one existing field.
-#[derive(Debug, Clone, PartialEq)]
-enum FieldChange {
-    Keep,
-    Rename(String),
-    /// Values are converted losslessly (e.g. plain → localized, string → text).
-    Convert,
-    /// Values that do not fit the new definition are dropped.
-    Lossy(String),
-    Remove,
+/// How many entries would lose values of one field, with a few of them and why.
+#[derive(Debug, Default)]
+struct FieldLoss {
+    entries: BTreeSet<String>,
+    reasons: BTreeSet<String>,
 }
 
-fn compatible(old: &FieldKind, new: &FieldKind) -> bool {
-    use FieldKind::*;
-    old == new
-        || matches!(
-            (old, new),
-            (String, Text)
-                | (Text, String)
-                | (String | Text, RichText)
-                | (Integer, Float)
-                | (Email | Url | Phone, String | Text)
-                | (Date, DateTime)
-        )
-        || matches!((old, new), (Enum(a), Enum(b)) if a.iter().all(|v| b.contains(v)))
-        || matches!((old, new), (Reference { to: a }, Reference { to: b }) if a == b)
-}
-
-fn classify(old: &FieldDef, new: &FieldDef) -> Option<String> {
-    if !compatible(&old.kind, &new.kind) {
-        return Some(format!("type {} → {}", old.kind.name(), new.kind.name()));
-    }
-    if old.localized && !new.localized {
-        return Some("localized → not localized keeps only the default locale".into());
-    }
-    if old.many && !new.many {
-        return Some("many → single keeps only the first value".into());
-    }
-    None
-}
-
-/// Converts one stored value from the old definition to the new one; `None` drops it.
-fn convert(
-    old: &FieldDef,
-    new: &FieldDef,
-    v: &Value,
-    default_locale: &str,
-    limits: &values::ValueLimits,
-) -> Option<Value> {
-    let v = match (old.localized, new.localized) {
-        (false, true) => serde_json::json!({ default_locale: v }),
-        (true, false) => v.get(default_locale)?.clone(),
-        _ => v.clone(),
-    };
-    let v = match (old.many, new.many) {
-        (false, true) => Value::Array(vec![v]),
-        (true, false) => v.as_array()?.first()?.clone(),
-        _ => v,
-    };
-    let v = match (&old.kind, &new.kind) {
-        (FieldKind::Date, FieldKind::DateTime) => {
-            v.as_str().map(|d| Value::from(format!("{d}T00:00:00Z")))?
-        }
-        (FieldKind::String | FieldKind::Text, FieldKind::RichText) => v
-            .as_str()
-            .map(|s| Value::from(format!("<p>{}</p>", ammonia::clean_text(s))))?,
-        _ => v,
-    };
-    // Keep what the new definition accepts.
-    if new.localized {
-        let Value::Object(m) = &v else { return None };
-        let kept: Map<String, Value> = m
-            .iter()
-            .filter_map(|(l, x)| {
-                values::check_value(new, x, &new.name, limits)
-                    .ok()
-                    .filter(|x| !x.is_null())
-                    .map(|x| (l.clone(), x))
-            })
-            .collect();
-        (!kept.is_empty()).then_some(Value::Object(kept))
-    } else {
-        values::check_value(new, &v, &new.name, limits)
-            .ok()
-            .filter(|x| !x.is_null())
-    }
-}
+/// Entries named in a `dataLoss` refusal, so an editor can open them.
+const LOSS_SAMPLE: usize = 5;
 
 impl Content {
     /// The tenant's content types.
@@ -181,7 +107,7 @@ impl Content {
         self.check_against_tenant(&model.types, &ct, None)?;
         let now = now_ms();
         content_types::upsert(&txn, ctx, &ct.name, &ct.to_json(), now).await?;
-        bump(&txn, ctx, &ct.name, "created", now, actor).await?;
+        bump(&txn, ctx, &ct.name, "created", now, actor, Value::Null).await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(ct)
@@ -227,66 +153,35 @@ impl Content {
         if !errors.is_empty() {
             return Err(ContentError::Invalid(errors));
         }
-        // Plan: for every old field, what happens to its values.
-        let mut plan: Vec<(FieldDef, Option<FieldDef>, FieldChange)> = Vec::new();
-        for of in &old.fields {
-            let renamed_to = options
-                .renames
-                .iter()
-                .find(|(_, from)| *from == &of.name)
-                .map(|(to, _)| to.clone());
-            let target = match &renamed_to {
-                Some(to) => new.field(to),
-                None if options.renames.contains_key(&of.name) => None,
-                None => new.field(&of.name),
-            };
-            let change = match target {
-                None => FieldChange::Remove,
-                Some(nf) => match classify(of, nf) {
-                    Some(why) => FieldChange::Lossy(why),
-                    None if of.localized != nf.localized
-                        || of.kind != nf.kind
-                        || of.many != nf.many =>
-                    {
-                        FieldChange::Convert
-                    }
-                    None if renamed_to.is_some() => FieldChange::Rename(nf.name.clone()),
-                    None => FieldChange::Keep,
-                },
-            };
-            plan.push((of.clone(), target.cloned(), change));
-        }
-        let mut refused = Vec::new();
-        for (of, _, change) in &plan {
-            let reason = match change {
-                FieldChange::Remove => Some("the field is removed".to_owned()),
-                FieldChange::Lossy(why) => Some(why.clone()),
-                _ => None,
-            };
-            if let Some(reason) = reason
-                && !options.force
-                && repo::any_value(&txn, ctx, name, &of.name).await?
-            {
-                refused.push(FieldError::new(
-                    of.name.as_str(),
-                    "dataLoss",
-                    format!(
-                        "stored entries hold values of `{}`: {reason}; send force to drop them",
-                        of.name
-                    ),
-                ));
-            }
-        }
-        if !refused.is_empty() {
-            return Err(ContentError::Conflict {
-                message: "the change would drop stored data".into(),
-                fields: refused,
-            });
-        }
+        // Where each old field's values go: the field of the same name, or the one it is renamed
+        // to; nowhere when it is removed (or its name is taken by a renamed field).
+        let targets: Vec<(&FieldDef, Option<&FieldDef>)> = old
+            .fields
+            .iter()
+            .map(|of| {
+                let renamed_to = options
+                    .renames
+                    .iter()
+                    .find(|(_, from)| *from == &of.name)
+                    .map(|(to, _)| to.as_str());
+                let target = match renamed_to {
+                    Some(to) => new.field(to),
+                    None if options.renames.contains_key(&of.name) => None,
+                    None => new.field(&of.name),
+                };
+                (of, target)
+            })
+            .collect();
+        let untouched = targets.iter().all(|(of, nf)| {
+            nf.is_some_and(|nf| nf.name == of.name && migrate::same_values(of, nf))
+        });
         let now = now_ms();
         content_types::upsert(&txn, ctx, name, &new.to_json(), now).await?;
-        // Migrate documents and rebuild their index rows, page by page, in this transaction.
-        let needs_rewrite = plan.iter().any(|(_, _, c)| *c != FieldChange::Keep);
+        // Migrate documents and rebuild their index rows, page by page, in this transaction
+        // (which holds the tenant's write lock: no entry write interleaves). What the change
+        // would drop is counted on the way; a refusal rolls all of it back.
+        let mut losses: BTreeMap<String, FieldLoss> = BTreeMap::new();
+        let mut changed: BTreeMap<String, NewEvent> = BTreeMap::new();
         for stage in [Stage::Draft, Stage::Published] {
             let mut after: Option<String> = None;
             loop {
@@ -294,25 +189,28 @@ impl Content {
                 let Some(last) = docs.last() else { break };
                 after = Some(last.entry_id.clone());
                 for mut doc in docs {
-                    if needs_rewrite {
-                        let mut data = Map::new();
-                        for (of, nf, change) in &plan {
-                            let (Some(v), Some(nf)) = (doc.data.get(&of.name), nf) else {
-                                continue;
-                            };
-                            let moved = match change {
-                                FieldChange::Keep | FieldChange::Rename(_) => Some(v.clone()),
-                                FieldChange::Convert | FieldChange::Lossy(_) => {
-                                    convert(of, nf, v, ctx.default_locale(), &self.limits)
-                                }
-                                FieldChange::Remove => None,
-                            };
-                            if let Some(v) = moved {
-                                data.insert(nf.name.clone(), v);
-                            }
+                    if !untouched {
+                        let data = self.migrate_data(
+                            ctx,
+                            &targets,
+                            &doc.data,
+                            Refused::Drop,
+                            |field, lost| {
+                                let loss = losses.entry(field.to_owned()).or_default();
+                                loss.entries.insert(doc.entry_id.clone());
+                                loss.reasons.extend(lost);
+                            },
+                        );
+                        if data != doc.data {
+                            doc.data = data;
+                            repo::rewrite_data(&txn, ctx, &doc.entry_id, stage, &doc.data).await?;
+                            changed.entry(doc.entry_id.clone()).or_insert_with(|| {
+                                let mut event =
+                                    super::entries::event_for(EventKind::EntryUpdated, &doc);
+                                event.payload["cause"] = Value::from("content_type.changed");
+                                event
+                            });
                         }
-                        doc.data = data;
-                        repo::rewrite_data(&txn, ctx, &doc.entry_id, stage, &doc.data).await?;
                     }
                     let rows =
                         values::index_rows(&new, &doc.data, ctx.locales(), ctx.default_locale());
@@ -330,10 +228,84 @@ impl Content {
                 }
             }
         }
-        bump(&txn, ctx, name, "changed", now, actor).await?;
+        if !losses.is_empty() && !options.force {
+            return Err(refusal(losses));
+        }
+        // The history follows the definition, so restoring a version from before a rename
+        // brings the renamed field back; values the new rules refuse stay for the editor to fix.
+        let mut versions = 0u64;
+        if !untouched {
+            let mut after: Option<(String, i64)> = None;
+            loop {
+                let rows = repo::scan_versions(
+                    &txn,
+                    ctx,
+                    name,
+                    after.as_ref().map(|(id, v)| (id.as_str(), *v)),
+                    500,
+                )
+                .await?;
+                let Some(last) = rows.last() else { break };
+                after = Some((last.entry_id.clone(), last.version));
+                for row in rows {
+                    let data =
+                        self.migrate_data(ctx, &targets, &row.data, Refused::Keep, |_, _| {});
+                    if data != row.data {
+                        repo::rewrite_version_data(&txn, ctx, &row.entry_id, row.version, &data)
+                            .await?;
+                        versions += 1;
+                    }
+                }
+            }
+        }
+        let entries = changed.len();
+        // Subscribers and webhooks hear of every entry the change rewrote.
+        let events: Vec<NewEvent> = changed.into_values().collect();
+        for chunk in events.chunks(500) {
+            outbox::record(&txn, ctx, chunk.to_vec(), now).await?;
+        }
+        let dropped: BTreeMap<&str, usize> = losses
+            .iter()
+            .map(|(f, l)| (f.as_str(), l.entries.len()))
+            .collect();
+        bump(
+            &txn,
+            ctx,
+            name,
+            "changed",
+            now,
+            actor,
+            serde_json::json!({ "entries": entries, "versions": versions, "dropped": dropped }),
+        )
+        .await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(new)
+    }
+
+    /// One document's data in the new definition; `lost` hears of every field that lost values.
+    fn migrate_data(
+        &self,
+        ctx: &TenantCtx,
+        targets: &[(&FieldDef, Option<&FieldDef>)],
+        data: &Map<String, Value>,
+        refused: Refused,
+        mut lost: impl FnMut(&str, BTreeSet<String>),
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (of, nf) in targets {
+            let Some(v) = data.get(&of.name) else {
+                continue;
+            };
+            let m = migrate::migrate(of, *nf, v, ctx.default_locale(), &self.limits, refused);
+            if !m.lost.is_empty() {
+                lost(&of.name, m.lost);
+            }
+            if let (Some(v), Some(nf)) = (m.value, nf) {
+                out.insert(nf.name.clone(), v);
+            }
+        }
+        out
     }
 
     /// Deletes a content type. Refused while entries exist (unless forced) or while another
@@ -383,10 +355,50 @@ impl Content {
         }
         repo::delete_type(&txn, ctx, name).await?;
         content_types::delete(&txn, ctx, name).await?;
-        bump(&txn, ctx, name, "deleted", now_ms(), actor).await?;
+        bump(
+            &txn,
+            ctx,
+            name,
+            "deleted",
+            now_ms(),
+            actor,
+            serde_json::json!({ "entries": count }),
+        )
+        .await?;
         txn.commit().await?;
         self.forget(ctx);
         Ok(())
+    }
+}
+
+/// The `dataLoss` refusal: per field, how many entries, a few ids, and why.
+fn refusal(losses: BTreeMap<String, FieldLoss>) -> ContentError {
+    let fields = losses
+        .into_iter()
+        .map(|(field, loss)| {
+            let entries = loss.entries.len() as u64;
+            let sample: Vec<String> = loss.entries.into_iter().take(LOSS_SAMPLE).collect();
+            let reasons: Vec<String> = loss.reasons.into_iter().collect();
+            let mut e = FieldError::new(
+                field.as_str(),
+                "dataLoss",
+                format!(
+                    "{entries} entries would lose values of `{field}`: {} (e.g. {}); send force to drop them",
+                    reasons.join("; "),
+                    sample.join(", ")
+                ),
+            );
+            e.loss = Some(DataLoss {
+                entries,
+                sample,
+                reasons,
+            });
+            e
+        })
+        .collect();
+    ContentError::Conflict {
+        message: "the change would drop stored data".into(),
+        fields,
     }
 }
 
@@ -397,6 +409,7 @@ async fn bump(
     what: &str,
     now: i64,
     actor: Option<&str>,
+    detail: Value,
 ) -> Result<(), ContentError> {
     crate::audit::record(
         txn,
@@ -409,7 +422,8 @@ async fn bump(
                 _ => "content_type.changed",
             },
         )
-        .target(format!("content-type/{name}")),
+        .target(format!("content-type/{name}"))
+        .detail(detail),
     )
     .await?;
     let version = tenants::bump_schema_version(txn, ctx.id(), now).await?;

@@ -2,8 +2,6 @@
 
 use sea_orm::DbBackend;
 
-use super::sql::Sql;
-
 /// `FOR UPDATE` row lock on PostgreSQL; SQLite's write transaction already holds the database lock.
 pub fn for_update(backend: DbBackend) -> &'static str {
     match backend {
@@ -22,30 +20,6 @@ pub async fn lock_platform(conn: &impl sea_orm::ConnectionTrait) -> Result<(), s
             .await?;
     }
     Ok(())
-}
-
-/// Appends a boolean test "the JSON document in `column` has a non-null value at key `key`".
-pub(crate) fn json_has_value(sql: &mut Sql, column: &str, key: &str) {
-    match sql.backend() {
-        DbBackend::Postgres => {
-            sql.push("jsonb_typeof((")
-                .push(column)
-                .push(")::jsonb -> ")
-                .bind(key.to_owned())
-                .push(") IS DISTINCT FROM 'null'");
-        }
-        _ => {
-            sql.push("json_type(")
-                .push(column)
-                .push(", ")
-                .bind(format!("$.\"{key}\""))
-                .push(") IS NOT NULL AND json_type(")
-                .push(column)
-                .push(", ")
-                .bind(format!("$.\"{key}\""))
-                .push(") <> 'null'");
-        }
-    }
 }
 
 /// Case-insensitive substring test on an index value (`LIKE` folds ASCII case on SQLite;

@@ -581,6 +581,57 @@ pub async fn get_version(
         .transpose()
 }
 
+/// The versions of a type's entries in (entry, version) order, one page after `after`
+/// (content-type changes migrate the history with the documents).
+pub async fn scan_versions(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    entry_type: &str,
+    after: Option<(&str, i64)>,
+    limit: u64,
+) -> Result<Vec<VersionRow>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT entry_id, version, type, action, status, slug, data, created_at, created_by FROM entry_versions WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND type = ")
+        .bind(entry_type.to_owned());
+    if let Some((id, version)) = after {
+        sql.push(" AND (entry_id > ")
+            .bind(id.to_owned())
+            .push(" OR (entry_id = ")
+            .bind(id.to_owned())
+            .push(" AND version > ")
+            .bind(version)
+            .push("))");
+    }
+    sql.push(&format!(" ORDER BY entry_id, version LIMIT {limit}"));
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(version_from_row)
+        .collect()
+}
+
+/// Rewrites the data of one version in place (content-type data migrations).
+pub async fn rewrite_version_data(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    id: &str,
+    version: i64,
+    data: &Map<String, serde_json::Value>,
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE entry_versions SET data = ")
+        .bind(serde_json::Value::Object(data.clone()).to_string())
+        .push(" WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND entry_id = ")
+        .bind(id.to_owned())
+        .push(" AND version = ")
+        .bind(version);
+    sql.execute(conn).await.map(|_| ())
+}
+
 /// All documents of a type and stage, in id order, one page after `after` (exports, data
 /// migrations of a content-type change).
 pub async fn scan(
@@ -608,24 +659,6 @@ pub async fn scan(
         .iter()
         .map(doc_from_row)
         .collect()
-}
-
-/// Whether any document of a type holds a value in `field` (guards destructive type changes).
-pub async fn any_value(
-    conn: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-    entry_type: &str,
-    field: &str,
-) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT d.entry_id FROM entry_docs d WHERE d.tenant_id = ")
-        .bind(ctx.id().to_owned())
-        .push(" AND d.type = ")
-        .bind(entry_type.to_owned())
-        .push(" AND ");
-    dialect::json_has_value(&mut sql, "d.data", field);
-    sql.push(" LIMIT 1");
-    Ok(sql.fetch_one(conn).await?.is_some())
 }
 
 /// Rewrites the data of one document in place (content-type data migrations).

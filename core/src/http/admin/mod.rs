@@ -203,6 +203,10 @@ fn finish(mut doc: OpenApi) -> OpenApi {
             "FieldError",
             <crate::error::FieldError as PartialSchema>::schema(),
         ),
+        (
+            "DataLoss",
+            <crate::error::DataLoss as PartialSchema>::schema(),
+        ),
     ];
     for (name, schema) in schemas {
         components.schemas.insert(name.to_owned(), schema);
