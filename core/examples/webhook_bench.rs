@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
                             .cloned()
                             .unwrap_or_default(),
                         locale: Some("ar".into()),
-                        slug: None,
+                        ..Default::default()
                     },
                     Some("bench"),
                 )

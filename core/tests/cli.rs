@@ -222,7 +222,7 @@ async fn export_then_import_reproduces_a_tenant() {
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
-            slug: None,
+            ..Default::default()
         };
         t.content
             .update(&a, "artisan", &first.id, upd, None, None)
@@ -620,7 +620,7 @@ async fn a_schedule_due_while_the_server_was_stopped_fires_once_at_start() {
                         .cloned()
                         .unwrap_or_default(),
                     locale: Some("ar".into()),
-                    slug: None,
+                    ..Default::default()
                 },
                 Some("user:editor"),
             )
@@ -748,7 +748,7 @@ async fn webhook_deliveries_pending_at_kill_9_are_delivered_after_restart() {
                             .cloned()
                             .unwrap_or_default(),
                         locale: Some("ar".into()),
-                        slug: None,
+                        ..Default::default()
                     },
                     Some("cli"),
                 )

@@ -510,6 +510,64 @@ async fn content_types_entries_users_settings_and_audit() -> anyhow::Result<()> 
             )
             .await;
         assert_eq!(publish.status, 403);
+        // Nor in the same request as a write: refused before anything is saved.
+        let count = |token: String| {
+            let app = &app;
+            async move {
+                app.admin("GET", "/entries/workshop", Some(&token), None)
+                    .await
+                    .body["totalCount"]
+                    .clone()
+            }
+        };
+        let before = count(admin.clone()).await;
+        let forced = app
+            .admin(
+                "POST",
+                "/entries/workshop",
+                Some(&author_token),
+                Some(json!({ "locale": "ar", "data": { "title": "ورشة الخزف" }, "publish": true })),
+            )
+            .await;
+        assert_eq!(forced.status, 403, "{forced:?}");
+        assert_eq!(count(admin.clone()).await, before);
+        // An editor (here the admin) creates and publishes at once, with the original date.
+        let now = app
+            .admin(
+                "POST",
+                "/entries/workshop",
+                Some(&admin),
+                Some(json!({ "locale": "ar", "data": { "title": "ورشة الخزف" }, "publish": true, "publishedAt": "2018-11-20T09:00:00Z" })),
+            )
+            .await;
+        assert_eq!(now.status, 201, "{now:?}");
+        assert_eq!(now.body["status"], "PUBLISHED");
+        assert_eq!(
+            now.body["publishedAt"], "2018-11-20T09:00:00.000Z",
+            "{now:?}"
+        );
+        let lone = app
+            .admin(
+                "PATCH",
+                &format!("/entries/workshop/{own_id}"),
+                Some(&admin),
+                Some(json!({ "publishedAt": "2018-11-20T09:00:00Z" })),
+            )
+            .await;
+        assert_eq!(lone.status, 400, "{lone:?}");
+        assert_eq!(lone.body["fields"][0]["path"], "publishedAt");
+        let redated = app
+            .admin(
+                "POST",
+                &format!("/entries/workshop/{own_id}/publish"),
+                Some(&admin),
+                Some(json!({ "publishedAt": "2020-01-02T03:04:05Z" })),
+            )
+            .await;
+        assert_eq!(
+            redated.body["publishedAt"], "2020-01-02T03:04:05.000Z",
+            "{redated:?}"
+        );
         // Disabling the author ends the session at once; the last admin cannot be demoted.
         let author_id = author.body["id"].as_str().expect("id");
         let off = app

@@ -550,3 +550,91 @@ async fn http_semantics() {
         .expect("graphiql");
     assert!(html.text().await.expect("text").contains("graphiql"));
 }
+
+#[tokio::test]
+async fn writes_publish_in_the_same_request_with_a_chosen_date() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let editor = Some(demo.marrakech.editor_token.as_str());
+        let public = Some(demo.marrakech.public_token.as_str());
+        // An imported article keeps its original date: created and published in one request.
+        let create = "mutation($d: ArticleCreateInput!, $at: DateTime) { createArticle(data: $d, publish: true, publishedAt: $at) { id status version publishedAt } }";
+        let (status, _, c) = app
+            .graphql(
+                editor,
+                create,
+                json!({"d": {"title": "يوم دراسي حول الصناعة التقليدية"}, "at": "2019-05-01T10:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{c}");
+        let a = &c["data"]["createArticle"];
+        assert_eq!(
+            (a["status"].as_str(), a["version"].as_i64()),
+            (Some("PUBLISHED"), Some(2)),
+            "{c}"
+        );
+        assert!(
+            a["publishedAt"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("2019-05-01T10:00:00")),
+            "{c}"
+        );
+        let id = a["id"].as_str().expect("id").to_owned();
+        let read = "query($id: ID!) { article(id: $id) { title publishedAt } }";
+        let (_, _, r) = app.graphql(public, read, json!({"id": id})).await;
+        assert_eq!(
+            r["data"]["article"]["title"], "يوم دراسي حول الصناعة التقليدية",
+            "{r}"
+        );
+
+        // An update that publishes, and a publish that corrects the date.
+        let (_, _, u) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { updateArticle(id: $id, data: {title: \"Journée d'étude\"}, locale: \"fr\", publish: true) { status version } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            u["data"]["updateArticle"],
+            json!({"status": "PUBLISHED", "version": 4}),
+            "{u}"
+        );
+        let (_, _, p) = app
+            .graphql(
+                editor,
+                "mutation($id: ID!) { publishArticle(id: $id, publishedAt: \"2019-05-02T08:30:00Z\") { publishedAt } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert!(
+            p["data"]["publishArticle"]["publishedAt"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("2019-05-02T08:30:00")),
+            "{p}"
+        );
+
+        // A date without `publish`, or in the future, is refused by name; nothing is written.
+        let count = "{ articles(status: DRAFT) { totalCount } }";
+        let before = app.graphql(editor, count, json!({})).await.2;
+        for (vars, rule) in [
+            (
+                "mutation { createArticle(data: {title: \"ع\"}, publishedAt: \"2019-05-01T10:00:00Z\") { id } }",
+                "requires",
+            ),
+            (
+                "mutation { createArticle(data: {title: \"ع\"}, publish: true, publishedAt: \"2999-01-01T00:00:00Z\") { id } }",
+                "past",
+            ),
+        ] {
+            let (_, _, e) = app.graphql(editor, vars, json!({})).await;
+            assert_eq!(code(&e), "BAD_USER_INPUT", "{e}");
+            assert_eq!(
+                e["errors"][0]["extensions"]["fields"][0],
+                json!({"path": "publishedAt", "rule": rule, "message": e["errors"][0]["extensions"]["fields"][0]["message"]}),
+                "{e}"
+            );
+        }
+        assert_eq!(app.graphql(editor, count, json!({})).await.2, before);
+    }
+}

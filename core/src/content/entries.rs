@@ -143,6 +143,58 @@ pub struct EntryInput {
     /// When set, localized fields in `data` are plain values for this locale.
     pub locale: Option<String>,
     pub slug: Option<String>,
+    /// Publish the saved draft in the same transaction (needs the `publish` permission).
+    pub publish: Option<Publication>,
+}
+
+/// A publication asked for with a write: when the entry counts as published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Publication {
+    /// The `publishedAt` readers see, in ms since the epoch; now when `None`. Editors set it
+    /// to keep an article's original date (imports, corrections); it cannot lie in the future
+    /// (that is a scheduled publish).
+    pub at: Option<i64>,
+}
+
+impl Publication {
+    /// What a write's `publish` and `publishedAt` ask for; a date without `publish` is a
+    /// mistake worth naming rather than ignoring.
+    pub fn requested(publish: bool, at: Option<i64>) -> Result<Option<Publication>, ContentError> {
+        match (publish, at) {
+            (false, Some(_)) => Err(ContentError::invalid(
+                "publishedAt",
+                "requires",
+                "publishedAt is set with `publish: true`",
+            )),
+            (false, None) => Ok(None),
+            (true, at) => Ok(Some(Publication { at })),
+        }
+    }
+
+    /// Parses a client's `publishedAt` (RFC 3339, any offset).
+    pub fn parse_at(s: &str) -> Result<i64, ContentError> {
+        crate::time::parse_rfc3339(s).ok_or_else(|| {
+            ContentError::invalid(
+                "publishedAt",
+                "format",
+                "an RFC 3339 date and time, e.g. 2026-03-01T09:00:00Z",
+            )
+        })
+    }
+}
+
+/// How far ahead of this server's clock a `publishedAt` may be (clocks of clients drift).
+const PUBLISHED_AT_SKEW_MS: i64 = 60_000;
+
+fn check_publication(publication: Option<Publication>, now: i64) -> Result<(), ContentError> {
+    match publication.and_then(|p| p.at) {
+        Some(at) if at > now + PUBLISHED_AT_SKEW_MS => Err(ContentError::invalid(
+            "publishedAt",
+            "past",
+            "publishedAt must not lie in the future; schedule the publication instead",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// How to find one entry.
@@ -601,6 +653,7 @@ impl Content {
         input: EntryInput,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
+        check_publication(input.publish, now_ms())?;
         // Plugin hooks see the merged data and run before the write lock is taken.
         let hooked = match self.before_save_plugins(ctx).await? {
             Some(plugins) => {
@@ -650,8 +703,15 @@ impl Content {
         write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
         write_version(&txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
         record(&txn, ctx, EventKind::EntryCreated, &doc, now, actor).await?;
+        let entry = match input.publish {
+            Some(p) => {
+                self.publish_in(&txn, &model, ctx, entry_type, &id, p.at, actor)
+                    .await?
+            }
+            None => Entry::from_doc(doc, Stage::Draft),
+        };
         txn.commit().await?;
-        Ok(Entry::from_doc(doc, Stage::Draft))
+        Ok(entry)
     }
 
     /// Change an entry's draft. With `expected_version`, a stale version fails with `CONFLICT`.
@@ -664,6 +724,7 @@ impl Content {
         expected_version: Option<i64>,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
+        check_publication(input.publish, now_ms())?;
         // Plugin hooks run on the merged draft before the write lock is taken; if the entry
         // changes meanwhile, the update is refused as stale rather than saved unchecked.
         let hooked = match self.before_save_plugins(ctx).await? {
@@ -731,8 +792,18 @@ impl Content {
         write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
         write_version(&txn, ctx, &doc, "update", status_of(&doc), actor, now).await?;
         record(&txn, ctx, EventKind::EntryUpdated, &doc, now, actor).await?;
+        let entry = match input.publish {
+            Some(p) => {
+                let entry = self
+                    .publish_in(&txn, &model, ctx, entry_type, id, p.at, actor)
+                    .await?;
+                schedules::delete(&txn, ctx.id(), id, Some(ScheduleAction::Publish)).await?;
+                entry
+            }
+            None => Entry::from_doc(doc, Stage::Draft),
+        };
         txn.commit().await?;
-        Ok(Entry::from_doc(doc, Stage::Draft))
+        Ok(entry)
     }
 
     /// Publish the current draft: readers of published content see it from now on.
@@ -743,9 +814,22 @@ impl Content {
         id: &str,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
+        self.publish_at(ctx, entry_type, id, None, actor).await
+    }
+
+    /// Publish the current draft with the `publishedAt` readers see (`None`: now).
+    pub async fn publish_at(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        at: Option<i64>,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        check_publication(Some(Publication { at }), now_ms())?;
         let (txn, model) = self.begin_write(ctx).await?;
         let entry = self
-            .publish_in(&txn, &model, ctx, entry_type, id, actor)
+            .publish_in(&txn, &model, ctx, entry_type, id, at, actor)
             .await?;
         // Published by hand: a pending scheduled publish has nothing left to do.
         schedules::delete(&txn, ctx.id(), id, Some(ScheduleAction::Publish)).await?;
@@ -753,7 +837,9 @@ impl Content {
         Ok(entry)
     }
 
-    /// Publishes inside the caller's write transaction (a manual or a scheduled publish).
+    /// Publishes inside the caller's write transaction (a manual or a scheduled publish, or a
+    /// write that asked to publish), as of `at` (now when `None`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn publish_in(
         &self,
         txn: &DatabaseTransaction,
@@ -761,6 +847,7 @@ impl Content {
         ctx: &TenantCtx,
         entry_type: &str,
         id: &str,
+        at: Option<i64>,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         let ct = model.get(entry_type)?;
@@ -773,7 +860,7 @@ impl Content {
         let draft = DocRow {
             version: current.version + 1,
             updated_at: now,
-            published_at: Some(now),
+            published_at: Some(at.unwrap_or(now)),
             updated_by: actor.map(str::to_owned),
             ..current.clone()
         };
@@ -910,11 +997,6 @@ impl Content {
             .ok_or_else(|| {
                 ContentError::NotFound(format!("version {version} of {entry_type} {id}"))
             })?;
-        let input = EntryInput {
-            data: Map::new(),
-            locale: None,
-            slug: None,
-        };
         // Replace every field: fields absent from the old version are cleared.
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
@@ -930,7 +1012,10 @@ impl Content {
                 ctx,
                 entry_type,
                 id,
-                EntryInput { data, ..input },
+                EntryInput {
+                    data,
+                    ..EntryInput::default()
+                },
                 expected_version,
                 actor,
             )

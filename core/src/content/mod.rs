@@ -19,7 +19,7 @@ use crate::error::{ErrorCode, FieldError};
 use crate::store::Db;
 use crate::tenancy::TenantCtx;
 
-pub use entries::{Entry, EntryInput, Lookup, Page, PageArgs, Status};
+pub use entries::{Entry, EntryInput, Lookup, Page, PageArgs, Publication, Status};
 pub use model::ContentType;
 
 /// Errors of the content layer.

@@ -184,8 +184,16 @@ impl Content {
         let actor = row.created_by.as_deref();
         let done = match row.action {
             ScheduleAction::Publish => {
-                self.publish_in(&txn, &model, ctx, &row.entry_type, &row.entry_id, actor)
-                    .await
+                self.publish_in(
+                    &txn,
+                    &model,
+                    ctx,
+                    &row.entry_type,
+                    &row.entry_id,
+                    None,
+                    actor,
+                )
+                .await
             }
             ScheduleAction::Unpublish => {
                 self.unpublish_in(&txn, &model, ctx, &row.entry_type, &row.entry_id, actor)

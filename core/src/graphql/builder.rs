@@ -18,7 +18,7 @@ use crate::access::Action;
 use crate::content::filter::operators;
 use crate::content::model::{ContentType, FieldDef, FieldKind};
 use crate::content::values::localized_value;
-use crate::content::{Entry, EntryInput, Lookup, Page, PageArgs, TenantModel};
+use crate::content::{Entry, EntryInput, Lookup, Page, PageArgs, Publication, TenantModel};
 use crate::error::ErrorCode;
 use crate::store::entries::Stage;
 use crate::time::to_rfc3339;
@@ -1104,6 +1104,10 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
             rc.authorize(&ty, Action::Create)?;
+            let publish = publication(&ctx)?;
+            if publish.is_some() {
+                rc.authorize(&ty, Action::Publish)?;
+            }
             // A write names its locale exactly: an unknown one is refused by the content layer
             // (falling back, as reads do, would overwrite the default locale's values).
             let requested = arg_string(&ctx, "locale")?;
@@ -1119,6 +1123,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                         data,
                         locale: Some(requested.unwrap_or_else(|| locale.clone())),
                         slug,
+                        publish,
                     },
                     actor.as_deref(),
                 )
@@ -1131,7 +1136,9 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         "data",
         TypeRef::named_nn(names.create_input.clone()),
     ))
-    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)));
+    .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)))
+    .argument(publish_arg())
+    .argument(published_at_arg());
     let t = ty.clone();
     let update = Field::new(names.update.clone(), object(), move |ctx| {
         let ty = t.clone();
@@ -1139,6 +1146,10 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
             let rc = ctx.data::<RequestCtx>()?;
             let id = arg_string(&ctx, "id")?.unwrap_or_default();
             rc.authorize_entry(&ty, Action::Update, &id).await?;
+            let publish = publication(&ctx)?;
+            if publish.is_some() {
+                rc.authorize_entry(&ty, Action::Publish, &id).await?;
+            }
             // A write names its locale exactly: an unknown one is refused by the content layer
             // (falling back, as reads do, would overwrite the default locale's values).
             let requested = arg_string(&ctx, "locale")?;
@@ -1156,6 +1167,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                         data,
                         locale: Some(requested.unwrap_or_else(|| locale.clone())),
                         slug,
+                        publish,
                     },
                     expected,
                     actor.as_deref(),
@@ -1174,7 +1186,9 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
     .argument(InputValue::new(
         "expectedVersion",
         TypeRef::named(TypeRef::INT),
-    ));
+    ))
+    .argument(publish_arg())
+    .argument(published_at_arg());
     let t = ty.clone();
     let delete = Field::new(
         names.delete.clone(),
@@ -1205,8 +1219,9 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                 rc.authorize_entry(&ty, Action::Publish, &id).await?;
                 let actor = rc.principal.actor();
                 let entry = if publish {
+                    let at = published_at(&ctx)?;
                     rc.content
-                        .publish(&rc.tenant, &ty, &id, actor.as_deref())
+                        .publish_at(&rc.tenant, &ty, &id, at, actor.as_deref())
                         .await
                 } else {
                     rc.content
@@ -1224,9 +1239,35 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         create,
         update,
         delete,
-        state_change(names.publish.clone(), true),
+        state_change(names.publish.clone(), true).argument(published_at_arg()),
         state_change(names.unpublish.clone(), false),
     ]
+}
+
+/// `publish: Boolean`: publish the saved draft in the same request (needs `publish`).
+fn publish_arg() -> InputValue {
+    InputValue::new("publish", TypeRef::named(TypeRef::BOOLEAN))
+}
+
+/// `publishedAt: DateTime`: the publication date readers see (not in the future; now when
+/// absent); on create and update only with `publish: true`.
+fn published_at_arg() -> InputValue {
+    InputValue::new("publishedAt", TypeRef::named("DateTime"))
+}
+
+/// The publication a create or update asks for (`publish`, `publishedAt`).
+fn publication(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Publication>> {
+    let publish = arg_json(ctx, "publish")?
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let at = published_at(ctx)?;
+    Publication::requested(publish, at).map_err(content_error)
+}
+
+fn published_at(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<i64>> {
+    arg_string(ctx, "publishedAt")?
+        .map(|s| Publication::parse_at(&s).map_err(content_error))
+        .transpose()
 }
 
 fn event_field(

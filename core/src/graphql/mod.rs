@@ -199,26 +199,12 @@ pub(crate) fn with_fields(
     if fields.is_empty() {
         return err;
     }
-    let list: Vec<async_graphql::Value> = fields
-        .iter()
-        .map(|f| {
-            let mut m = async_graphql::indexmap::IndexMap::new();
-            m.insert(
-                async_graphql::Name::new("path"),
-                async_graphql::Value::from(f.path.clone()),
-            );
-            m.insert(
-                async_graphql::Name::new("rule"),
-                async_graphql::Value::from(f.rule.clone()),
-            );
-            m.insert(
-                async_graphql::Name::new("message"),
-                async_graphql::Value::from(f.message.clone()),
-            );
-            async_graphql::Value::Object(m)
-        })
-        .collect();
-    err.extend_with(|_, e| e.set("fields", async_graphql::Value::List(list.clone())))
+    // The same shape as the admin API's `fields` (with `loss` on a `dataLoss` refusal).
+    let list = serde_json::to_value(fields)
+        .ok()
+        .and_then(|v| async_graphql::Value::from_json(v).ok())
+        .unwrap_or(async_graphql::Value::Null);
+    err.extend_with(|_, e| e.set("fields", list.clone()))
 }
 
 /// The one conversion from content errors to GraphQL errors.

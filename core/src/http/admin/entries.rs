@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::{AppJson, AppPath, AppQuery, AppState, actor, page_size};
 use crate::access::{self, Action};
 use crate::auth;
-use crate::content::{Entry, EntryInput, Lookup, PageArgs};
+use crate::content::{Entry, EntryInput, Lookup, PageArgs, Publication};
 use crate::error::ErrorCode;
 use crate::http::context::{AdminContext, RequestContext};
 use crate::http::error::ApiError;
@@ -155,6 +155,13 @@ pub struct EntryCreate {
     /// Derived from the type's `slugFrom` field when absent (Arabic kept as Arabic).
     pub slug: Option<String>,
     pub locale: Option<String>,
+    /// Publish in the same request (needs the `publish` permission).
+    #[serde(default)]
+    pub publish: bool,
+    /// With `publish`: the publication date readers see (RFC 3339, not in the future);
+    /// now when absent.
+    #[serde(rename = "publishedAt")]
+    pub published_at: Option<String>,
 }
 
 /// A change to an entry's draft: only the given fields change.
@@ -168,6 +175,35 @@ pub struct EntryUpdate {
     pub locale: Option<String>,
     /// Fails with `CONFLICT` when the entry is no longer at this version.
     pub expected_version: Option<i64>,
+    /// Publish the saved draft in the same request (needs the `publish` permission).
+    #[serde(default)]
+    pub publish: bool,
+    /// With `publish`: the publication date readers see (RFC 3339, not in the future);
+    /// now when absent.
+    pub published_at: Option<String>,
+}
+
+/// Options of a publish.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PublishBody {
+    /// The publication date readers see (RFC 3339, not in the future); now when absent.
+    pub published_at: Option<String>,
+}
+
+/// The publication a write asks for; asking to publish needs the `publish` permission.
+fn publication(
+    ctx: &RequestContext,
+    entry_type: &str,
+    publish: bool,
+    published_at: Option<&str>,
+) -> Result<Option<Publication>, ApiError> {
+    let at = published_at.map(Publication::parse_at).transpose()?;
+    let publication = Publication::requested(publish, at)?;
+    if publication.is_some() {
+        check(ctx, entry_type, Action::Publish)?;
+    }
+    Ok(publication)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -324,6 +360,12 @@ async fn create_entry(
 ) -> Result<(StatusCode, AppJson<EntryBody>), ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
     check(&ctx, &entry_type, Action::Create)?;
+    let publish = publication(
+        &ctx,
+        &entry_type,
+        body.publish,
+        body.published_at.as_deref(),
+    )?;
     let entry = state
         .content
         .create(
@@ -333,6 +375,7 @@ async fn create_entry(
                 data: body.data,
                 locale: body.locale,
                 slug: body.slug,
+                publish,
             },
             Some(&actor(&ctx)),
         )
@@ -404,6 +447,12 @@ async fn update_entry(
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
     check_entry(&state, &ctx, &entry_type, Action::Update, &id).await?;
+    let publish = publication(
+        &ctx,
+        &entry_type,
+        body.publish,
+        body.published_at.as_deref(),
+    )?;
     let entry = state
         .content
         .update(
@@ -414,6 +463,7 @@ async fn update_entry(
                 data: body.data,
                 locale: body.locale,
                 slug: body.slug,
+                publish,
             },
             body.expected_version,
             Some(&actor(&ctx)),
@@ -441,17 +491,34 @@ async fn delete_entry(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Publish the current draft.
+/// Publish the current draft, as of now or of the given `publishedAt`.
 #[utoipa::path(post, path = "/entries/{type}/{id}/publish", tag = "entries",
     params(("type" = String, Path, description = "Content type name"),
            ("id" = String, Path, description = "Entry id")),
+    request_body(content = Option<PublishBody>, description = "Optional `publishedAt`"),
     responses((status = 200, description = "Published", body = EntryBody)))]
 async fn publish_entry(
     State(state): State<AppState>,
     AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Result<AppJson<EntryBody>, ApiError> {
-    set_published(&state, &ctx, &entry_type, &id, true).await
+    let body: PublishBody = optional_body(&body)?;
+    let at = body
+        .published_at
+        .as_deref()
+        .map(Publication::parse_at)
+        .transpose()?;
+    set_published(&state, &ctx, &entry_type, &id, Some(at)).await
+}
+
+/// A JSON body that may be absent (empty or whitespace): then the defaults.
+fn optional_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", "schema", e.to_string()))
+    }
 }
 
 /// Withdraw the published copy (the draft stays).
@@ -464,24 +531,25 @@ async fn unpublish_entry(
     AdminContext(ctx): AdminContext,
     AppPath((entry_type, id)): AppPath<(String, String)>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
-    set_published(&state, &ctx, &entry_type, &id, false).await
+    set_published(&state, &ctx, &entry_type, &id, None).await
 }
 
-/// Publishes or unpublishes (both need `publish`).
+/// Publishes (`Some`, as of the given time or now) or unpublishes (`None`); both need
+/// `publish`.
 async fn set_published(
     state: &AppState,
     ctx: &RequestContext,
     entry_type: &str,
     id: &str,
-    publish: bool,
+    publish: Option<Option<i64>>,
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(state, ctx, entry_type).await?;
     check_entry(state, ctx, entry_type, Action::Publish, id).await?;
     let actor = actor(ctx);
-    let entry = if publish {
+    let entry = if let Some(at) = publish {
         state
             .content
-            .publish(&ctx.tenant, entry_type, id, Some(&actor))
+            .publish_at(&ctx.tenant, entry_type, id, at, Some(&actor))
             .await?
     } else {
         state
@@ -539,12 +607,7 @@ async fn restore_version(
 ) -> Result<AppJson<EntryBody>, ApiError> {
     require_type(&state, &ctx, &entry_type).await?;
     check_entry(&state, &ctx, &entry_type, Action::Update, &id).await?;
-    let body: RestoreBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RestoreBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid("body", "schema", e.to_string()))?
-    };
+    let body: RestoreBody = optional_body(&body)?;
     let expected = body.expected_version;
     let entry = state
         .content
