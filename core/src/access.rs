@@ -207,7 +207,8 @@ impl Principal {
 }
 
 /// Which entries an allowed action covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Scope {
     Any,
     /// Only entries the principal created (authors).

@@ -2,7 +2,9 @@
 //! and runs with graceful shutdown.
 
 pub mod admin;
+pub mod admin_ui;
 pub mod context;
+pub mod cookie;
 pub mod error;
 pub mod graphql;
 pub mod media;
@@ -116,10 +118,12 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let limits = &state.config.limits;
     let (admin_routes, _) = admin::split();
-    let admin_routes = admin_routes.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        admin::audit_refusals,
-    ));
+    let admin_routes = admin_routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::audit_refusals,
+        ))
+        .route_layer(axum::middleware::from_fn(cookie::credentials));
     let document = std::sync::Arc::new(admin::openapi_json());
     Router::new()
         .route("/healthz", get(healthz))
@@ -135,6 +139,7 @@ pub fn app(state: AppState) -> Router {
         .merge(graphql::router())
         .merge(media::router())
         .merge(admin_routes)
+        .merge(admin_ui::router())
         // Per route (inside the router, so the matched path is known).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

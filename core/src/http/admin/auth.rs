@@ -1,18 +1,25 @@
 //! `/auth`: log in (rate-limited), log out, and who am I.
 
+use std::collections::BTreeMap;
+
+use axum::Extension;
 use axum::extract::State;
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AppJson, AppState};
-use crate::access::{Principal, Role, TokenKind};
+use crate::access::{self, Action, Principal, Role, Scope, TokenKind};
 use crate::auth::{self, LoginRequest};
 use crate::error::ErrorCode;
 use crate::http::context::{Caller, ClientAddr, named_tenant};
+use crate::http::cookie::{self, CookieSession};
 use crate::http::error::ApiError;
+use crate::tenancy::TenantCtx;
 use crate::time::to_rfc3339;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,14 +37,20 @@ pub struct Credentials {
     pub email: String,
     #[schema(max_length = 1024)]
     pub password: String,
+    /// For the admin UI: keep the session in an `HttpOnly` cookie instead of answering with
+    /// its token; the answer carries `csrfToken`, to send as `X-CSRF-Token` on every
+    /// state-changing request.
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 /// A new session. The token is shown only here.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionBody {
-    /// Send as `Authorization: Bearer …`.
-    pub token: String,
+    /// Send as `Authorization: Bearer …` (absent for a cookie session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     pub expires_at: String,
     pub me: Me,
 }
@@ -55,6 +68,54 @@ pub struct Me {
     pub token_kind: Option<TokenKind>,
     /// The credential's tenant (none for operators).
     pub tenant: Option<String>,
+    /// For a cookie session: send as `X-CSRF-Token` on state-changing requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+    /// What the caller may do in its tenant, so a client shows only what will work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    /// The tenant's locales, default first (for editing localized fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locales: Option<Vec<String>>,
+}
+
+/// The caller's permissions in its tenant.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Permissions {
+    /// Tenant administration (content types, users, tokens, settings, audit log, plugins).
+    pub admin: bool,
+    /// Per content type, each allowed action with its scope: `any` entry, or `own` (the
+    /// entries the caller created).
+    pub content: BTreeMap<String, BTreeMap<Action, Scope>>,
+}
+
+/// What the caller may do, from the same checks every request goes through.
+fn permissions(principal: &Principal, tenant: &TenantCtx, types: &[String]) -> Permissions {
+    let content = types
+        .iter()
+        .map(|t| {
+            let allowed = Action::ALL
+                .into_iter()
+                .filter_map(|a| {
+                    access::check_content(
+                        tenant.anonymous_read(),
+                        tenant.narrowing(),
+                        principal,
+                        t,
+                        a,
+                    )
+                    .ok()
+                    .map(|scope| (a, scope))
+                })
+                .collect();
+            (t.clone(), allowed)
+        })
+        .collect();
+    Permissions {
+        admin: access::check_admin(principal, access::Admin::Users).is_ok(),
+        content,
+    }
 }
 
 fn me_of(principal: &Principal, tenant: Option<String>) -> Me {
@@ -70,6 +131,9 @@ fn me_of(principal: &Principal, tenant: Option<String>) -> Me {
         role,
         token_kind,
         tenant,
+        csrf_token: None,
+        permissions: None,
+        locales: None,
     }
 }
 
@@ -89,13 +153,14 @@ async fn login(
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     AppJson(body): AppJson<Credentials>,
-) -> Result<AppJson<SessionBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let tenant = named_tenant(&state, &headers).await?;
+    let ttl = state.config.auth.session_ttl_secs;
     let session = auth::login(
         &state.db,
         &state.login_limiter,
         &state.refusals,
-        state.config.auth.session_ttl_secs,
+        ttl,
         LoginRequest {
             tenant: tenant.as_ref(),
             email: &body.email,
@@ -104,14 +169,28 @@ async fn login(
         },
     )
     .await?;
-    Ok(AppJson(SessionBody {
-        token: session.token,
+    let mut me = me_of(
+        &session.principal,
+        tenant.as_ref().map(|t| t.slug().to_owned()),
+    );
+    if !body.cookie {
+        return Ok(AppJson(SessionBody {
+            token: Some(session.token),
+            expires_at: to_rfc3339(session.expires_at),
+            me,
+        })
+        .into_response());
+    }
+    me.csrf_token = Some(cookie::csrf_token(&session.token));
+    let set = cookie::set_cookie(&headers, Some(&session.token), ttl);
+    let mut response = AppJson(SessionBody {
+        token: None,
         expires_at: to_rfc3339(session.expires_at),
-        me: me_of(
-            &session.principal,
-            tenant.as_ref().map(|t| t.slug().to_owned()),
-        ),
-    }))
+        me,
+    })
+    .into_response();
+    response.headers_mut().insert(SET_COOKIE, set);
+    Ok(response)
 }
 
 /// End the session this request is made with.
@@ -124,8 +203,9 @@ async fn login(
 async fn logout(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     Caller(who): Caller,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let tenant = match &who.tenant_id {
         Some(id) => Some(state.tenants.by_id(&state.db, id).await?),
         None => None,
@@ -133,7 +213,9 @@ async fn logout(
     match who.principal {
         Principal::User { .. } | Principal::Operator { .. } => {
             auth::logout(&state.db, tenant.as_ref(), &who.principal, client).await?;
-            Ok(StatusCode::NO_CONTENT)
+            // A cookie session's cookie goes with it.
+            let clear = cookie::set_cookie(&headers, None, 0);
+            Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
         }
         Principal::Anonymous => Err(ApiError::new(
             ErrorCode::Unauthenticated,
@@ -153,7 +235,11 @@ async fn logout(
     tag = "auth",
     responses((status = 200, description = "The caller", body = Me)),
 )]
-async fn me(State(state): State<AppState>, Caller(who): Caller) -> Result<AppJson<Me>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    session: Option<Extension<CookieSession>>,
+) -> Result<AppJson<Me>, ApiError> {
     if who.principal == Principal::Anonymous {
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
@@ -161,8 +247,24 @@ async fn me(State(state): State<AppState>, Caller(who): Caller) -> Result<AppJso
         ));
     }
     let tenant = match &who.tenant_id {
-        Some(id) => Some(state.tenants.by_id(&state.db, id).await?.slug().to_owned()),
+        Some(id) => Some(state.tenants.by_id(&state.db, id).await?),
         None => None,
     };
-    Ok(AppJson(me_of(&who.principal, tenant)))
+    let mut me = me_of(&who.principal, tenant.as_ref().map(|t| t.slug().to_owned()));
+    me.csrf_token = session.map(|Extension(s)| s.csrf);
+    if let Some(tenant) = &tenant {
+        let model = state.content.model(tenant).await?;
+        let types: Vec<String> = model.types.iter().map(|t| t.name.clone()).collect();
+        me.permissions = Some(permissions(&who.principal, tenant, &types));
+        let mut locales = vec![tenant.default_locale().to_owned()];
+        locales.extend(
+            tenant
+                .locales()
+                .iter()
+                .filter(|l| l.as_str() != tenant.default_locale())
+                .cloned(),
+        );
+        me.locales = Some(locales);
+    }
+    Ok(AppJson(me))
 }
