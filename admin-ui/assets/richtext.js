@@ -19,7 +19,11 @@ export function richtext({ id, label, lang, value }) {
     for (const b of area.querySelectorAll(BLOCKS)) b.setAttribute('dir', 'auto');
   };
   setHtml(value);
+  // Enter starts a <p>, not a <div>: the sanitizer keeps paragraphs and their `dir`.
+  area.addEventListener('focus', () => document.execCommand('defaultParagraphSeparator', false, 'p'));
   area.addEventListener('input', () => {
+    const loose = [...area.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    if (loose) document.execCommand('formatBlock', false, 'p');
     for (const b of area.querySelectorAll(BLOCKS)) if (!b.hasAttribute('dir')) b.setAttribute('dir', 'auto');
   });
   const cmd = (name, arg) => () => { area.focus(); document.execCommand(name, false, arg); };

@@ -545,6 +545,12 @@ async fn serve(
             println!("  tenant {} ({})", t.slug, t.name);
             println!("    public token: {}", t.public_token);
             println!("    editor token: {}", t.editor_token);
+            if !t.admin_email.is_empty() {
+                println!(
+                    "    admin UI:     http://{addr}/admin  (tenant {}, {} / {})",
+                    t.slug, t.admin_email, t.admin_password
+                );
+            }
         }
         println!("  health:  http://{addr}/healthz   readiness: http://{addr}/readyz");
     }

@@ -30,6 +30,11 @@ pub struct DemoTenant {
     pub name: String,
     pub public_token: String,
     pub editor_token: String,
+    /// An admin account for the admin UI at `/admin` (e-mail, generated password).
+    #[serde(default)]
+    pub admin_email: String,
+    #[serde(default)]
+    pub admin_password: String,
 }
 
 /// The seed article as an import line: title on the first line, paragraphs after it.
@@ -269,11 +274,28 @@ async fn load(
         "demo",
     )
     .await?;
+    // An account to log in to the admin UI with; its password is generated, printed at start
+    // and kept with the tokens.
+    let admin_email = format!("admin@{slug}.demo");
+    let admin_password = uuid::Uuid::new_v4().simple().to_string();
+    auth::create_user(
+        content.db(),
+        &ctx,
+        auth::NewUser {
+            email: admin_email.clone(),
+            role: crate::access::Role::Admin,
+            password: admin_password.clone(),
+        },
+        "demo",
+    )
+    .await?;
     Ok(DemoTenant {
         slug: slug.into(),
         name: name.into(),
         public_token: public.secret,
         editor_token: editor.secret,
+        admin_email,
+        admin_password,
     })
 }
 

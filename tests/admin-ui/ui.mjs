@@ -140,7 +140,7 @@ const scenarios = {
     await axe(page, 'editor with errors');
     await page.getByLabel('العنوان (العربية)').fill('الأبواب المفتوحة للصناعة التقليدية بمراكش');
     const body = page.locator('fieldset[data-field=body] .richtext').first();
-    if (await body.count()) {
+    {
       await body.click();
       await page.keyboard.type('تنظم غرفة الصناعة التقليدية أياما مفتوحة.');
       await page.keyboard.press('Enter');
@@ -152,6 +152,11 @@ const scenarios = {
     await page.getByRole('button', { name: 'حفظ ونشر' }).click();
     await page.waitForSelector('text=نُشر المدخل');
     const id = page.url().split('/').pop();
+    // Mixed Arabic and French paragraphs, each with its own direction, kept by the sanitizer.
+    const saved = (await api(page, 'GET', `/entries/article/${id}`)).body;
+    const html = saved.data.body?.ar || '';
+    assert.match(html, /<p dir="auto">تنظم غرفة الصناعة التقليدية أياما مفتوحة\.<\/p>/, html);
+    assert.match(html, /<p dir="auto">Des journées portes ouvertes\.<\/p>/, html);
     // A frontend reads it with a public token.
     const r = await fetch(`${BASE}/graphql`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.PUBLIC_TOKEN}` },

@@ -167,3 +167,28 @@ async fn file(Path((digest, path)): Path<(String, String)>, request: HeaderMap) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole UI (page, every script, style and catalogue, as served compressed) stays under
+    /// 200 KB: the first page loads a fraction of it.
+    #[test]
+    fn the_whole_ui_weighs_under_200_kb_compressed() {
+        let b = bundle();
+        let size = |a: &Asset| a.gzip.as_ref().map_or(a.plain.len(), Vec::len);
+        let total: usize = size(&b.index) + b.assets.values().map(size).sum::<usize>();
+        assert!(b.assets.contains_key("app.js") && b.assets.contains_key("i18n/ar.json"));
+        assert!(total < 200 * 1024, "{total} bytes");
+    }
+
+    #[test]
+    fn the_page_points_at_the_digest_directory() {
+        let b = bundle();
+        let page = String::from_utf8_lossy(&b.index.plain);
+        assert!(page.contains(&format!("/admin/assets/{}/app.js", b.digest)));
+        assert!(!page.contains("{{ASSETS}}"));
+        assert!(!page.contains("<script>"), "no inline script");
+    }
+}
