@@ -6,6 +6,19 @@ let csrf = null;
 
 export function setCsrf(token) { csrf = token; }
 
+/** Uploads raw bytes (a file) with the session's CSRF token; answers like `api`. */
+export async function upload(path, file) {
+  const r = await fetch(BASE + path, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/octet-stream', ...(csrf ? { 'x-csrf-token': csrf } : {}) },
+    credentials: 'same-origin',
+    body: file,
+  });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.message || `HTTP ${status}`);

@@ -10,6 +10,8 @@ export const state = { me: null, types: [] };
 
 export const can = (type, action) => Boolean(state.me?.permissions?.content?.[type]?.[action]);
 export const isAdmin = () => Boolean(state.me?.permissions?.admin);
+/** Whoever may write some content may use the media library. */
+export const canMedia = () => state.types.some((ct) => can(ct.name, 'create'));
 export const typeLabel = (ct) => ct.displayName?.[i18n.current()] || ct.displayName?.ar || ct.plural;
 
 const routes = [
@@ -24,6 +26,8 @@ const routes = [
   [/^\/users$/, () => import('./screens/users.js'), 'admin'],
   [/^\/audit$/, () => import('./screens/audit.js'), 'admin'],
   [/^\/settings$/, () => import('./screens/settings.js'), 'admin'],
+  [/^\/plugins$/, () => import('./screens/plugins.js'), 'admin'],
+  [/^\/media$/, () => import('./screens/media.js'), 'media'],
 ];
 
 export function go(path) { location.hash = `#${path}`; }
@@ -45,11 +49,12 @@ export async function refreshSession() {
 function navigation() {
   const link = (path, label) => h('li', {}, h('a', { href: `#${path}`, 'aria-current': location.hash === `#${path}` ? 'page' : false }, label));
   const admin = isAdmin()
-    ? [link('/types', t('nav.types')), link('/users', t('nav.users')), link('/tokens', t('nav.tokens')), link('/audit', t('nav.audit')), link('/settings', t('nav.settings'))]
+    ? [link('/types', t('nav.types')), link('/plugins', t('nav.plugins')), link('/users', t('nav.users')), link('/tokens', t('nav.tokens')), link('/audit', t('nav.audit')), link('/settings', t('nav.settings'))]
     : [];
   return h('nav', { 'aria-label': t('nav.label') }, h('ul', {},
     link('/', t('nav.dashboard')),
     state.types.map((ct) => link(`/entries/${ct.name}`, typeLabel(ct))),
+    canMedia() ? link('/media', t('nav.media')) : null,
     admin));
 }
 
@@ -83,7 +88,7 @@ export async function render() {
   const found = routes.map(([re, load, need]) => [path.match(re), load, need]).find(([m]) => m);
   const main = h('main', { id: 'main', tabindex: '-1' });
   let screen;
-  if (!found || (found[2] === 'admin' && !isAdmin())) {
+  if (!found || (found[2] === 'admin' && !isAdmin()) || (found[2] === 'media' && !canMedia())) {
     screen = h('h1', {}, t('error.notFound'));
   } else {
     try {

@@ -12,6 +12,9 @@ const [ADMIN, EDITOR, EDITOR2, AUTHOR] = JSON.parse(process.env.USERS).map(([rol
 const SHOTS = process.env.SCREENSHOTS;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+/** An 8×8 PNG (zellige green), to upload. */
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGPgjg3CihiGlgQAGhYugV22i3oAAAAASUVORK5CYII=';
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ['--no-sandbox'] });
 const checked = new Set();
 
@@ -164,6 +167,13 @@ const scenarios = {
     });
     const got = await r.json();
     assert.equal(got.data?.article?.title, 'الأبواب المفتوحة للصناعة التقليدية بمراكش', JSON.stringify(got));
+    // Scheduling: an unpublish time tomorrow, in Casablanca time.
+    const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    await page.getByLabel('موعد إلغاء النشر').fill(`${tomorrow}T09:00`);
+    await page.getByRole('button', { name: 'حفظ الموعد' }).click();
+    await page.waitForSelector('text=حُفظ الموعد');
+    const sched = (await api(page, 'GET', `/entries/article/${id}/schedule`)).body;
+    assert.match(sched.unpublishAt, new RegExp(`^${tomorrow}T0[89]:00`), JSON.stringify(sched));
     // The version history, with a diff of two versions.
     await page.getByRole('button', { name: 'قارن' }).click();
     await page.waitForSelector('.diff table, .diff p');
@@ -266,6 +276,24 @@ const scenarios = {
     await page.reload();
     await page.waitForSelector('table');
     assert.equal((await page.content()).includes(value), false);
+    // Plugins: enable one with its generated configuration form.
+    await screen(page, '/plugins', 'form.card');
+    await axe(page, 'plugins');
+    const plugin = page.locator('form.card').first();
+    const box = plugin.getByLabel('مفعلة لهذه الغرفة');
+    await box.setChecked(!(await box.isChecked()));
+    await plugin.getByRole('button', { name: 'حفظ' }).click();
+    await plugin.locator('text=حُفظت إعدادات الإضافة').waitFor();
+    // The media library: upload a picture, give it an Arabic alternative text.
+    await screen(page, '/media', 'form.card');
+    await page.locator('input[type=file]').setInputFiles({ name: 'zellige.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
+    await page.getByRole('button', { name: 'رفع' }).click();
+    await page.waitForSelector('.media-grid li');
+    await axe(page, 'media library');
+    const item = page.locator('.media-grid li').filter({ hasText: 'zellige.png' }).first();
+    await item.getByLabel('النص البديل (العربية)').fill('زليج فاسي أخضر');
+    await item.getByRole('button', { name: 'حفظ' }).click();
+    await item.locator('text=حُفظ.').waitFor();
     for (const [hash, ready, name] of [['/users', 'table', 'users'], ['/audit', 'table', 'audit log'], ['/settings', 'form', 'settings'], ['/', 'h1', 'dashboard (admin)']]) {
       await screen(page, hash, ready);
       await axe(page, name);

@@ -46,7 +46,7 @@ async fn the_admin_ui_in_chromium() -> anyhow::Result<()> {
         assert!(status.success(), "npm ci failed");
     }
     let app = TestApp::spawn_with(zellige_e2e::quiet).await?;
-    let demo = app.demo().await?;
+    let demo = app.demo_with_plugins().await?;
     let slug = demo.marrakech.slug.clone();
     let admin = app.admin_token(&slug).await?;
     let users = [

@@ -5,7 +5,7 @@
 
 import { h, uid, dialog, replace } from '../dom.js';
 import { api, ApiError } from '../api.js';
-import { t, formatDate } from '../i18n.js';
+import { t, formatDate, localToUtc, utcToLocal } from '../i18n.js';
 import { state, can, go, typeLabel } from '../app.js';
 import { widget, fieldLabel } from '../fields.js';
 import { entryTitle } from './list.js';
@@ -68,7 +68,7 @@ export async function render(typeName, id) {
   const summary = h('div', { class: 'error', role: 'alert', hidden: true });
   const clearErrors = () => {
     summary.hidden = true;
-    for (const s of Object.values(slots)) replace(s, );
+    for (const s of Object.values(slots)) replace(s);
     for (const own of Object.values(widgets)) for (const w of Object.values(own)) w.focusable?.removeAttribute('aria-invalid');
   };
   const showErrors = (err) => {
@@ -110,7 +110,7 @@ export async function render(typeName, id) {
 
   const save = async (publish) => {
     clearErrors();
-    replace(banner, );
+    replace(banner);
     const data = collect();
     try {
       if (!entry) {
@@ -124,6 +124,7 @@ export async function render(typeName, id) {
       replace(banner, h('p', {}, t(publish ? 'editor.published' : 'editor.saved', { version: entry.version })));
       drawActions();
       drawVersions();
+      drawSchedule();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       if (err.code === 'CONFLICT' && err.fields.some((f) => f.path === 'expectedVersion')) {
@@ -140,6 +141,7 @@ export async function render(typeName, id) {
       replace(banner, h('p', {}, t(`editor.${action}ed`, { version: entry.version })));
       drawActions();
       drawVersions();
+      drawSchedule();
     } catch (err) { replace(banner, h('p', { class: 'error', role: 'alert' }, err.message)); }
   };
   const remove = async () => {
@@ -201,11 +203,39 @@ export async function render(typeName, id) {
   };
   drawVersions();
 
+  // Scheduled publishing (Casablanca wall time in, UTC stored), for those who may publish.
+  const schedule = h('section', { class: 'schedule', 'aria-labelledby': 'schedule-h' });
+  const drawSchedule = async () => {
+    if (!entry || !can(typeName, 'publish')) return;
+    const current = await api('GET', `/entries/${typeName}/${entry.id}/schedule`).catch(() => null);
+    const pubId = uid(); const unpubId = uid();
+    const pub = h('input', { id: pubId, type: 'datetime-local', dir: 'ltr', value: utcToLocal(current?.publishAt) });
+    const unpub = h('input', { id: unpubId, type: 'datetime-local', dir: 'ltr', value: utcToLocal(current?.unpublishAt) });
+    const note = h('div', { role: 'status' });
+    const submit = async () => {
+      try {
+        const s = await api('PUT', `/entries/${typeName}/${entry.id}/schedule`, { publishAt: localToUtc(pub.value), unpublishAt: localToUtc(unpub.value) });
+        replace(note, h('p', {}, t('schedule.saved', { at: s.publishAt ? formatDate(s.publishAt) : '—' })));
+      } catch (err) {
+        replace(note, h('div', { class: 'error', role: 'alert' }, err.fields.length ? err.fields.map((f) => h('p', {}, `${t(`system.${f.path}`)}: ${f.message}`)) : err.message));
+      }
+    };
+    replace(schedule,
+      h('h2', { id: 'schedule-h' }, t('schedule.title')),
+      h('p', { class: 'hint' }, t('schedule.hint')),
+      h('div', { class: 'compare' },
+        h('label', { for: pubId }, t('system.publishAt')), pub,
+        h('label', { for: unpubId }, t('system.unpublishAt')), unpub,
+        h('button', { type: 'button', onclick: submit }, t('schedule.save'))),
+      note);
+  };
+  drawSchedule();
+
   const form = h('form', { class: 'editor', novalidate: true, onsubmit: (e) => { e.preventDefault(); save(false); } },
     summary, fieldsets, actions);
   return h('div', { class: 'editor-page' },
     h('p', { class: 'crumbs' }, h('a', { href: `#/entries/${typeName}` }, typeLabel(ct))),
     h('h1', {}, entry ? h('bdi', {}, entryTitle(ct, entry)) : t('editor.newOf', { type: typeLabel(ct) })),
-    status, banner, form, versions);
+    status, banner, form, schedule, versions);
 }
 

@@ -15,7 +15,7 @@ export async function render() {
   const message = h('div', { role: 'status' });
   const form = h('form', { class: 'card', onsubmit: async (e) => {
     e.preventDefault();
-    replace(message, );
+    replace(message);
     let permissions;
     try { permissions = JSON.parse(perms.value || '{}'); } catch { replace(message, h('p', { class: 'error' }, t('settings.badJson'))); perms.focus(); return; }
     try {

@@ -77,7 +77,7 @@ function builder(def, types) {
   };
   const save = async (e) => {
     e.preventDefault();
-    replace(message, );
+    replace(message);
     try {
       await send(false);
     } catch (err) {
