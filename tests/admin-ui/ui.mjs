@@ -174,6 +174,18 @@ const scenarios = {
     await page.waitForSelector('text=حُفظ الموعد');
     const sched = (await api(page, 'GET', `/entries/article/${id}/schedule`)).body;
     assert.match(sched.unpublishAt, new RegExp(`^${tomorrow}T0[89]:00`), JSON.stringify(sched));
+    // Search in the list: the published seed article, found as a reader types it (the index
+    // catches up with the outbox within moments).
+    let found = 0;
+    for (let i = 0; i < 40 && !found; i += 1) {
+      await screen(page, '/entries/article?q=' + encodeURIComponent('التعاونيات'), 'h1');
+      found = await page.locator('ol.results li').count();
+      if (!found) await page.waitForTimeout(250);
+    }
+    assert.ok(found > 0, 'search finds the seed article');
+    assert.match(await page.locator('ol.results').textContent(), /للتعاونيات/);
+    await axe(page, 'search results');
+    await screen(page, `/entries/article/${id}`, 'form.editor');
     // The version history, with a diff of two versions.
     await page.getByRole('button', { name: 'قارن' }).click();
     await page.waitForSelector('.diff table, .diff p');
@@ -279,11 +291,14 @@ const scenarios = {
     // Plugins: enable one with its generated configuration form.
     await screen(page, '/plugins', 'form.card');
     await axe(page, 'plugins');
-    const plugin = page.locator('form.card').first();
-    const box = plugin.getByLabel('مفعلة لهذه الغرفة');
-    await box.setChecked(!(await box.isChecked()));
-    await plugin.getByRole('button', { name: 'حفظ' }).click();
+    const plugin = page.locator('form.card').filter({ hasText: 'social-links' });
+    await plugin.getByLabel('مفعلة لهذه الغرفة').setChecked(true);
+    await plugin.getByRole('button', { name: 'حفظ', exact: true }).click();
     await plugin.locator('text=حُفظت إعدادات الإضافة').waitFor();
+    // The live preview renders the widget with the saved configuration.
+    await plugin.getByRole('button', { name: 'معاينة links' }).click();
+    await plugin.locator('.widget-preview .widget a').first().waitFor();
+    await axe(page, 'plugin preview');
     // The media library: upload a picture, give it an Arabic alternative text.
     await screen(page, '/media', 'form.card');
     await page.locator('input[type=file]').setInputFiles({ name: 'zellige.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });

@@ -45,7 +45,8 @@ async fn the_admin_ui_in_chromium() -> anyhow::Result<()> {
             .status()?;
         assert!(status.success(), "npm ci failed");
     }
-    let app = TestApp::spawn_with(zellige_e2e::quiet).await?;
+    // The search indexer runs (the lists' search reads the index).
+    let app = TestApp::spawn().await?;
     let demo = app.demo_with_plugins().await?;
     let slug = demo.marrakech.slug.clone();
     let admin = app.admin_token(&slug).await?;

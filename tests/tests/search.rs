@@ -507,3 +507,59 @@ async fn two_nodes_on_postgresql_converge() {
         }
     }
 }
+
+/// The admin API's `/search` (the admin UI's list search): the same index and permission
+/// checks as GraphQL `search`, per tenant, with its limits named.
+#[tokio::test]
+async fn the_admin_search_finds_what_graphql_finds_in_its_own_tenant() {
+    for app in servers("the admin search", false).await {
+        let demo = app.demo().await.expect("demo");
+        let public = demo.marrakech.public_token.as_str();
+        eventually(&app, public, "التعاونيات", SEED_ID, true).await;
+        let admin_search = |token: &str, query: &str| {
+            let token = token.to_owned();
+            let path = format!(
+                "/search?type=article&q={}",
+                url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+            );
+            let app = &app;
+            async move { app.admin("GET", &path, Some(&token), None).await }
+        };
+        let found = admin_search(&demo.marrakech.editor_token, "التعاونيات").await;
+        assert_eq!(found.status, 200, "{found:?}");
+        let hits = found.body["hits"].as_array().cloned().unwrap_or_default();
+        assert!(
+            hits.iter()
+                .any(|h| h["id"] == SEED_ID && h["type"] == "article"),
+            "{found:?}"
+        );
+        assert!(
+            hits.iter().any(|h| h["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("للتعاونيات"))),
+            "{found:?}"
+        );
+        // Another tenant's credential searches its own tenant only.
+        let other = admin_search(&demo.casablanca.editor_token, "التعاونيات").await;
+        assert_eq!(other.status, 200);
+        assert!(
+            !other.body["hits"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|x| x["id"] == SEED_ID)),
+            "{other:?}"
+        );
+        // Limits and unknown types are named.
+        let long = admin_search(&demo.marrakech.editor_token, &"زليج ".repeat(60)).await;
+        assert_eq!(long.status, 400);
+        assert_eq!(long.body["fields"][0]["path"], "q");
+        let unknown = app
+            .admin(
+                "GET",
+                "/search?type=nothing&q=x",
+                Some(&demo.marrakech.editor_token),
+                None,
+            )
+            .await;
+        assert_eq!(unknown.status, 404);
+    }
+}

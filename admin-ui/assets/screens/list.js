@@ -62,6 +62,25 @@ export async function render(typeName) {
   h('div', { class: 'field' }, h('label', { for: sortId }, t('list.sort')), sort),
   h('button', { type: 'submit' }, t('list.apply')));
 
+  // Full-text search over published entries (the search index holds what readers see).
+  const qId = uid();
+  const query = params.get('q') || '';
+  const qInput = h('input', { id: qId, type: 'search', name: 'q', value: query, dir: 'auto' });
+  const searchForm = h('form', { class: 'filters', role: 'search', onsubmit: (e) => {
+    e.preventDefault();
+    location.hash = `#/entries/${typeName}?${new URLSearchParams(qInput.value.trim() ? { q: qInput.value.trim() } : {})}`;
+  } }, h('div', { class: 'field' }, h('label', { for: qId }, t('list.search')), qInput), h('button', { type: 'submit' }, t('list.searchButton')));
+  if (query) {
+    const found = await api('GET', `/search${q({ q: query, type: typeName, locale: current(), first: 20 })}`);
+    return h('div', {},
+      h('div', { class: 'title-row' }, h('h1', {}, typeLabel(ct)),
+        can(typeName, 'create') && h('a', { class: 'button primary', href: `#/entries/${typeName}/new` }, t('list.new'))),
+      searchForm,
+      h('p', { class: 'hint' }, t('list.found', { n: formatNumber(found.total), q: query })),
+      h('ol', { class: 'plain results' }, found.hits.map((hit) => h('li', {},
+        h('a', { href: `#/entries/${typeName}/${hit.id}` }, h('bdi', {}, hit.title))))),
+      h('a', { class: 'button', href: `#/entries/${typeName}` }, t('list.allEntries')));
+  }
   const after = params.get('after') || undefined;
   const page = await api('GET', `/entries/${typeName}${q({
     first: 20, after, sort: sortValue, status,
@@ -77,6 +96,7 @@ export async function render(typeName) {
     h('div', { class: 'title-row' },
       h('h1', {}, typeLabel(ct)),
       can(typeName, 'create') && h('a', { class: 'button primary', href: `#/entries/${typeName}/new` }, t('list.new'))),
+    searchForm,
     form,
     h('p', { class: 'hint' }, t('list.count', { n: formatNumber(page.totalCount) })),
     h('table', {},

@@ -3,7 +3,7 @@
 
 import { h, uid, replace } from '../dom.js';
 import { api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, current } from '../i18n.js';
 
 /** One form control per property of a JSON Schema object; returns {el, get}. */
 function schemaForm(schema, value) {
@@ -45,6 +45,24 @@ function schemaForm(schema, value) {
   };
 }
 
+/** A live preview of each widget, rendered by the host with the saved configuration. */
+function preview(p) {
+  const out = h('div', { class: 'widget-preview', 'aria-live': 'polite' });
+  const show = (name) => async () => {
+    try {
+      const r = await api('POST', `/plugins/${p.id}/widgets/${name}/preview`, { locale: current() });
+      // The host sanitized the widget's HTML; parse it inertly and show it.
+      const doc = new DOMParser().parseFromString(`<body>${r.html}</body>`, 'text/html');
+      replace(out, h('h3', {}, t('plugins.previewOf', { name })), h('div', { class: 'widget' }, [...doc.body.childNodes]));
+    } catch (err) {
+      replace(out, h('p', { class: 'error', role: 'alert' }, err.message));
+    }
+  };
+  return h('div', {},
+    h('div', { class: 'actions' }, p.widgets.map((w) => h('button', { type: 'button', onclick: show(w) }, t('plugins.preview', { name: w })))),
+    out);
+}
+
 function card(p) {
   const enabledId = uid();
   const enabled = h('input', { id: enabledId, type: 'checkbox', checked: Boolean(p.setup?.enabled) });
@@ -74,7 +92,8 @@ function card(p) {
   h('span', { class: 'flag' }, enabled, h('label', { for: enabledId }, t('plugins.enabled'))),
   config.el,
   grants.length ? h('fieldset', {}, h('legend', {}, t('plugins.grants')), grants.map(([, el]) => el)) : null,
-  h('button', { type: 'submit', class: 'primary' }, t('plugins.save')), note);
+  h('button', { type: 'submit', class: 'primary' }, t('plugins.save')), note,
+  p.widgets.length ? preview(p) : null);
   return form;
 }
 

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppJson, AppPath, AppQuery, AppState, actor, page_size};
+use super::{AppJson, AppPath, AppQuery, AppState, actor, optional_body, page_size};
 use crate::access::{self, Action};
 use crate::auth;
 use crate::content::{Entry, EntryInput, Lookup, PageArgs, Publication};
@@ -510,15 +510,6 @@ async fn publish_entry(
         .map(Publication::parse_at)
         .transpose()?;
     set_published(&state, &ctx, &entry_type, &id, Some(at)).await
-}
-
-/// A JSON body that may be absent (empty or whitespace): then the defaults.
-fn optional_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(T::default())
-    } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", "schema", e.to_string()))
-    }
 }
 
 /// Withdraw the published copy (the draft stays).

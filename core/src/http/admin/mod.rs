@@ -14,6 +14,7 @@ mod content_types;
 mod entries;
 pub(crate) mod media;
 mod plugins;
+mod search;
 mod settings;
 mod tenants;
 mod tokens;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(settings::router())
         .merge(audit_log::router())
         .merge(plugins::router())
+        .merge(search::router())
         .merge(webhooks::router())
         .merge(media::router())
 }
@@ -289,6 +291,17 @@ pub async fn audit_refusals(
 /// The actor a write is attributed to.
 fn actor(ctx: &RequestContext) -> String {
     ctx.principal.audit_actor()
+}
+
+/// A JSON body that may be absent (empty or whitespace): then the defaults.
+pub(super) fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", "schema", e.to_string()))
+    }
 }
 
 /// `first` of a page: 1 to 100.

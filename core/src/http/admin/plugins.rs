@@ -6,12 +6,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppJson, AppPath, AppState, actor};
+use super::{AppJson, AppPath, AppState, actor, optional_body};
 use crate::access::{self, Admin};
 use crate::error::ErrorCode;
 use crate::http::context::{AdminContext, Caller};
@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_plugins, install_private_plugin))
         .routes(routes!(get_plugin))
         .routes(routes!(set_up_plugin))
+        .routes(routes!(preview_widget))
 }
 
 impl From<PluginError> for ApiError {
@@ -192,4 +193,62 @@ async fn set_up_plugin(
         registry::disable(host, &ctx.tenant, &id, &actor).await?
     };
     Ok(AppJson(info))
+}
+
+/// What a widget preview renders with.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// The widget's props (checked against its props schema); default `{}`.
+    #[schema(value_type = Option<Object>)]
+    pub props: Option<serde_json::Value>,
+    /// The language to render in; default: the tenant's default locale.
+    pub locale: Option<String>,
+}
+
+/// A rendered widget, as a site would get it over GraphQL.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewOutput {
+    /// The widget's HTML, sanitized by the host.
+    pub html: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub cache_seconds: u32,
+}
+
+/// Render a widget of a plugin this tenant enabled, with its current configuration: the admin
+/// UI's live preview.
+#[utoipa::path(post, path = "/plugins/{id}/widgets/{name}/preview", tag = "plugins",
+    request_body(content = Option<PreviewBody>, description = "Optional `props` and `locale`"),
+    params(("id" = String, Path, description = "Plugin id"),
+           ("name" = String, Path, description = "Widget name")),
+    responses((status = 200, description = "The rendered widget", body = PreviewOutput)))]
+async fn preview_widget(
+    State(state): State<AppState>,
+    AdminContext(ctx): AdminContext,
+    AppPath((id, name)): AppPath<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<AppJson<PreviewOutput>, ApiError> {
+    access::check_admin(&ctx.principal, Admin::Plugins)?;
+    let body: PreviewBody = optional_body(&body)?;
+    let locale = body
+        .locale
+        .filter(|l| ctx.tenant.locales().contains(l))
+        .unwrap_or_else(|| ctx.tenant.default_locale().to_owned());
+    let out = host(&state)?
+        .render(
+            &ctx.tenant,
+            None,
+            &id,
+            &name,
+            body.props.unwrap_or_else(|| serde_json::json!({})),
+            &locale,
+        )
+        .await?;
+    Ok(AppJson(PreviewOutput {
+        html: out.html.clone(),
+        data: out.data.clone(),
+        cache_seconds: out.cache_seconds,
+    }))
 }
