@@ -258,10 +258,16 @@ fn check(new: &NewTenant, platform_hosts: &[String]) -> Vec<FieldError> {
     if !(1..=200).contains(&name_len) {
         errors.push(FieldError::new("name", "length", "1 to 200 characters"));
     }
-    if new.locales.is_empty() || new.locales.len() > 20 {
+    check_locales(&new.locales, &mut errors);
+    errors
+}
+
+/// A tenant's locale list: 1 to 20 distinct locale codes.
+fn check_locales(locales: &[String], errors: &mut Vec<FieldError>) {
+    if locales.is_empty() || locales.len() > 20 {
         errors.push(FieldError::new("locales", "length", "1 to 20 locales"));
     }
-    for (i, l) in new.locales.iter().enumerate() {
+    for (i, l) in locales.iter().enumerate() {
         if !locale_rule().is_match(l) {
             errors.push(FieldError::new(
                 format!("locales[{i}]"),
@@ -269,7 +275,7 @@ fn check(new: &NewTenant, platform_hosts: &[String]) -> Vec<FieldError> {
                 format!("`{l}` is not a locale code such as ar, fr, en-US"),
             ));
         }
-        if new.locales[..i].contains(l) {
+        if locales[..i].contains(l) {
             errors.push(FieldError::new(
                 format!("locales[{i}]"),
                 "unique",
@@ -277,7 +283,6 @@ fn check(new: &NewTenant, platform_hosts: &[String]) -> Vec<FieldError> {
             ));
         }
     }
-    errors
 }
 
 /// Creates a tenant with the built-in content types, in one transaction. `platform_hosts`
@@ -380,6 +385,9 @@ pub async fn set_anonymous_read(
 #[derive(Debug, Clone, Default)]
 pub struct SettingsChange {
     pub name: Option<String>,
+    /// The whole new locale list: locales can be added, never removed (their stored values
+    /// would go with them), so the default locale stays.
+    pub locales: Option<Vec<String>>,
     pub domains: Option<Vec<String>>,
     pub anonymous_read: Option<bool>,
     /// The `permissions` narrowing (see `access::Narrowing`); `Some(Null)` removes it.
@@ -417,6 +425,9 @@ pub async fn update_settings(
     }
     if let Some(domains) = &change.domains {
         check_domains(domains, platform_hosts, &mut errors);
+    }
+    if let Some(locales) = &change.locales {
+        check_locales(locales, &mut errors);
     }
     if let Some(p) = change.permissions.as_ref().filter(|p| !p.is_null()) {
         match Narrowing::from_json(p) {
@@ -486,6 +497,27 @@ pub async fn update_settings(
     }
     if let Some(name) = change.name {
         row.name = name.trim().to_owned();
+    }
+    if let Some(locales) = change.locales {
+        // Checked against the row read in this transaction, not the request's view of it.
+        let removed: Vec<FieldError> = row
+            .locales
+            .iter()
+            .filter(|kept| !locales.contains(kept))
+            .map(|kept| {
+                FieldError::new(
+                    "locales",
+                    "keep",
+                    format!(
+                        "`{kept}` cannot be removed: the values stored in it would be lost; locales can only be added"
+                    ),
+                )
+            })
+            .collect();
+        if !removed.is_empty() {
+            return Err(TenancyError::Invalid(removed));
+        }
+        row.locales = locales;
     }
     if let Some(allow) = change.anonymous_read {
         row.settings["anonymousRead"] = serde_json::Value::Bool(allow);

@@ -309,7 +309,18 @@ const scenarios = {
     await item.getByLabel('النص البديل (العربية)').fill('زليج فاسي أخضر');
     await item.getByRole('button', { name: 'حفظ' }).click();
     await item.locator('text=حُفظ.').waitFor();
-    for (const [hash, ready, name] of [['/users', 'table', 'users'], ['/audit', 'table', 'audit log'], ['/settings', 'form', 'settings'], ['/', 'h1', 'dashboard (admin)']]) {
+    // Settings: add a locale, and narrow the author role on articles with the matrix.
+    await screen(page, '/settings', 'form');
+    await axe(page, 'settings');
+    await page.getByLabel('إضافة لغة').fill('en');
+    await page.getByLabel('كاتب · مقالات · حذف').uncheck();
+    await page.getByRole('button', { name: 'حفظ الإعدادات' }).click();
+    await page.waitForSelector('text=حُفظت الإعدادات');
+    const settings = (await api(page, 'GET', '/settings')).body;
+    assert.ok(settings.locales.includes('en'), JSON.stringify(settings));
+    assert.ok(!settings.permissions.author.article.includes('delete'), JSON.stringify(settings.permissions));
+    assert.ok(settings.permissions.author.article.includes('create'), JSON.stringify(settings.permissions));
+    for (const [hash, ready, name] of [['/users', 'table', 'users'], ['/audit', 'table', 'audit log'], ['/', 'h1', 'dashboard (admin)']]) {
       await screen(page, hash, ready);
       await axe(page, name);
     }

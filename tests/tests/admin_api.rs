@@ -618,12 +618,59 @@ async fn content_types_entries_users_settings_and_audit() -> anyhow::Result<()> 
             .await;
         assert_eq!(narrowed.status, 200, "{narrowed:?}");
         assert_eq!(narrowed.body["anonymousRead"], true);
+        // Locales can be added (and used at once), never removed: their values would be lost.
+        let before = app.admin("GET", "/settings", Some(&admin), None).await;
+        let mut locales: Vec<Value> = before.body["locales"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let dropped = app
+            .admin(
+                "PATCH",
+                "/settings",
+                Some(&admin),
+                Some(json!({ "locales": locales[1..].to_vec() })),
+            )
+            .await;
+        assert_eq!(dropped.status, 400, "{dropped:?}");
+        assert_eq!(dropped.body["fields"][0]["rule"], "keep");
+        locales.push(json!("en"));
+        let added = app
+            .admin(
+                "PATCH",
+                "/settings",
+                Some(&admin),
+                Some(json!({ "locales": locales })),
+            )
+            .await;
+        assert_eq!(added.status, 200, "{added:?}");
+        assert_eq!(added.body["locales"], json!(locales));
+        let mut english = None;
+        for _ in 0..40 {
+            let r = app
+                .admin(
+                    "POST",
+                    "/entries/workshop",
+                    Some(&admin),
+                    Some(json!({ "data": { "title": { "ar": "ورشة الدباغة", "en": "Tannery workshop" } } })),
+                )
+                .await;
+            if r.status == 201 {
+                english = Some(r);
+                break;
+            }
+            // The tenant row is cached per node for at most half a second.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let english = english.expect("an entry in the new locale");
+        assert_eq!(english.body["data"]["title"]["en"], "Tannery workshop");
 
         // The audit log has every write, newest first, paged.
         let page = app.admin("GET", "/audit?first=5", Some(&admin), None).await;
         let items = page.body["items"].as_array().expect("items");
         assert_eq!(items.len(), 5);
-        assert_eq!(items[0]["action"], "settings.updated");
+        assert_eq!(items[0]["action"], "entry.created");
+        assert_eq!(items[1]["action"], "settings.updated");
         let next = page.body["nextCursor"].as_str().expect("more");
         let all = app
             .admin(

@@ -105,6 +105,8 @@ pub async fn update(conn: &impl ConnectionTrait, t: &TenantRow, now: i64) -> Res
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("UPDATE tenants SET name = ")
         .bind(t.name.clone())
+        .push(", locales = ")
+        .bind(serde_json::to_string(&t.locales).unwrap_or_default())
         .push(", domains = ")
         .bind(serde_json::to_string(&t.domains).unwrap_or_default())
         .push(", settings = ")

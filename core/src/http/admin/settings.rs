@@ -42,6 +42,10 @@ pub struct SettingsBody {
 pub struct SettingsPatch {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// The whole new locale list; locales can be added, not removed (their stored values would
+    /// be lost), so every current locale must stay listed.
+    #[schema(max_items = 20)]
+    pub locales: Option<Vec<String>>,
     #[schema(max_items = 20)]
     pub domains: Option<Vec<String>>,
     pub anonymous_read: Option<bool>,
@@ -108,7 +112,7 @@ async fn update_settings(
         .map(|t| t.name)
         .collect();
     let detail = serde_json::json!({
-        "name": patch.name, "domains": patch.domains,
+        "name": patch.name, "locales": patch.locales, "domains": patch.domains,
         "anonymousRead": patch.anonymous_read, "permissions": patch.permissions,
         "media": patch.media,
     });
@@ -133,6 +137,7 @@ async fn update_settings(
         &ctx.tenant,
         SettingsChange {
             name: patch.name,
+            locales: patch.locales,
             domains: patch.domains,
             anonymous_read: patch.anonymous_read,
             permissions: patch.permissions,
