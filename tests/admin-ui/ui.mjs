@@ -149,7 +149,16 @@ const scenarios = {
       await page.keyboard.press('Enter');
       await page.keyboard.type('Des journées portes ouvertes.');
     }
-    await page.getByRole('button', { name: 'حفظ المسودة' }).click();
+    // Keyboard only: Tab from the body text reaches the save button, which shows its focus.
+    let reached = false;
+    for (let i = 0; i < 80 && !reached; i += 1) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.textContent === 'حفظ المسودة');
+    }
+    assert.ok(reached, 'the save button is reachable with Tab');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'visible focus');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('text=حُفظت المسودة');
     await shot(page, 'editor-ar');
     await page.getByRole('button', { name: 'حفظ ونشر' }).click();
@@ -190,6 +199,9 @@ const scenarios = {
     await page.getByRole('button', { name: 'قارن' }).click();
     await page.waitForSelector('.diff table, .diff p');
     await axe(page, 'versions');
+    // Restoring version 1 makes it the new draft (history kept).
+    await page.locator('.versions li').last().getByRole('button', { name: 'استرجاع' }).click();
+    await page.waitForSelector('text=استُرجعت النسخة 1');
     // French flips the interface to left-to-right.
     await page.selectOption('#pref-locale', 'fr');
     await page.waitForFunction(() => document.documentElement.dir === 'ltr');
