@@ -68,6 +68,39 @@ pub struct Config {
     pub plugins: PluginsConfig,
     pub webhooks: WebhooksConfig,
     pub media: MediaConfig,
+    pub retention: RetentionConfig,
+}
+
+/// What the outbox and the version history keep ([`crate::retention`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// How often retention runs, seconds (0: never).
+    pub interval_secs: u64,
+    /// Outbox events younger than this stay whatever the consumers, seconds (subscriptions
+    /// and per-node caches compare recent sequences).
+    pub outbox_min_age_secs: u64,
+    /// A consumer silent for longer no longer holds outbox events back, hours: a node that
+    /// left must not pin the outbox forever (its search index rebuilds if it comes back).
+    pub consumer_stale_hours: u64,
+    /// An entry keeps at least its newest `versions_keep` versions …
+    pub versions_keep: u32,
+    /// … and every version younger than this, days; older ones beyond the newest
+    /// `versions_keep` go (the published version and the draft's always stay). 0: keep all.
+    /// Tenants may set their own (`versions` in the settings).
+    pub versions_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            interval_secs: 3_600,
+            outbox_min_age_secs: 86_400,
+            consumer_stale_hours: 72,
+            versions_keep: 50,
+            versions_days: 365,
+        }
+    }
 }
 
 /// The media library: where bytes live, what a tenant may store, and the bounds of image
@@ -393,6 +426,7 @@ impl Default for Config {
             plugins: PluginsConfig::default(),
             webhooks: WebhooksConfig::default(),
             media: MediaConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

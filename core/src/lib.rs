@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod media;
 pub mod plugins;
+pub mod retention;
 pub mod search;
 pub mod store;
 pub mod telemetry;

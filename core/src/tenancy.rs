@@ -29,6 +29,7 @@ pub struct TenantCtx {
     /// A digest of the settings, so caches can tell one configuration from another.
     settings_digest: u64,
     media: MediaLimits,
+    versions: Option<VersionPolicy>,
 }
 
 /// The tenant's own media quotas (setting `media`), which narrow the configuration's.
@@ -43,6 +44,18 @@ pub struct MediaLimits {
     pub max_file_bytes: Option<u64>,
     /// MIME types accepted (within the server's list), `type/*` allowed.
     pub allowed_types: Option<Vec<String>>,
+}
+
+/// A tenant's own version retention (`versions` in its settings), instead of the server's.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct VersionPolicy {
+    /// Newest versions every entry keeps (at least 1).
+    pub keep: u32,
+    /// Versions younger than this many days stay too; 0 keeps every version.
+    pub days: u32,
 }
 
 impl TenantCtx {
@@ -65,8 +78,13 @@ impl TenantCtx {
             .get("media")
             .and_then(|m| serde_json::from_value(m.clone()).ok())
             .unwrap_or_default();
+        let versions = row
+            .settings
+            .get("versions")
+            .and_then(|m| serde_json::from_value(m.clone()).ok());
         TenantCtx {
             media,
+            versions,
             settings_digest,
             domains: row.domains,
             narrowing: std::sync::Arc::new(narrowing),
@@ -121,6 +139,10 @@ impl TenantCtx {
     }
     pub fn media_limits(&self) -> &MediaLimits {
         &self.media
+    }
+    /// The tenant's own version retention, if it set one.
+    pub fn version_policy(&self) -> Option<VersionPolicy> {
+        self.versions
     }
     pub fn schema_version(&self) -> i64 {
         self.schema_version
@@ -394,6 +416,8 @@ pub struct SettingsChange {
     pub permissions: Option<serde_json::Value>,
     /// Media quotas; `Some(None)` removes them.
     pub media: Option<Option<MediaLimits>>,
+    /// Version retention; `Some(None)` returns to the server's.
+    pub versions: Option<Option<VersionPolicy>>,
 }
 
 fn domain_rule() -> &'static Regex {
@@ -478,6 +502,15 @@ pub async fn update_settings(
             }
         }
     }
+    if let Some(Some(v)) = &change.versions
+        && v.keep == 0
+    {
+        errors.push(FieldError::new(
+            "versions.keep",
+            "min",
+            "every entry keeps at least 1 version",
+        ));
+    }
     if !errors.is_empty() {
         return Err(TenancyError::Invalid(errors));
     }
@@ -540,6 +573,15 @@ pub async fn update_settings(
         Some(Some(limits)) => {
             row.settings["media"] = serde_json::to_value(limits).unwrap_or_default();
         }
+        None => {}
+    }
+    match change.versions {
+        Some(None) => {
+            if let Some(m) = row.settings.as_object_mut() {
+                m.remove("versions");
+            }
+        }
+        Some(Some(v)) => row.settings["versions"] = serde_json::to_value(v).unwrap_or_default(),
         None => {}
     }
     tenants::update(&txn, &row, now_ms()).await?;

@@ -563,3 +563,74 @@ async fn the_admin_search_finds_what_graphql_finds_in_its_own_tenant() {
         assert_eq!(unknown.status, 404);
     }
 }
+
+/// A node's index that fell behind events retention has since pruned rebuilds instead of
+/// skipping them: a deleted article must not stay findable.
+#[tokio::test]
+async fn an_index_behind_pruned_events_rebuilds() {
+    let app = TestApp::spawn_with(zellige_e2e::quiet)
+        .await
+        .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let editor = demo.marrakech.editor_token.as_str();
+    let tenant = zellige::tenancy::by_slug(&app.state.db, "marrakech-safi")
+        .await
+        .expect("tenant");
+    let (search, content) = (&app.state.search, &app.state.content);
+    let pass = || zellige::search::worker::pass(search, content, &tenant);
+    pass().await.expect("first pass");
+    let id = publish_article(&app, editor, "ورشة الفسيفساء المغربية").await;
+    pass().await.expect("indexed");
+    assert!(ids(&search_as(&app, editor, "الفسيفساء").await).contains(&id));
+    let seen = zellige::store::outbox::position(&app.state.db, search.consumer(), &tenant)
+        .await
+        .expect("position");
+    // While this index is away: the article is deleted, something else happens, and retention
+    // prunes the deletion (every other consumer has passed it; this one is silent for days).
+    app.graphql(
+        Some(editor),
+        "mutation($id: ID!) { deleteArticle(id: $id) }",
+        json!({"id": id}),
+    )
+    .await;
+    publish_article(&app, editor, "معرض النحاس").await;
+    let now = zellige::time::now_ms();
+    let db = &app.state.db;
+    let latest = zellige::store::outbox::latest(db, &tenant)
+        .await
+        .expect("latest");
+    for consumer in ["webhooks", "plugins"] {
+        zellige::store::outbox::acknowledge(db, consumer, &tenant, latest, now)
+            .await
+            .expect("ack");
+    }
+    sea_orm::ConnectionTrait::execute_unprepared(
+        db,
+        "UPDATE outbox_consumers SET updated_at = 0 WHERE consumer LIKE 'search%'",
+    )
+    .await
+    .expect("silent index");
+    let config = zellige::config::RetentionConfig {
+        outbox_min_age_secs: 0,
+        ..Default::default()
+    };
+    let pruned = zellige::retention::tenant(db, &config, &tenant, now)
+        .await
+        .expect("retention");
+    assert!(pruned.events > 0);
+    let oldest = zellige::store::outbox::oldest(db, &tenant)
+        .await
+        .expect("oldest");
+    assert!(
+        seen + 1 < oldest,
+        "the deletion was pruned: {seen} < {oldest}"
+    );
+    // Back: the index rebuilds, so the deleted article is gone and the new one found.
+    pass().await.expect("pass after pruning");
+    assert!(!ids(&search_as(&app, editor, "الفسيفساء").await).contains(&id));
+    assert!(!ids(&search_as(&app, editor, "النحاس").await).is_empty());
+}
+
+async fn search_as(app: &TestApp, token: &str, query: &str) -> Value {
+    search(app, token, query, ", first: 50").await
+}

@@ -39,7 +39,9 @@ function matrix(rules) {
 
 export async function render() {
   const s = await api('GET', '/settings');
-  const ids = { name: uid(), add: uid(), domains: uid(), anon: uid() };
+  const ids = { name: uid(), add: uid(), domains: uid(), anon: uid(), keep: uid(), days: uid() };
+  const keep = h('input', { id: ids.keep, type: 'number', min: 1, dir: 'ltr', value: s.versions?.keep ?? '' });
+  const days = h('input', { id: ids.days, type: 'number', min: 0, dir: 'ltr', value: s.versions?.days ?? '' });
   const name = h('input', { id: ids.name, value: s.name, dir: 'auto' });
   const add = h('input', { id: ids.add, dir: 'ltr', placeholder: 'en', 'aria-describedby': `${ids.add}-hint`, size: 8 });
   const domains = h('textarea', { id: ids.domains, dir: 'ltr', rows: 3 }, (s.domains || []).join('\n'));
@@ -57,6 +59,7 @@ export async function render() {
         domains: domains.value.split(/\s+/).filter(Boolean),
         anonymousRead: anon.checked,
         permissions: perms.get(),
+        versions: { keep: Number(keep.value), days: Number(days.value) },
       });
       await refreshSession();
       replace(message, h('p', {}, t('settings.saved')));
@@ -73,6 +76,10 @@ export async function render() {
     h('p', { id: `${ids.add}-hint`, class: 'hint' }, t('settings.addLocaleHint')),
     h('label', { for: ids.domains }, t('settings.domains')), domains,
     h('span', { class: 'flag' }, anon, h('label', { for: ids.anon }, t('settings.anonymousRead'))),
+    h('h2', {}, t('settings.versions')),
+    h('p', { class: 'hint' }, t('settings.versionsHint')),
+    h('label', { for: ids.keep }, t('settings.versionsKeep')), keep,
+    h('label', { for: ids.days }, t('settings.versionsDays')), days,
     h('h2', {}, t('settings.permissions')),
     h('p', { class: 'hint' }, t('settings.permissionsHint')),
     perms.el,

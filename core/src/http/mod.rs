@@ -281,8 +281,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     // Background work that lives as long as the server: the search indexer, the scheduler of
-    // publishes and unpublishes, webhook deliveries, the media sweep, and the `after-publish`
-    // hook runner.
+    // publishes and unpublishes, webhook deliveries, the media sweep, retention, and the
+    // `after-publish` hook runner.
     tokio::spawn(crate::search::worker::run(
         state.search.clone(),
         state.content.clone(),
@@ -301,6 +301,11 @@ pub async fn serve(
     tokio::spawn(crate::media::sweeper(
         state.media.clone(),
         Duration::from_secs(state.config.media.sweep_interval_secs.max(1)),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::retention::run(
+        state.db.clone(),
+        state.config.retention.clone(),
         shutdown.clone(),
     ));
     if let Some(host) = state.plugins.clone() {

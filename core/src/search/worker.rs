@@ -96,7 +96,9 @@ async fn tenant_pass(
         return Ok(0); // another node is applying this tenant's batch
     };
     let latest = outbox::latest(conn, tenant).await?;
-    if latest > 0 && (position == 0 || !search.backend().healthy(tenant.id()).await?) {
+    // Below the oldest kept event (retention pruned what this index never saw): rebuild.
+    let missed = position > 0 && position + 1 < outbox::oldest(conn, tenant).await?;
+    if latest > 0 && (position == 0 || missed || !search.backend().healthy(tenant.id()).await?) {
         // Tell `zellige reindex` (which may have asked for this) that an indexer has it.
         outbox::touch(conn, consumer, tenant, crate::time::now_ms()).await?;
         rebuild(search, content, tenant, |_| {}).await?;

@@ -612,6 +612,29 @@ pub async fn scan_versions(
         .collect()
 }
 
+/// Deletes a tenant's versions older than `before` (ms) that are not among their entry's newest
+/// `keep`, never the version its published copy or its draft is at. Returns how many went.
+pub async fn prune_versions(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    keep: u32,
+    before: i64,
+) -> Result<u64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("DELETE FROM entry_versions WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND created_at < ")
+        .bind(before)
+        .push(" AND version <= (SELECT d.version FROM entry_docs d WHERE d.tenant_id = entry_versions.tenant_id AND d.entry_id = entry_versions.entry_id AND d.stage = ")
+        .bind(Stage::Draft.code())
+        .push(") - ")
+        .bind(i64::from(keep))
+        .push(" AND NOT EXISTS (SELECT 1 FROM entry_docs p WHERE p.tenant_id = entry_versions.tenant_id AND p.entry_id = entry_versions.entry_id AND p.stage = ")
+        .bind(Stage::Published.code())
+        .push(" AND p.version = entry_versions.version)");
+    sql.execute(conn).await
+}
+
 /// Rewrites the data of one version in place (content-type data migrations).
 pub async fn rewrite_version_data(
     conn: &impl ConnectionTrait,

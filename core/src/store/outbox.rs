@@ -286,3 +286,54 @@ pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64,
         None => Ok(0),
     }
 }
+
+/// The oldest sequence still in a tenant's outbox (0 when it is empty): a consumer whose
+/// position is below it minus one has missed pruned events and must rebuild.
+pub async fn oldest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT COALESCE(MIN(tenant_seq), 0) AS n FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned());
+    match sql.fetch_one(conn).await? {
+        Some(row) => row.try_get("", "n"),
+        None => Ok(0),
+    }
+}
+
+/// The position every live consumer of a tenant has passed: the smallest position among
+/// consumers heard from since `fresh_since` (ms); `None` when none has been.
+pub async fn passed_by_all(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    fresh_since: i64,
+) -> Result<Option<i64>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT MIN(position) AS n FROM outbox_consumers WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND updated_at >= ")
+        .bind(fresh_since);
+    match sql.fetch_one(conn).await? {
+        Some(row) => row.try_get::<Option<i64>>("", "n"),
+        None => Ok(None),
+    }
+}
+
+/// Deletes a tenant's events up to `through` that were written before `before` (ms), always
+/// keeping the newest event (the sequence's high-water mark). Returns how many went.
+pub async fn prune(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    through: i64,
+    before: i64,
+) -> Result<u64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("DELETE FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(" AND tenant_seq <= ")
+        .bind(through)
+        .push(" AND created_at < ")
+        .bind(before)
+        .push(" AND tenant_seq < (SELECT COALESCE(MAX(o.tenant_seq), 0) FROM outbox o WHERE o.tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(")");
+    sql.execute(conn).await
+}

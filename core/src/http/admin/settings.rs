@@ -34,6 +34,8 @@ pub struct SettingsBody {
     pub permissions: Value,
     /// The tenant's media quotas (within the server's own limits).
     pub media: crate::tenancy::MediaLimits,
+    /// The version retention in force: the tenant's own, or the server's.
+    pub versions: crate::tenancy::VersionPolicy,
 }
 
 /// A change to the settings; absent properties stay as they are.
@@ -57,6 +59,11 @@ pub struct SettingsPatch {
     /// limits, never widen them. `null` removes them.
     #[schema(value_type = Option<crate::tenancy::MediaLimits>)]
     pub media: Option<Value>,
+    /// Version retention `{keep, days}`: every entry keeps its newest `keep` versions and
+    /// those younger than `days` (the published one and the draft's always). `null` returns
+    /// to the server's policy.
+    #[schema(value_type = Option<crate::tenancy::VersionPolicy>)]
+    pub versions: Option<Value>,
 }
 
 async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiError> {
@@ -80,6 +87,14 @@ async fn body_of(state: &AppState, ctx: &TenantCtx) -> Result<SettingsBody, ApiE
             .cloned()
             .unwrap_or_else(|| Value::Object(Default::default())),
         media: ctx.media_limits().clone(),
+        versions: row
+            .settings
+            .get("versions")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or(crate::tenancy::VersionPolicy {
+                keep: state.config.retention.versions_keep,
+                days: state.config.retention.versions_days,
+            }),
     })
 }
 
@@ -114,7 +129,7 @@ async fn update_settings(
     let detail = serde_json::json!({
         "name": patch.name, "locales": patch.locales, "domains": patch.domains,
         "anonymousRead": patch.anonymous_read, "permissions": patch.permissions,
-        "media": patch.media,
+        "media": patch.media, "versions": patch.versions,
     });
     let media = match patch.media {
         None => None,
@@ -131,6 +146,13 @@ async fn update_settings(
             )])
         })?)),
     };
+    let versions = match patch.versions {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(Some(serde_json::from_value(v).map_err(|e| {
+            ApiError::invalid("versions", "type", format!("{{keep, days}}: {e}"))
+        })?)),
+    };
     let who = actor(&ctx);
     let updated = tenancy::update_settings(
         &state.db,
@@ -142,6 +164,7 @@ async fn update_settings(
             anonymous_read: patch.anonymous_read,
             permissions: patch.permissions,
             media,
+            versions,
         },
         &known,
         &state.config.platform_hosts,
