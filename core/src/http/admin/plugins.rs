@@ -245,7 +245,13 @@ async fn preview_widget(
             body.props.unwrap_or_else(|| serde_json::json!({})),
             &locale,
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Nothing to preview: the tenant has no such enabled plugin (GraphQL answers
+            // FORBIDDEN to a site asking for it; here it is simply not there).
+            PluginError::Forbidden(message) => ApiError::new(ErrorCode::NotFound, message),
+            e => e.into(),
+        })?;
     Ok(AppJson(PreviewOutput {
         html: out.html.clone(),
         data: out.data.clone(),
