@@ -35,6 +35,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=ZELLIGE_PLUGINS_TARGET_DIR");
     // The admin UI is embedded (`http::admin_ui`): a new or changed file rebuilds the server.
     println!("cargo:rerun-if-changed=../admin-ui");
+    println!("cargo:rerun-if-changed=vendor");
     // `<target>/<profile>/build/zellige-…/out` → `<target>/wasm-plugins`, beside the host build
     // but with its own lock, so this nested build never waits on the outer one.
     let target_dir = std::env::var_os("ZELLIGE_PLUGINS_TARGET_DIR")

@@ -340,6 +340,24 @@ const scenarios = {
   },
 };
 
+scenarios.graphiqlFromTheBinary = async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const foreign = [];
+  const problems = [];
+  page.on('request', (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  const response = await page.goto(`${BASE}/graphql?tenant=${TENANT}`);
+  assert.match(response.headers()['content-security-policy'], /script-src 'self';/);
+  await page.waitForSelector('.graphiql-container');
+  await page.locator('.graphiql-execute-button').click();
+  await page.waitForFunction(() => document.querySelector('.result-window')?.textContent.includes('"ar"'));
+  assert.deepEqual(foreign, [], 'no third-party request');
+  assert.deepEqual(problems, [], 'no script or policy errors');
+  await context.close();
+};
+
 let failed = 0;
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
 for (const [name, run] of Object.entries(scenarios).filter(([n]) => !only || only.includes(n))) {

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .route("/graphql/ws", get(websocket))
+        .route(
+            "/graphql/assets/{digest}/{name}",
+            get(super::graphiql::asset),
+        )
 }
 
 /// Subscriptions over graphql-transport-ws (and the older graphql-ws). The tenant and token are
@@ -201,13 +205,7 @@ async fn get_graphql(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if params.query.is_none() && wants_html {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Zellige GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page();
     }
     let media = match negotiate(&headers) {
         Ok(m) => m,

@@ -6,6 +6,7 @@ pub mod admin_ui;
 pub mod context;
 pub mod cookie;
 pub mod error;
+pub mod graphiql;
 pub mod graphql;
 pub mod media;
 pub mod metrics;
