@@ -6,21 +6,17 @@
 //! client accepts it (compressed once, at first use).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::assets::{self, Asset};
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../admin-ui"]
@@ -29,49 +25,10 @@ struct Files;
 /// The policy of every admin page: scripts, styles and connections from this origin only.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-struct Asset {
-    content_type: &'static str,
-    plain: Vec<u8>,
-    gzip: Option<Vec<u8>>,
-}
-
 struct Bundle {
     digest: String,
     index: Asset,
     assets: HashMap<String, Asset>,
-}
-
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("woff2") => "font/woff2",
-        _ => "application/octet-stream",
-    }
-}
-
-fn asset(path: &str, plain: Vec<u8>) -> Asset {
-    let content_type = content_type(path);
-    let compressible = content_type.starts_with("text/")
-        || content_type == "application/json"
-        || content_type == "image/svg+xml";
-    let gzip = compressible
-        .then(|| {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            enc.write_all(&plain).ok()?;
-            enc.finish().ok()
-        })
-        .flatten()
-        .filter(|z| z.len() < plain.len());
-    Asset {
-        content_type,
-        plain,
-        gzip,
-    }
 }
 
 fn bundle() -> &'static Bundle {
@@ -83,7 +40,7 @@ fn bundle() -> &'static Bundle {
             .collect();
         names.sort();
         let mut hasher = Sha256::new();
-        let mut assets = HashMap::new();
+        let mut files = HashMap::new();
         for name in names {
             let Some(file) = Files::get(&name) else {
                 continue;
@@ -91,22 +48,20 @@ fn bundle() -> &'static Bundle {
             hasher.update(name.as_bytes());
             hasher.update(file.metadata.sha256_hash());
             let path = name.trim_start_matches("assets/").to_owned();
-            assets.insert(path.clone(), asset(&path, file.data.into_owned()));
+            files.insert(
+                path.clone(),
+                Asset::from_plain(&path, file.data.into_owned()),
+            );
         }
-        let digest: String = hasher
-            .finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = assets::short_digest(hasher);
         let page = Files::get("index.html")
             .map(|f| String::from_utf8_lossy(&f.data).into_owned())
             .unwrap_or_default()
             .replace("{{ASSETS}}", &format!("/admin/assets/{digest}"));
         Bundle {
-            index: asset("index.html", page.into_bytes()),
+            index: Asset::from_plain("index.html", page.into_bytes()),
             digest,
-            assets,
+            assets: files,
         }
     })
 }
@@ -119,52 +74,17 @@ pub fn router() -> Router<AppState> {
         .route("/admin/assets/{digest}/{*path}", get(file))
 }
 
-/// The headers every admin page and asset carries.
-pub fn security_headers(headers: &mut HeaderMap) {
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-}
-
-fn serve(asset: &Asset, request: &HeaderMap, cache: &'static str) -> Response {
-    let gzip_ok = request
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let mut response = match (&asset.gzip, gzip_ok) {
-        (Some(z), true) => {
-            let mut r = z.clone().into_response();
-            r.headers_mut()
-                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            r
-        }
-        _ => asset.plain.clone().into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-    security_headers(headers);
-    response
-}
-
 async fn index(request: HeaderMap) -> Response {
-    serve(&bundle().index, &request, "no-cache")
+    assets::serve(&bundle().index, &request, "no-cache", CSP)
 }
 
 async fn file(Path((digest, path)): Path<(String, String)>, request: HeaderMap) -> Response {
     let bundle = bundle();
     match bundle.assets.get(&path) {
         Some(asset) if digest == bundle.digest => {
-            serve(asset, &request, "public, max-age=31536000, immutable")
+            assets::serve(asset, &request, assets::IMMUTABLE, CSP)
         }
-        _ => {
-            let mut r = (StatusCode::NOT_FOUND, "not found").into_response();
-            security_headers(r.headers_mut());
-            r
-        }
+        _ => assets::not_found(CSP),
     }
 }
 
@@ -177,8 +97,8 @@ mod tests {
     #[test]
     fn the_whole_ui_weighs_under_200_kb_compressed() {
         let b = bundle();
-        let size = |a: &Asset| a.gzip.as_ref().map_or(a.plain.len(), Vec::len);
-        let total: usize = size(&b.index) + b.assets.values().map(size).sum::<usize>();
+        let total: usize =
+            b.index.served_len() + b.assets.values().map(Asset::served_len).sum::<usize>();
         assert!(b.assets.contains_key("app.js") && b.assets.contains_key("i18n/ar.json"));
         assert!(total < 200 * 1024, "{total} bytes");
     }
@@ -186,7 +106,7 @@ mod tests {
     #[test]
     fn the_page_points_at_the_digest_directory() {
         let b = bundle();
-        let page = String::from_utf8_lossy(&b.index.plain);
+        let page = String::from_utf8_lossy(&b.index.plain().unwrap_or_default()).into_owned();
         assert!(page.contains(&format!("/admin/assets/{}/app.js", b.digest)));
         assert!(!page.contains("{{ASSETS}}"));
         assert!(!page.contains("<script>"), "no inline script");

@@ -4,17 +4,15 @@
 //! Content-Security-Policy: scripts from this origin only; GraphiQL's editors inject styles.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::OnceLock;
 
 use axum::extract::Path;
-use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::HeaderMap;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+
+use super::assets::{self, Asset};
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "vendor/graphiql"]
@@ -25,23 +23,9 @@ const INIT: &str = include_str!("graphiql_init.js");
 /// The GraphiQL page's policy.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-struct File {
-    content_type: &'static str,
-    gzip: Vec<u8>,
-}
-
 struct Bundle {
     digest: String,
-    files: HashMap<String, File>,
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    if enc.write_all(bytes).is_err() {
-        return Vec::new();
-    }
-    enc.finish().unwrap_or_default()
+    files: HashMap<String, Asset>,
 }
 
 fn bundle() -> &'static Bundle {
@@ -61,42 +45,18 @@ fn bundle() -> &'static Bundle {
             };
             hasher.update(file.metadata.sha256_hash());
             let plain = name.trim_end_matches(".gz").to_owned();
-            let content_type = if plain.ends_with(".css") {
-                "text/css; charset=utf-8"
-            } else {
-                "text/javascript; charset=utf-8"
-            };
-            files.insert(
-                plain,
-                File {
-                    content_type,
-                    gzip: file.data.into_owned(),
-                },
-            );
+            files.insert(plain, Asset::from_gzip(&name, file.data.into_owned()));
         }
         hasher.update(INIT.as_bytes());
         files.insert(
             "init.js".to_owned(),
-            File {
-                content_type: "text/javascript; charset=utf-8",
-                gzip: gzip(INIT.as_bytes()),
-            },
+            Asset::from_plain("init.js", INIT.as_bytes().to_vec()),
         );
-        let digest = hasher
-            .finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Bundle { digest, files }
+        Bundle {
+            digest: assets::short_digest(hasher),
+            files,
+        }
     })
-}
-
-fn secure(headers: &mut HeaderMap) {
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }
 
 /// The GraphiQL page (not cached: it names the current asset digest).
@@ -113,47 +73,17 @@ pub fn page() -> Response {
         html,
     )
         .into_response();
-    secure(r.headers_mut());
+    assets::secure(r.headers_mut(), CSP);
     r
 }
 
-/// One of GraphiQL's files: gzip as stored, or inflated for a client that does not take gzip.
+/// One of GraphiQL's files (gzip as stored, inflated for a client that does not take it).
 pub async fn asset(Path((digest, name)): Path<(String, String)>, request: HeaderMap) -> Response {
     let b = bundle();
-    let Some(file) = b.files.get(&name).filter(|_| digest == b.digest) else {
-        let mut r = (StatusCode::NOT_FOUND, "not found").into_response();
-        secure(r.headers_mut());
-        return r;
-    };
-    let gzip_ok = request
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    let mut r = if gzip_ok {
-        let mut r = file.gzip.clone().into_response();
-        r.headers_mut()
-            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        let mut plain = Vec::new();
-        if flate2::read::GzDecoder::new(file.gzip.as_slice())
-            .read_to_end(&mut plain)
-            .is_err()
-        {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-        plain.into_response()
-    };
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(file.content_type));
-    h.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-    secure(h);
-    r
+    match b.files.get(&name) {
+        Some(file) if digest == b.digest => assets::serve(file, &request, assets::IMMUTABLE, CSP),
+        _ => assets::not_found(CSP),
+    }
 }
 
 #[cfg(test)]

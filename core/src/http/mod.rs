@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admin_ui;
+pub mod assets;
 pub mod context;
 pub mod cookie;
 pub mod error;
