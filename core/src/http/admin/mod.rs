@@ -105,9 +105,9 @@ fn base_document() -> OpenApi {
         .build()
 }
 
-/// The error answers every operation may give: `(status, description, JSON body?)`. 405, 408
-/// and 413 come from the router and the layers, without a body.
-const ERRORS: [(&str, &str, bool); 10] = [
+/// The error answers operations may give (which ones each can: [`documents`]):
+/// `(status, description, JSON body?)`. 408 and 413 come from the layers, without a body.
+const ERRORS: [(&str, &str, bool); 9] = [
     (
         "400",
         "BAD_USER_INPUT (with `fields`) or UNKNOWN_TENANT",
@@ -124,11 +124,6 @@ const ERRORS: [(&str, &str, bool); 10] = [
         true,
     ),
     ("404", "NOT_FOUND", true),
-    (
-        "405",
-        "The method is not allowed on this path (see `Allow`)",
-        false,
-    ),
     (
         "408",
         "The request took longer than the configured timeout",
@@ -152,27 +147,53 @@ const ERRORS: [(&str, &str, bool); 10] = [
     ),
 ];
 
-/// Adds the error answers (as shared `components/responses`) to every operation, and the
-/// `ErrorBody` schema.
+/// Creations that can meet an existing name, e-mail, slug or version (409) without an id in
+/// their path.
+const CREATIONS_THAT_CONFLICT: [&str; 5] = [
+    "/content-types",
+    "/users",
+    "/tenants",
+    "/plugins",
+    "/webhooks",
+];
+
+/// Whether an operation can answer `status`: every operation can be refused (400, 401, 403),
+/// run out of time (408), get too large a body (413) or fail (500); only operations that name
+/// something in their path (and the search, which names a type) can find nothing (404); only
+/// writes that can meet another writer's data conflict (409); only login is rate limited
+/// (429).
+fn documents(path: &str, method: &str, status: &str) -> bool {
+    let path = path.strip_prefix(BASE).unwrap_or(path);
+    let names = path.contains('{') || path == "/search";
+    match status {
+        "404" => names,
+        "409" => method != "get" && (path.contains('{') || CREATIONS_THAT_CONFLICT.contains(&path)),
+        "429" => path == "/auth/login",
+        _ => true,
+    }
+}
+
+/// Adds to each operation the error answers it can give (as shared `components/responses`),
+/// and the `ErrorBody` schema.
 fn finish(mut doc: OpenApi) -> OpenApi {
     use utoipa::PartialSchema;
     use utoipa::openapi::{ContentBuilder, Ref};
 
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
         {
-            for (status, _, _) in ERRORS {
+            for (status, _, _) in ERRORS.iter().filter(|(s, _, _)| documents(path, method, s)) {
                 op.responses
                     .responses
-                    .entry(status.to_owned())
+                    .entry((*status).to_owned())
                     .or_insert_with(|| {
                         RefOr::Ref(Ref::new(format!("#/components/responses/E{status}")))
                     });
