@@ -1,6 +1,8 @@
 //! The server is killed with SIGKILL in the middle of a concurrent mutation load. After a
-//! restart every mutation that had been acknowledged is present, and every one that had failed
-//! is absent (SQLite, and PostgreSQL when configured).
+//! restart every mutation that had been acknowledged is present, every one that had failed
+//! inside its transaction (a taken slug, found under the write lock) is absent, and every one
+//! in flight at the kill is all or nothing: a create that also publishes is either absent or
+//! present as draft, published copy and both versions (SQLite, and PostgreSQL when configured).
 
 mod common;
 
@@ -62,8 +64,11 @@ fn start(env: &[(String, String)]) -> Server {
 
 #[derive(Default)]
 struct Outcomes {
-    acknowledged: Vec<(String, String)>,
+    /// (title, id, published with the create)
+    acknowledged: Vec<(String, String, bool)>,
     failed: Vec<String>,
+    /// (title, published with the create): sent, no answer before the kill.
+    in_flight: Vec<(String, bool)>,
 }
 
 #[tokio::test]
@@ -84,6 +89,23 @@ async fn acknowledged_mutations_survive_sigkill() {
             .build()
             .expect("client");
         let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+        // A slug every fourth write asks for: taken, which the create finds inside its write
+        // transaction.
+        let taken = json!({"query": "mutation { createArticle(data: {title: \"durability-taken\", slug: \"durability-taken\"}) { slug } }"});
+        let v: Value = client
+            .post(&url)
+            .bearer_auth(&server.editor)
+            .json(&taken)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            v["data"]["createArticle"]["slug"], "durability-taken",
+            "{v}"
+        );
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tasks = Vec::new();
         for worker in 0..8 {
@@ -99,14 +121,20 @@ async fn acknowledged_mutations_survive_sigkill() {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     n += 1;
                     let title = format!("durability-{worker}-{n}");
-                    // Every fourth write is invalid on purpose: it must fail and leave nothing.
-                    let category = if n % 4 == 0 { "sport" } else { "news" };
-                    let body = json!({"query": "mutation($t: String, $c: String) { createArticle(data: {title: $t, category: $c}) { id } }", "variables": {"t": title, "c": category}});
-                    let Ok(resp) = client.post(&url).bearer_auth(&token).json(&body).send().await else { break };
-                    let Ok(v) = resp.json::<Value>().await else { break };
+                    let slug = if n % 4 == 0 { Some("durability-taken") } else { None };
+                    let publish = n % 4 == 2;
+                    let body = json!({"query": "mutation($t: String, $s: String, $p: Boolean) { createArticle(data: {title: $t, slug: $s}, publish: $p) { id } }", "variables": {"t": title, "s": slug, "p": publish}});
+                    let answer = match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                        Ok(resp) => resp.json::<Value>().await.ok(),
+                        Err(_) => None,
+                    };
                     let mut o = outcomes.lock().expect("lock");
+                    let Some(v) = answer else {
+                        o.in_flight.push((title, publish));
+                        break;
+                    };
                     match v["data"]["createArticle"]["id"].as_str() {
-                        Some(id) => o.acknowledged.push((title, id.to_owned())),
+                        Some(id) => o.acknowledged.push((title, id.to_owned(), publish)),
                         None if v["errors"].is_array() => o.failed.push(title),
                         None => {}
                     }
@@ -136,50 +164,87 @@ async fn acknowledged_mutations_survive_sigkill() {
 
         let mut server = start(&env);
         let url = format!("http://{}/graphql", server.addr);
-        let mut present = std::collections::HashSet::new();
-        let mut after = Value::Null;
-        loop {
-            let body = json!({"query": "query($a: String) { articles(status: DRAFT, first: 100, after: $a) { nodes { id title } pageInfo { hasNextPage endCursor } } }", "variables": {"a": after}});
-            let v: Value = client
-                .post(&url)
-                .bearer_auth(&server.editor)
-                .json(&body)
-                .send()
-                .await
-                .expect("query")
-                .json()
-                .await
-                .expect("json");
-            let conn = &v["data"]["articles"];
-            for n in conn["nodes"].as_array().expect("nodes") {
-                present.insert((
-                    n["title"].as_str().unwrap_or("").to_owned(),
-                    n["id"].as_str().unwrap_or("").to_owned(),
-                ));
+        // Every durability entry after the restart: title → (id, version, status).
+        let mut present: std::collections::HashMap<String, (String, i64, String)> =
+            std::collections::HashMap::new();
+        let mut published = std::collections::HashSet::new();
+        for status in ["DRAFT", "PUBLISHED"] {
+            let mut after = Value::Null;
+            loop {
+                let body = json!({"query": format!("query($a: String) {{ articles(status: {status}, first: 100, after: $a) {{ nodes {{ id title version status }} pageInfo {{ hasNextPage endCursor }} }} }}"), "variables": {"a": after}});
+                let v: Value = client
+                    .post(&url)
+                    .bearer_auth(&server.editor)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("query")
+                    .json()
+                    .await
+                    .expect("json");
+                let conn = &v["data"]["articles"];
+                for n in conn["nodes"].as_array().expect("nodes") {
+                    let title = n["title"].as_str().unwrap_or("").to_owned();
+                    let id = n["id"].as_str().unwrap_or("").to_owned();
+                    if status == "PUBLISHED" {
+                        published.insert(id);
+                    } else {
+                        let version = n["version"].as_i64().unwrap_or(0);
+                        let state = n["status"].as_str().unwrap_or("").to_owned();
+                        present.insert(title, (id, version, state));
+                    }
+                }
+                if conn["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = conn["pageInfo"]["endCursor"].clone();
             }
-            if conn["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = conn["pageInfo"]["endCursor"].clone();
         }
-        for ack in &outcomes.acknowledged {
-            assert!(present.contains(ack), "acknowledged write lost: {ack:?}");
+        // A create that published is whole: its draft at version 2, marked published, and its
+        // published copy; a plain create is its draft at version 1.
+        let whole = |title: &str, publish: bool| -> Option<bool> {
+            let (id, version, state) = present.get(title)?;
+            Some(if publish {
+                *version == 2 && state == "PUBLISHED" && published.contains(id)
+            } else {
+                *version == 1 && state == "DRAFT" && !published.contains(id)
+            })
+        };
+        for (title, id, publish) in &outcomes.acknowledged {
+            assert_eq!(
+                present.get(title).map(|p| &p.0),
+                Some(id),
+                "acknowledged write lost: {title}"
+            );
+            assert_eq!(whole(title, *publish), Some(true), "{title} is not whole");
         }
         for title in &outcomes.failed {
             assert!(
-                !present.iter().any(|(t, _)| t == title),
+                !present.contains_key(title),
                 "failed write present: {title}"
             );
         }
+        let mut landed = 0;
+        for (title, publish) in &outcomes.in_flight {
+            match whole(title, *publish) {
+                None => {}
+                Some(true) => landed += 1,
+                Some(false) => panic!("in-flight write {title} is partly there"),
+            }
+        }
+        // Nothing else appeared.
+        let ours = present
+            .keys()
+            .filter(|t| t.starts_with("durability-") && *t != "durability-taken")
+            .count();
+        assert_eq!(ours, outcomes.acknowledged.len() + landed);
         eprintln!(
-            "{}: {} acknowledged, {} failed, {} durability entries after restart",
+            "{}: {} acknowledged, {} failed in their transaction, {} in flight ({} landed whole)",
             t.name,
             outcomes.acknowledged.len(),
             outcomes.failed.len(),
-            present
-                .iter()
-                .filter(|(t, _)| t.starts_with("durability-"))
-                .count()
+            outcomes.in_flight.len(),
+            landed
         );
         server.child.kill().expect("kill");
         server.child.wait().expect("reap");
