@@ -3,10 +3,17 @@
 
 import { h, uid, replace } from './dom.js';
 import { api, q } from './api.js';
-import { t, localToUtc, utcToLocal } from './i18n.js';
+import { t, localToUtc, utcToLocal, current } from './i18n.js';
 import { richtext } from './richtext.js';
 
 const LANG_DIR = (l) => (['ar', 'he', 'fa', 'ur'].includes(l) ? 'rtl' : 'ltr');
+
+/** An entry's title: its `slugFrom` field in the interface locale, else its slug. */
+export function entryTitle(ct, e) {
+  const v = e.data?.[ct.slugFrom || 'title'];
+  if (v && typeof v === 'object') return v[current()] || v.ar || Object.values(v)[0] || e.slug;
+  return v || e.slug;
+}
 
 export function fieldLabel(f) {
   const key = `field.${f.name}`;
@@ -93,7 +100,7 @@ function reference(f, { id, label, types }) {
   const options = h('datalist', { id: listId });
   const chosen = new Map(); // id → title
   const chips = h('ul', { class: 'chips', 'aria-label': label });
-  const titleOf = (e) => { const v = e.data?.[target?.slugFrom || 'title']; return (v && typeof v === 'object' ? v.ar || Object.values(v)[0] : v) || e.slug; };
+  const titleOf = (e) => (target ? entryTitle(target, e) : e.slug);
   const drawChips = () => replace(chips, ...[...chosen].map(([eid, title]) => h('li', {},
     h('bdi', {}, title), h('button', { type: 'button', class: 'link', 'aria-label': `${t('editor.remove')} ${title}`, onclick: () => { chosen.delete(eid); drawChips(); } }, '×'))));
   let found = [];

@@ -30,6 +30,11 @@ pub struct Pruned {
     pub versions: u64,
 }
 
+/// `n` units of `unit_ms` milliseconds, saturating (a huge configured value means "keep all").
+fn ms(n: u64, unit_ms: i64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX).saturating_mul(unit_ms)
+}
+
 /// One tenant, as of `now` (ms).
 pub async fn tenant(
     db: &Db,
@@ -38,11 +43,9 @@ pub async fn tenant(
     now: i64,
 ) -> Result<Pruned, DbErr> {
     let mut pruned = Pruned::default();
-    let fresh_since =
-        now - i64::try_from(config.consumer_stale_hours).unwrap_or(i64::MAX / 2) * 3_600_000;
+    let fresh_since = now.saturating_sub(ms(config.consumer_stale_hours, 3_600_000));
     if let Some(passed) = outbox::passed_by_all(db, ctx, fresh_since).await? {
-        let before =
-            now - i64::try_from(config.outbox_min_age_secs).unwrap_or(i64::MAX / 2) * 1_000;
+        let before = now.saturating_sub(ms(config.outbox_min_age_secs, 1_000));
         pruned.events = outbox::prune(db, ctx, passed, before).await?;
     }
     let (keep, days) = match ctx.version_policy() {
@@ -50,8 +53,13 @@ pub async fn tenant(
         None => (config.versions_keep, config.versions_days),
     };
     if days > 0 {
-        pruned.versions =
-            entries::prune_versions(db, ctx, keep.max(1), now - i64::from(days) * DAY_MS).await?;
+        pruned.versions = entries::prune_versions(
+            db,
+            ctx,
+            keep.max(1),
+            now.saturating_sub(ms(days.into(), DAY_MS)),
+        )
+        .await?;
     }
     Ok(pruned)
 }

@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import { api, q } from '../api.js';
 import { t, formatDate } from '../i18n.js';
 import { state, isAdmin, typeLabel } from '../app.js';
-import { entryTitle } from './list.js';
+import { entryTitle } from '../fields.js';
 
 export async function render() {
   const mine = [];

@@ -7,8 +7,7 @@ import { h, uid, dialog, replace } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { t, formatDate, localToUtc, utcToLocal } from '../i18n.js';
 import { state, can, go, typeLabel } from '../app.js';
-import { widget, fieldLabel } from '../fields.js';
-import { entryTitle } from './list.js';
+import { widget, fieldLabel, entryTitle } from '../fields.js';
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 const plainText = (v) => {

@@ -4,14 +4,7 @@ import { h, uid } from '../dom.js';
 import { api, q } from '../api.js';
 import { t, formatDate, formatNumber, current } from '../i18n.js';
 import { state, can, typeLabel } from '../app.js';
-import { fieldLabel } from '../fields.js';
-
-/** An entry's title: its `slugFrom` field in the interface locale, else its slug. */
-export function entryTitle(ct, e) {
-  const v = e.data?.[ct.slugFrom || 'title'];
-  if (v && typeof v === 'object') return v[current()] || v.ar || Object.values(v)[0] || e.slug;
-  return v || e.slug;
-}
+import { fieldLabel, entryTitle } from '../fields.js';
 
 export async function render(typeName) {
   const ct = state.types.find((x) => x.name === typeName);

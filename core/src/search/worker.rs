@@ -95,9 +95,9 @@ async fn tenant_pass(
     let Some(position) = outbox::claim(conn, consumer, tenant).await? else {
         return Ok(0); // another node is applying this tenant's batch
     };
-    let latest = outbox::latest(conn, tenant).await?;
+    let (oldest, latest) = outbox::bounds(conn, tenant).await?;
     // Below the oldest kept event (retention pruned what this index never saw): rebuild.
-    let missed = position > 0 && position + 1 < outbox::oldest(conn, tenant).await?;
+    let missed = position > 0 && position + 1 < oldest;
     if latest > 0 && (position == 0 || missed || !search.backend().healthy(tenant.id()).await?) {
         // Tell `zellige reindex` (which may have asked for this) that an indexer has it.
         outbox::touch(conn, consumer, tenant, crate::time::now_ms()).await?;

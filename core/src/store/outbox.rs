@@ -287,16 +287,21 @@ pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64,
     }
 }
 
-/// The oldest sequence still in a tenant's outbox (0 when it is empty): a consumer whose
-/// position is below it minus one has missed pruned events and must rebuild.
-pub async fn oldest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
+/// The oldest and the newest sequence in a tenant's outbox, in one statement (0, 0 when it is
+/// empty): a consumer whose position is below the oldest minus one has missed pruned events.
+pub async fn bounds(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<(i64, i64), DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT COALESCE(MIN(tenant_seq), 0) AS n FROM outbox WHERE tenant_id = ")
+    sql.push("SELECT COALESCE(MIN(tenant_seq), 0) AS lo, COALESCE(MAX(tenant_seq), 0) AS hi FROM outbox WHERE tenant_id = ")
         .bind(ctx.id().to_owned());
     match sql.fetch_one(conn).await? {
-        Some(row) => row.try_get("", "n"),
-        None => Ok(0),
+        Some(row) => Ok((row.try_get("", "lo")?, row.try_get("", "hi")?)),
+        None => Ok((0, 0)),
     }
+}
+
+/// The oldest sequence still in a tenant's outbox (0 when it is empty).
+pub async fn oldest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    bounds(conn, ctx).await.map(|(lo, _)| lo)
 }
 
 /// The position every live consumer of a tenant has passed: the smallest position among
