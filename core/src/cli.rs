@@ -2,7 +2,7 @@
 //! only place besides `main` that uses `anyhow` for errors.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -595,35 +595,43 @@ async fn import(
             ctx.slug()
         );
     }
-    let mut text = String::new();
-    std::fs::File::open(&args.file)
-        .with_context(|| format!("opening {}", args.file.display()))?
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", args.file.display()))?;
-    // First pass: parse every line, so a malformed file fails before anything is written and
-    // references may point at entries later in the file.
-    let mut lines = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        if raw.trim().is_empty() {
-            continue;
+    // First pass: parse every line, so a malformed file fails before anything is written, and
+    // note each entry's id, so references may point at entries later in the file. Lines are
+    // read one at a time in both passes: memory holds the ids and one batch, not the file.
+    let open = || {
+        std::fs::File::open(&args.file)
+            .map(std::io::BufReader::new)
+            .with_context(|| format!("opening {}", args.file.display()))
+    };
+    let mut known: HashSet<(String, String)> = HashSet::new();
+    let mut total = 0u64;
+    for item in entry_lines(open()?, &args.file) {
+        let (_, line) = item?;
+        if let Some(id) = line.id {
+            known.insert((line.entry_type, id));
         }
-        let line: EntryLine = serde_json::from_str(raw)
-            .with_context(|| format!("{}: line {}", args.file.display(), i + 1))?;
-        lines.push((i + 1, line));
+        total += 1;
     }
-    let known: HashSet<(String, String)> = lines
-        .iter()
-        .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
-        .collect();
-    let bar = progress(lines.len() as u64, "importing");
+    let bar = progress(total, "importing");
     let batch = content_batch(content);
     let (mut created, mut skipped) = (0, 0);
-    let mut rest = lines.into_iter().peekable();
-    while rest.peek().is_some() {
-        let chunk: Vec<_> = rest.by_ref().take(batch).collect();
+    let mut chunk = Vec::with_capacity(batch);
+    let mut lines = entry_lines(open()?, &args.file);
+    loop {
+        let next = lines.next().transpose()?;
+        let done = next.is_none();
+        if let Some(line) = next {
+            chunk.push(line);
+            if chunk.len() < batch {
+                continue;
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
         let n = chunk.len() as u64;
         let stats = content
-            .import_batch(&ctx, chunk, &known)
+            .import_batch(&ctx, std::mem::take(&mut chunk), &known)
             .await
             .map_err(|e| {
                 bar.abandon();
@@ -632,6 +640,13 @@ async fn import(
         created += stats.created;
         skipped += stats.skipped;
         bar.inc(n);
+        if done {
+            break;
+        }
+    }
+    if created >= ANALYZE_AFTER {
+        // Fresh statistics, so the planner weighs filters and sorts by the data now there.
+        content.analyze().await?;
     }
     bar.finish_and_clear();
     println!(
@@ -639,6 +654,27 @@ async fn import(
         ctx.slug()
     );
     Ok(())
+}
+
+/// Imports at least this large refresh the planner's statistics when done.
+const ANALYZE_AFTER: u64 = 1_000;
+
+/// The non-empty lines of an import file, parsed one at a time, with their 1-based numbers;
+/// errors name the file and the line.
+fn entry_lines<'a>(
+    reader: impl BufRead + 'a,
+    path: &'a std::path::Path,
+) -> impl Iterator<Item = anyhow::Result<(usize, EntryLine)>> + 'a {
+    reader
+        .lines()
+        .enumerate()
+        .filter(|(_, raw)| raw.as_ref().map_or(true, |r| !r.trim().is_empty()))
+        .map(move |(i, raw)| {
+            let raw = raw.with_context(|| format!("reading {}", path.display()))?;
+            let line: EntryLine = serde_json::from_str(&raw)
+                .with_context(|| format!("{}: line {}", path.display(), i + 1))?;
+            Ok((i + 1, line))
+        })
 }
 
 fn describe_line_error(e: &crate::content::transfer::LineError) -> String {

@@ -72,7 +72,12 @@ function builder(def, types) {
       if (f.type !== 'reference') delete f.to;
       return f;
     });
-    const definition = { ...def, fields };
+    // Compound indexes follow renamed fields; an index that loses a field goes with it.
+    const newName = (name) => rows.find((r) => r.original === name)?.name;
+    const indexes = (def.indexes || [])
+      .map((ix) => ix.map(newName))
+      .filter((ix) => ix.every(Boolean));
+    const definition = { ...def, fields, indexes };
     return api('PUT', `/content-types/${def.name}`, { definition, renames, force });
   };
   const save = async (e) => {

@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::compound;
 use super::filter::{self, compile_sort};
 use super::model::{ContentType, FieldKind};
 use super::values::{self, IndexRow};
@@ -328,6 +329,7 @@ impl Content {
         ct: &ContentType,
         args: &PageArgs,
         stage: Stage,
+        usage: compound::Use,
     ) -> Result<(ListQuery, String, u64), ContentError> {
         let locale = ctx.resolve_locale(args.locale.as_deref()).to_owned();
         let cond = match &args.filter {
@@ -372,21 +374,20 @@ impl Content {
         } else {
             (after, before)
         };
-        Ok((
-            ListQuery {
-                stage,
-                entry_type: ct.name.clone(),
-                cond,
-                sort,
-                after,
-                until,
-                owner: args.owner.clone(),
-                limit: size + 1,
-                backward,
-            },
-            signature,
-            size,
-        ))
+        let mut q = ListQuery {
+            stage,
+            entry_type: ct.name.clone(),
+            cond,
+            sort,
+            after,
+            until,
+            owner: args.owner.clone(),
+            limit: size + 1,
+            backward,
+            compound: None,
+        };
+        compound::plan(ct, &mut q, &locale, usage);
+        Ok((q, signature, size))
     }
 
     /// Lists entries of a type: filtered, sorted, paginated with opaque cursors.
@@ -399,7 +400,7 @@ impl Content {
     ) -> Result<Page, ContentError> {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
-        let (q, signature, size) = self.list_query(ctx, ct, args, stage)?;
+        let (q, signature, size) = self.list_query(ctx, ct, args, stage, compound::Use::Page)?;
         let mut rows = repo::list(&self.db, ctx, &q).await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
@@ -540,7 +541,9 @@ impl Content {
             order_by: Vec::new(),
             ..args.clone()
         };
-        Ok(self.list_query(ctx, ct, &whole, stage)?.0)
+        Ok(self
+            .list_query(ctx, ct, &whole, stage, compound::Use::Matches)?
+            .0)
     }
 
     /// Counts the entries a list's filter matches (`totalCount`).
@@ -567,8 +570,22 @@ impl Content {
     ) -> Result<String, ContentError> {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
-        let (q, _, _) = self.list_query(ctx, ct, args, stage)?;
-        Ok(repo::explain_list(&self.db, ctx, &q).await?)
+        let (q, _, _) = self.list_query(ctx, ct, args, stage, compound::Use::Page)?;
+        Ok(repo::explain_list(&self.db, ctx, &q, false).await?)
+    }
+
+    /// The database plan of a list's count (`totalCount`).
+    pub async fn explain_count(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<String, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let q = self.match_query(ctx, ct, args, stage)?;
+        Ok(repo::explain_list(&self.db, ctx, &q, true).await?)
     }
 
     /// Turns client input into the stored shape, merged over `base` (the current draft).
@@ -681,7 +698,7 @@ impl Content {
         let data = self.check(ctx, ct, &data)?;
         let now = now_ms();
         let id = uuid::Uuid::now_v7().to_string();
-        check_references(&txn, ctx, ct, &data, &[]).await?;
+        check_references(&txn, ctx, ct, &data).await?;
         check_unique(&txn, ctx, ct, &data, None).await?;
         let slug = choose_slug(&txn, ctx, ct, input.slug.as_deref(), &data, None).await?;
         let doc = DocRow {
@@ -762,7 +779,7 @@ impl Content {
             None => self.merge_input(ctx, ct, &input, &current.data)?,
         };
         let data = self.check(ctx, ct, &data)?;
-        check_references(&txn, ctx, ct, &data, &[]).await?;
+        check_references(&txn, ctx, ct, &data).await?;
         check_unique(&txn, ctx, ct, &data, Some(id)).await?;
         let slug = match &input.slug {
             Some(s) if *s != current.slug => {
@@ -1202,37 +1219,23 @@ pub(crate) async fn check_references(
     ctx: &TenantCtx,
     ct: &ContentType,
     data: &Map<String, Value>,
-    pending: &[(String, String)],
 ) -> Result<(), ContentError> {
     let mut errors = check_media(conn, ctx, ct, data).await?;
     let refs = values::references(ct, data);
-    if refs.is_empty() {
-        return if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ContentError::Invalid(errors))
-        };
-    }
-    let mut by_type: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for (_, to, id) in &refs {
-        by_type.entry(to.as_str()).or_default().push(id.clone());
-    }
-    let mut found = std::collections::HashSet::new();
-    for (to, ids) in by_type {
-        for id in repo::existing_ids(conn, ctx, Some(to), &ids).await? {
-            found.insert((to.to_owned(), id));
+    if !refs.is_empty() {
+        let mut by_type: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for (_, to, id) in &refs {
+            by_type.entry(to.as_str()).or_default().push(id.clone());
         }
-    }
-    for (path, to, id) in refs {
-        if !found.contains(&(to.clone(), id.clone()))
-            && !pending.iter().any(|(t, i)| *t == to && *i == id)
-        {
-            errors.push(FieldError::new(
-                path,
-                "reference",
-                format!("no {to} with id `{id}`"),
-            ));
+        let mut found = std::collections::HashSet::new();
+        for (to, ids) in by_type {
+            for id in repo::existing_ids(conn, ctx, Some(to), &ids).await? {
+                found.insert((to.to_owned(), id));
+            }
         }
+        errors.extend(reference_errors(ct, data, |to, id| {
+            found.contains(&(to.to_owned(), id.to_owned()))
+        }));
     }
     if errors.is_empty() {
         Ok(())
@@ -1241,8 +1244,21 @@ pub(crate) async fn check_references(
     }
 }
 
+/// An error for each reference of `data` to an entry that `exists(type, id)` denies.
+pub(crate) fn reference_errors(
+    ct: &ContentType,
+    data: &Map<String, Value>,
+    exists: impl Fn(&str, &str) -> bool,
+) -> Vec<FieldError> {
+    values::references(ct, data)
+        .into_iter()
+        .filter(|(_, to, id)| !exists(to, id))
+        .map(|(path, to, id)| FieldError::new(path, "reference", format!("no {to} with id `{id}`")))
+        .collect()
+}
+
 /// Media fields must name assets of the tenant's media library.
-async fn check_media(
+pub(crate) async fn check_media(
     conn: &impl ConnectionTrait,
     ctx: &TenantCtx,
     ct: &ContentType,
@@ -1307,17 +1323,22 @@ pub(crate) async fn check_unique(
             .and_then(|v| values::encode_index_value(&field.kind, v))
             && repo::unique_taken(conn, ctx, &ct.name, &field.name, &v, except).await?
         {
-            return Err(ContentError::Conflict {
-                message: format!("another {} already has this {}", ct.name, field.name),
-                fields: vec![FieldError::new(
-                    field.name.as_str(),
-                    "unique",
-                    "already used by another entry",
-                )],
-            });
+            return Err(unique_conflict(ct, field));
         }
     }
     Ok(())
+}
+
+/// The error of a value another entry of the type already holds in a unique field.
+pub(crate) fn unique_conflict(ct: &ContentType, field: &super::model::FieldDef) -> ContentError {
+    ContentError::Conflict {
+        message: format!("another {} already has this {}", ct.name, field.name),
+        fields: vec![FieldError::new(
+            field.name.as_str(),
+            "unique",
+            "already used by another entry",
+        )],
+    }
 }
 
 pub(crate) fn index_rows_of(ctx: &TenantCtx, ct: &ContentType, doc: &DocRow) -> Vec<IndexRow> {

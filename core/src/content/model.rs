@@ -75,6 +75,10 @@ pub struct RawContentType {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slug_from: Option<String>,
     pub fields: Vec<RawField>,
+    /// Compound indexes: each a list of field names whose values are indexed together, so that
+    /// equality filters on the leading fields plus a sort on the next one read one index range.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,7 +230,30 @@ pub struct ContentType {
     pub display_name: BTreeMap<String, String>,
     pub slug_from: Option<String>,
     pub fields: Vec<FieldDef>,
+    pub indexes: Vec<CompoundIndex>,
     raw: RawContentType,
+}
+
+/// Most compound indexes a content type may declare (each adds a row per entry and locale).
+pub const COMPOUND_INDEXES_MAX: usize = 8;
+/// Most fields in one compound index.
+pub const COMPOUND_FIELDS_MAX: usize = 4;
+
+/// A checked compound index: two to four single-valued, indexable fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompoundIndex {
+    /// The field names, in index order.
+    pub fields: Vec<String>,
+    /// Whether any of the fields is localized (then there is one key per tenant locale).
+    pub localized: bool,
+}
+
+impl CompoundIndex {
+    /// The name its rows carry in the value index: the field names joined by `+`, which no
+    /// field name can contain, so it never collides with a field's own rows.
+    pub fn key_name(&self) -> String {
+        self.fields.join("+")
+    }
 }
 
 impl ContentType {
@@ -341,6 +368,7 @@ impl TryFrom<RawContentType> for ContentType {
                 )),
             }
         }
+        let indexes = check_indexes(&raw.indexes, &fields, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -350,9 +378,113 @@ impl TryFrom<RawContentType> for ContentType {
             display_name: raw.display_name.clone(),
             slug_from: raw.slug_from.clone(),
             fields,
+            indexes,
             raw,
         })
     }
+}
+
+/// Checks the compound indexes against the (already checked) fields.
+fn check_indexes(
+    raw: &[Vec<String>],
+    fields: &[FieldDef],
+    errors: &mut Vec<FieldError>,
+) -> Vec<CompoundIndex> {
+    if raw.len() > COMPOUND_INDEXES_MAX {
+        errors.push(FieldError::new(
+            "indexes",
+            "maxItems",
+            format!("a content type has at most {COMPOUND_INDEXES_MAX} compound indexes"),
+        ));
+    }
+    let mut out: Vec<CompoundIndex> = Vec::with_capacity(raw.len());
+    for (i, names) in raw.iter().enumerate() {
+        let path = format!("indexes[{i}]");
+        if names.len() < 2 || names.len() > COMPOUND_FIELDS_MAX {
+            errors.push(FieldError::new(
+                &path,
+                "length",
+                format!("a compound index names 2 to {COMPOUND_FIELDS_MAX} fields"),
+            ));
+            continue;
+        }
+        let mut ok = true;
+        let mut text_len = 0u64;
+        let mut localized = false;
+        for (j, name) in names.iter().enumerate() {
+            let p = format!("{path}[{j}]");
+            if names[..j].contains(name) {
+                errors.push(FieldError::new(
+                    &p,
+                    "unique",
+                    format!("field `{name}` appears twice in one index"),
+                ));
+                ok = false;
+                continue;
+            }
+            let Some(f) = fields.iter().find(|f| &f.name == name) else {
+                errors.push(FieldError::new(
+                    &p,
+                    "exists",
+                    format!("the content type has no field `{name}`"),
+                ));
+                ok = false;
+                continue;
+            };
+            if !f.kind.is_indexable() || f.many {
+                errors.push(FieldError::new(
+                    &p,
+                    "kind",
+                    format!(
+                        "`{name}` cannot be in a compound index: only single-valued fields that can be filtered or sorted can"
+                    ),
+                ));
+                ok = false;
+                continue;
+            }
+            localized |= f.localized;
+            text_len += match &f.kind {
+                k if k.is_textual() => match f.max_length {
+                    Some(m) => m,
+                    None => {
+                        errors.push(FieldError::new(
+                            &p,
+                            "maxLength",
+                            format!("`{name}` needs a maxLength to be in a compound index"),
+                        ));
+                        ok = false;
+                        0
+                    }
+                },
+                _ => 0,
+            };
+        }
+        if text_len > INDEXED_TEXT_MAX {
+            errors.push(FieldError::new(
+                &path,
+                "maxLength",
+                format!(
+                    "the text fields of a compound index may hold at most {INDEXED_TEXT_MAX} characters together (their maxLength adds up to {text_len})"
+                ),
+            ));
+            ok = false;
+        }
+        if out.iter().any(|ix| &ix.fields == names) {
+            errors.push(FieldError::new(
+                &path,
+                "unique",
+                "the same compound index is declared twice",
+            ));
+            ok = false;
+        }
+        if ok {
+            out.push(CompoundIndex {
+                fields: names.clone(),
+                localized,
+            });
+        }
+    }
+    out
 }
 
 fn check_field(rf: &RawField, path: &str) -> Result<FieldDef, Vec<FieldError>> {
@@ -685,5 +817,54 @@ mod tests {
                 "missing {expected:?} in {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn compound_indexes_are_checked() {
+        let fields = json!([
+            {"name": "craft", "type": "string", "filterable": true, "maxLength": 100},
+            {"name": "city", "type": "string", "maxLength": 100},
+            {"name": "bio", "type": "text", "maxLength": 450},
+            {"name": "notes", "type": "text"},
+            {"name": "tags", "type": "string", "many": true, "maxLength": 50},
+            {"name": "body", "type": "richtext"},
+            {"name": "rank", "type": "integer"}
+        ]);
+        let def = |indexes: Value| json!({"name": "shop", "plural": "shops", "fields": fields.clone(), "indexes": indexes});
+        assert_eq!(rules(def(json!([["craft", "city", "rank"]]))), []);
+        let ct = ContentType::from_json(def(json!([["craft", "rank"]]))).expect("valid");
+        assert_eq!(ct.indexes[0].key_name(), "craft+rank");
+        assert!(!ct.indexes[0].localized);
+        let r = rules(def(json!([
+            ["craft"],
+            ["craft", "craft"],
+            ["craft", "nope"],
+            ["craft", "tags"],
+            ["craft", "body"],
+            ["craft", "notes"],
+            ["craft", "bio"],
+            ["city", "rank"],
+            ["city", "rank"]
+        ])));
+        for expected in [
+            ("indexes", "maxItems"),
+            ("indexes[0]", "length"),
+            ("indexes[1][1]", "unique"),
+            ("indexes[2][1]", "exists"),
+            ("indexes[3][1]", "kind"),
+            ("indexes[4][1]", "kind"),
+            ("indexes[5][1]", "maxLength"),
+            ("indexes[6]", "maxLength"),
+            ("indexes[8]", "unique"),
+        ] {
+            assert!(
+                r.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+                "missing {expected:?} in {r:?}"
+            );
+        }
+        assert!(
+            !r.contains(&("indexes[7]".to_owned(), "unique".to_owned())),
+            "{r:?}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! Import is idempotent: it commits in batches, skips ids that already exist, so a run that was
 //! killed half-way is completed by running it again, without duplicates.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,12 +14,14 @@ use super::entries::{
     SlugProbe, Status, choose_slug_in_batch, derive_slug_base, event_for, index_rows_of,
     version_row,
 };
-use super::{Content, ContentError, values};
+use super::model::ContentType;
+use super::{Content, ContentError, TenantModel, values};
 use crate::error::FieldError;
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, parse_rfc3339, to_rfc3339};
+use sea_orm::ConnectionTrait;
 
 /// One line of an import or export file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +120,6 @@ impl Content {
         let existing = repo::existing_ids(&txn, ctx, None, &ids)
             .await
             .map_err(db_err)?;
-        let pending: Vec<(String, String)> = known.iter().cloned().collect();
         let now = now_ms();
         let mut stats = ImportStats::default();
         let mut docs: Vec<(Stage, DocRow)> = Vec::new();
@@ -128,7 +129,7 @@ impl Content {
         let mut batch_ids: HashSet<String> = HashSet::new();
         let mut batch_unique: HashSet<(String, String, String)> = HashSet::new();
         // The slugs this batch will ask for, looked up together.
-        let mut candidates: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut candidates: HashMap<String, Vec<String>> = Default::default();
         for (_, line) in &lines {
             if let Ok(ct) = model.get(&line.entry_type) {
                 let slug = match &line.slug {
@@ -144,46 +145,70 @@ impl Content {
                 line: first_line,
                 error,
             })?;
+
+        // First the checks that need no database, line by line up to the first failure (which
+        // is reported unless an earlier line fails a database check below).
+        let mut checked: Vec<(usize, Checked<'_>)> = Vec::with_capacity(lines.len());
+        let mut first_error = None;
         for (line_no, line) in lines {
+            if line.id.as_ref().is_some_and(|id| existing.contains(id)) {
+                stats.skipped += 1;
+                continue;
+            }
+            match self.check_line(ctx, &model, &mut batch_ids, line) {
+                Ok(c) => checked.push((line_no, c)),
+                Err(error) => {
+                    first_error = Some(LineError {
+                        line: line_no,
+                        error,
+                    });
+                    break;
+                }
+            }
+        }
+        // Then unique values and references of the whole batch, one statement per field and
+        // per target type instead of one per line.
+        let lookups = BatchLookups::load(&txn, ctx, &checked)
+            .await
+            .map_err(db_err)?;
+        for (line_no, c) in checked {
             let fail = |error: ContentError| LineError {
                 line: line_no,
                 error,
             };
-            if let Some(id) = &line.id {
-                if existing.contains(id) {
-                    stats.skipped += 1;
-                    continue;
-                }
-                if uuid::Uuid::parse_str(id).is_err() {
-                    return Err(fail(ContentError::invalid("id", "uuid", "ids are UUIDs")));
-                }
-                if !batch_ids.insert(id.clone()) {
-                    return Err(fail(ContentError::invalid(
-                        "id",
-                        "unique",
-                        format!("id `{id}` appears twice"),
-                    )));
-                }
-            }
-            let ct = model.get(&line.entry_type).map_err(fail)?;
-            let mut data = line.fields.clone();
-            if line.id.is_none() {
-                values::apply_defaults(ct, &mut data, ctx.default_locale());
-            }
-            let draft_data = self.check_import(ctx, ct, &data).map_err(fail)?;
-            super::entries::check_references(&txn, ctx, ct, &draft_data, &pending)
+            let Checked {
+                line,
+                ct,
+                draft: draft_data,
+                published: published_data,
+            } = c;
+            let mut errors = super::entries::check_media(&txn, ctx, ct, &draft_data)
                 .await
                 .map_err(fail)?;
-            super::entries::check_unique(&txn, ctx, ct, &draft_data, None)
-                .await
-                .map_err(fail)?;
-            // The database does not hold this batch's rows yet: catch duplicates within it.
+            errors.extend(super::entries::reference_errors(
+                ct,
+                &draft_data,
+                |to, id| {
+                    lookups.found.contains(&(to.to_owned(), id.to_owned()))
+                        || known.contains(&(to.to_owned(), id.to_owned()))
+                },
+            ));
+            if !errors.is_empty() {
+                return Err(fail(ContentError::Invalid(errors)));
+            }
             for field in ct.fields.iter().filter(|f| f.unique) {
-                if let Some(v) = draft_data
+                let Some(v) = draft_data
                     .get(&field.name)
                     .and_then(|v| values::encode_index_value(&field.kind, v))
-                    && !batch_unique.insert((ct.name.clone(), field.name.clone(), v))
-                {
+                else {
+                    continue;
+                };
+                let key = (ct.name.clone(), field.name.clone(), v);
+                if lookups.taken.contains(&key) {
+                    return Err(fail(super::entries::unique_conflict(ct, field)));
+                }
+                // The database does not hold this batch's rows yet: catch duplicates within it.
+                if !batch_unique.insert(key) {
                     return Err(fail(ContentError::Conflict {
                         message: format!(
                             "another {} in this import has the same {}",
@@ -197,16 +222,6 @@ impl Content {
                     }));
                 }
             }
-            let published_data = match (&line.status, &line.published) {
-                (Status::Published, Some(p)) => {
-                    let p = self
-                        .check_import(ctx, ct, p)
-                        .map_err(|e| fail(prefix(e, "published")))?;
-                    Some(p)
-                }
-                (Status::Published, None) => Some(draft_data.clone()),
-                (Status::Draft, _) => None,
-            };
             let slug = choose_slug_in_batch(
                 &txn,
                 ctx,
@@ -273,6 +288,9 @@ impl Content {
             docs.push((Stage::Draft, draft));
             stats.created += 1;
         }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         let refs: Vec<(Stage, &DocRow)> = docs.iter().map(|(s, d)| (*s, d)).collect();
         repo::insert_docs(&txn, ctx, &refs).await.map_err(db_err)?;
         let mut batches = Vec::with_capacity(docs.len());
@@ -311,6 +329,49 @@ impl Content {
         }
         txn.commit().await.map_err(db_err)?;
         Ok(stats)
+    }
+
+    /// The checks of one line that need no database: its id, type and fields, and the
+    /// published copy's fields.
+    fn check_line<'m>(
+        &self,
+        ctx: &TenantCtx,
+        model: &'m TenantModel,
+        batch_ids: &mut HashSet<String>,
+        line: EntryLine,
+    ) -> Result<Checked<'m>, ContentError> {
+        if let Some(id) = &line.id {
+            if uuid::Uuid::parse_str(id).is_err() {
+                return Err(ContentError::invalid("id", "uuid", "ids are UUIDs"));
+            }
+            if !batch_ids.insert(id.clone()) {
+                return Err(ContentError::invalid(
+                    "id",
+                    "unique",
+                    format!("id `{id}` appears twice"),
+                ));
+            }
+        }
+        let ct = model.get(&line.entry_type)?;
+        let mut data = line.fields.clone();
+        if line.id.is_none() {
+            values::apply_defaults(ct, &mut data, ctx.default_locale());
+        }
+        let draft = self.check_import(ctx, ct, &data)?;
+        let published = match (&line.status, &line.published) {
+            (Status::Published, Some(p)) => Some(
+                self.check_import(ctx, ct, p)
+                    .map_err(|e| prefix(e, "published"))?,
+            ),
+            (Status::Published, None) => Some(draft.clone()),
+            (Status::Draft, _) => None,
+        };
+        Ok(Checked {
+            line,
+            ct,
+            draft,
+            published,
+        })
     }
 
     /// Refreshes planner statistics after a bulk import.
@@ -375,6 +436,63 @@ impl Content {
                 }
             })
             .collect())
+    }
+}
+
+/// An import line that passed the checks that need no database.
+struct Checked<'m> {
+    line: EntryLine,
+    ct: &'m ContentType,
+    draft: Map<String, Value>,
+    published: Option<Map<String, Value>>,
+}
+
+/// What a batch's lines need from the database, read in a few statements.
+struct BatchLookups {
+    /// `(type, field, value)` of unique values another entry already holds.
+    taken: HashSet<(String, String, String)>,
+    /// `(type, id)` of the referenced entries that exist.
+    found: HashSet<(String, String)>,
+}
+
+impl BatchLookups {
+    async fn load(
+        conn: &impl ConnectionTrait,
+        ctx: &TenantCtx,
+        lines: &[(usize, Checked<'_>)],
+    ) -> Result<Self, sea_orm::DbErr> {
+        let mut unique: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+        let mut refs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (_, c) in lines {
+            for field in c.ct.fields.iter().filter(|f| f.unique) {
+                if let Some(v) = c
+                    .draft
+                    .get(&field.name)
+                    .and_then(|v| values::encode_index_value(&field.kind, v))
+                {
+                    unique
+                        .entry((c.ct.name.as_str(), field.name.as_str()))
+                        .or_default()
+                        .push(v);
+                }
+            }
+            for (_, to, id) in values::references(c.ct, &c.draft) {
+                refs.entry(to).or_default().push(id);
+            }
+        }
+        let mut taken = HashSet::new();
+        for ((ty, field), values) in unique {
+            for v in repo::unique_values_taken(conn, ctx, ty, field, &values).await? {
+                taken.insert((ty.to_owned(), field.to_owned(), v));
+            }
+        }
+        let mut found = HashSet::new();
+        for (to, ids) in refs {
+            for id in repo::existing_ids(conn, ctx, Some(&to), &ids).await? {
+                found.insert((to.clone(), id));
+            }
+        }
+        Ok(BatchLookups { taken, found })
     }
 }
 

@@ -486,7 +486,9 @@ pub struct IndexRow {
 
 /// The index rows of one document: for each indexed field, one row per value (per tenant
 /// locale for localized fields, holding the value that locale's readers see), or one empty row
-/// when the field has no value, so that sorting and `isNull` see every entry.
+/// when the field has no value, so that sorting and `isNull` see every entry. Then one row per
+/// compound index (per locale when one of its fields is localized), holding its fields' values
+/// as one [compound key](push_key_part).
 pub fn index_rows(
     ct: &ContentType,
     data: &Map<String, Value>,
@@ -495,30 +497,13 @@ pub fn index_rows(
 ) -> Vec<IndexRow> {
     let mut rows = Vec::new();
     for field in ct.fields.iter().filter(|f| f.is_indexed()) {
-        let value = data.get(&field.name).unwrap_or(&Value::Null);
-        let per_locale: Vec<(String, Option<&Value>)> = if field.localized {
-            locales
-                .iter()
-                .map(|l| (l.clone(), localized_value(field, value, l, default_locale)))
-                .collect()
+        let per_locale: Vec<String> = if field.localized {
+            locales.to_vec()
         } else {
-            vec![(String::new(), (!value.is_null()).then_some(value))]
+            vec![String::new()]
         };
-        for (locale, v) in per_locale {
-            let mut encoded: Vec<String> = match v {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|i| encode_index_value(&field.kind, i))
-                    .collect(),
-                Some(v) => encode_index_value(&field.kind, v).into_iter().collect(),
-                None => Vec::new(),
-            };
-            encoded.sort();
-            encoded.dedup();
-            if encoded.is_empty() {
-                encoded.push(String::new());
-            }
-            for value in encoded {
+        for locale in per_locale {
+            for value in encoded_values(field, data, &locale, default_locale) {
                 rows.push(IndexRow {
                     field: field.name.clone(),
                     locale: locale.clone(),
@@ -527,7 +512,98 @@ pub fn index_rows(
             }
         }
     }
+    for index in &ct.indexes {
+        let per_locale: Vec<String> = if index.localized {
+            locales.to_vec()
+        } else {
+            vec![String::new()]
+        };
+        for locale in per_locale {
+            let mut key = String::new();
+            for name in &index.fields {
+                let part = ct
+                    .field(name)
+                    .and_then(|f| encoded_values(f, data, &locale, default_locale).pop())
+                    .unwrap_or_default();
+                push_key_part(&mut key, &part);
+            }
+            rows.push(IndexRow {
+                field: index.key_name(),
+                locale,
+                value: key,
+            });
+        }
+    }
     rows
+}
+
+/// A field's encoded values as `locale`'s readers see them (`""` for a non-localized field),
+/// sorted and distinct; one empty value when it has none.
+fn encoded_values(
+    field: &FieldDef,
+    data: &Map<String, Value>,
+    locale: &str,
+    default_locale: &str,
+) -> Vec<String> {
+    let value = data.get(&field.name).unwrap_or(&Value::Null);
+    let v = if field.localized {
+        localized_value(field, value, locale, default_locale)
+    } else {
+        (!value.is_null()).then_some(value)
+    };
+    let mut encoded: Vec<String> = match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| encode_index_value(&field.kind, i))
+            .collect(),
+        Some(v) => encode_index_value(&field.kind, v).into_iter().collect(),
+        None => Vec::new(),
+    };
+    encoded.sort();
+    encoded.dedup();
+    if encoded.is_empty() {
+        encoded.push(String::new());
+    }
+    encoded
+}
+
+/// Ends each part of a compound key. It and [`KEY_ESCAPE`] sort below every character a part
+/// holds once escaped, so the byte order of keys is the order of their parts, first to last.
+const KEY_END: char = '\u{1}';
+const KEY_ESCAPE: char = '\u{2}';
+
+/// Appends one encoded value to a compound key: `U+0000..=U+0002` become `U+0002` followed by
+/// `U+0001..=U+0003` (keeping their order and keeping the terminator unique), then [`KEY_END`].
+pub fn push_key_part(key: &mut String, part: &str) {
+    key.reserve(part.len() + 1);
+    for c in part.chars() {
+        if c <= KEY_ESCAPE {
+            key.push(KEY_ESCAPE);
+            key.push(char::from(c as u8 + 1));
+        } else {
+            key.push(c);
+        }
+    }
+    key.push(KEY_END);
+}
+
+/// Splits the first part off a compound key: the part as it was pushed, and the rest of the
+/// key. `None` when the key is not well formed.
+pub fn split_key_part(key: &str) -> Option<(String, &str)> {
+    let mut part = String::new();
+    let mut chars = key.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            KEY_END => return Some((part, &key[i + c.len_utf8()..])),
+            KEY_ESCAPE => {
+                let (_, e) = chars.next()?;
+                let code = u32::from(e).checked_sub(1)?;
+                part.push(char::from_u32(code).filter(|c| *c <= KEY_ESCAPE)?);
+            }
+            c => part.push(c),
+        }
+    }
+    None
 }
 
 /// The reference ids held by a document, per target type.
@@ -619,6 +695,39 @@ mod tests {
     }
 
     #[test]
+    fn compound_index_rows_hold_each_locale_key() {
+        let artisan = builtin_types().remove(2);
+        let data = check(
+            &artisan,
+            json!({"name": {"ar": "أحمد", "fr": "Ahmed"}, "craft": "زليج", "city": "مراكش"}),
+        )
+        .expect("valid");
+        let rows: Vec<(String, String)> = index_rows(&artisan, &data, &locales(), "ar")
+            .into_iter()
+            .filter(|r| r.field == "craft+city+name")
+            .map(|r| (r.locale, r.value))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("ar".to_owned(), "زليج\u{1}مراكش\u{1}أحمد\u{1}".to_owned()),
+                ("fr".to_owned(), "زليج\u{1}مراكش\u{1}Ahmed\u{1}".to_owned()),
+            ]
+        );
+        let data = check(
+            &artisan,
+            json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش"}),
+        )
+        .expect("valid");
+        let fr = index_rows(&artisan, &data, &locales(), "ar")
+            .into_iter()
+            .find(|r| r.field == "craft+city+name" && r.locale == "fr")
+            .expect("fr row");
+        // French readers see the Arabic name (the default locale's) where there is no French one.
+        assert_eq!(fr.value, "زليج\u{1}مراكش\u{1}أحمد\u{1}");
+    }
+
+    #[test]
     fn kinds_are_checked() {
         let artisan = builtin_types().remove(2);
         let e = check(&artisan, json!({"name": {"ar": "أحمد"}, "craft": "زليج", "city": "مراكش", "email": "not-an-email", "phone": "abc", "geo": {"lat": 100, "lng": 0}})).unwrap_err();
@@ -667,6 +776,34 @@ mod tests {
         fn number_encoding_preserves_order(a in -1e15f64..1e15, b in -1e15f64..1e15) {
             let (ea, eb) = (encode_number(a), encode_number(b));
             prop_assert_eq!(a.partial_cmp(&b), ea.partial_cmp(&eb).map(|o| if a == b { std::cmp::Ordering::Equal } else { o }));
+        }
+
+        #[test]
+        fn compound_keys_sort_as_their_parts(
+            a in proptest::collection::vec("[\\x00-\\x04a-c\\u{627}]{0,4}", 1..4),
+            b in proptest::collection::vec("[\\x00-\\x04a-c\\u{627}]{0,4}", 1..4),
+        ) {
+            let key = |parts: &[String]| {
+                let mut k = String::new();
+                for p in parts {
+                    push_key_part(&mut k, p);
+                }
+                k
+            };
+            let (ka, kb) = (key(&a), key(&b));
+            // Tuples of equal length compare part by part; a key is never a prefix of another
+            // one with different parts.
+            if a.len() == b.len() {
+                prop_assert_eq!(a.cmp(&b), ka.as_bytes().cmp(kb.as_bytes()));
+            }
+            // Decoding gives the parts back.
+            let mut rest = ka.as_str();
+            for p in &a {
+                let (part, r) = split_key_part(rest).expect("well formed");
+                prop_assert_eq!(&part, p);
+                rest = r;
+            }
+            prop_assert_eq!(rest, "");
         }
 
         #[test]

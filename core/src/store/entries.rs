@@ -8,7 +8,7 @@ use serde_json::Map;
 
 use super::dialect;
 use super::sql::{Sql, insert_rows};
-use crate::content::values::IndexRow;
+use crate::content::values::{self, IndexRow};
 use crate::tenancy::TenantCtx;
 
 /// Which copy of an entry: the working draft, or what readers of published content see.
@@ -290,6 +290,33 @@ pub async fn unique_taken(
     }
     sql.push(" LIMIT 1");
     Ok(sql.fetch_one(conn).await?.is_some())
+}
+
+/// Of `values`, those a draft already holds in the unique field `field` (an import batch's
+/// values, looked up together).
+pub async fn unique_values_taken(
+    conn: &impl ConnectionTrait,
+    ctx: &TenantCtx,
+    entry_type: &str,
+    field: &str,
+    values: &[String],
+) -> Result<HashSet<String>, DbErr> {
+    let mut taken = HashSet::new();
+    for chunk in values.chunks(1000) {
+        let mut sql = Sql::new(conn.get_database_backend());
+        sql.push("SELECT f.v FROM entry_fields f WHERE f.tenant_id = ")
+            .bind(ctx.id().to_owned())
+            .push(" AND f.type = ")
+            .bind(entry_type.to_owned())
+            .push(" AND f.stage = 0 AND f.field = ")
+            .bind(field.to_owned())
+            .push(" AND f.locale = '' AND f.v IN ")
+            .bind_list(chunk.iter().cloned());
+        for row in sql.fetch_all(conn).await? {
+            taken.insert(row.try_get::<String>("", "v")?);
+        }
+    }
+    Ok(taken)
 }
 
 fn doc_values(ctx: &TenantCtx, stage: Stage, doc: &DocRow) -> Vec<Value> {
@@ -744,6 +771,7 @@ pub async fn count_type(
             owner: None,
             limit: 0,
             backward: false,
+            compound: None,
         },
     )
     .await
@@ -878,6 +906,51 @@ pub struct ListQuery {
     pub limit: u64,
     /// Walk the order backwards (for `last`/`before`); rows come back in walking order.
     pub backward: bool,
+    /// A compound index range that stands for equality filters (already taken out of `cond`)
+    /// and, in a page, for the single sort key.
+    pub compound: Option<CompoundRange>,
+}
+
+/// The rows of one compound index whose keys start with the given parts: in a page, they are
+/// read in key order, which among equal leading parts is the order of the next field (the
+/// sort key); so a filtered, sorted page is one index range scan that stops after a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompoundRange {
+    /// The index's name in the value index (its fields joined by `+`).
+    pub field: String,
+    pub locale: String,
+    /// The key parts of the equality filters, each [pushed](values::push_key_part).
+    pub prefix: String,
+}
+
+impl CompoundRange {
+    /// A sort value as the compound key it is compared with in this range.
+    fn key_of(&self, sort_value: &serde_json::Value) -> serde_json::Value {
+        let mut key = self.prefix.clone();
+        values::push_key_part(&mut key, sort_value.as_str().unwrap_or_default());
+        serde_json::Value::from(key)
+    }
+
+    /// The sort value a key read from this range holds (the reverse of [`Self::key_of`]).
+    fn sort_value_of(&self, key: String) -> String {
+        key.strip_prefix(self.prefix.as_str())
+            .and_then(values::split_key_part)
+            .map(|(part, _)| part)
+            .unwrap_or(key)
+    }
+
+    fn push_join_condition(&self, sql: &mut Sql, alias: &str) {
+        sql.push(&format!(" AND {alias}.field = "))
+            .bind(self.field.clone())
+            .push(&format!(" AND {alias}.locale = "))
+            .bind(self.locale.clone())
+            .push(" AND ");
+        push_index_op(
+            sql,
+            &format!("{alias}.v"),
+            &IndexOp::Prefix(self.prefix.clone()),
+        );
+    }
 }
 
 /// A listed document with its position.
@@ -1119,7 +1192,7 @@ fn build_list(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, count_only: bo
 fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape<'_>) -> Sql {
     let mut sql = Sql::new(backend);
     let count_only = !matches!(shape, Shape::Page);
-    let (cond, on_sort) = if count_only {
+    let (cond, on_sort) = if count_only || q.compound.is_some() {
         (q.cond.clone(), Vec::new())
     } else {
         split_sort_range(q)
@@ -1148,6 +1221,11 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
         }
         sql.push(" FROM entry_docs d");
         for (i, key) in q.sort.iter().enumerate() {
+            if let (0, Some(range)) = (i, &q.compound) {
+                sql.push(" JOIN entry_fields s0 ON s0.tenant_id = d.tenant_id AND s0.type = d.type AND s0.stage = d.stage AND s0.entry_id = d.entry_id");
+                range.push_join_condition(&mut sql, "s0");
+                continue;
+            }
             if let SortTarget::Field { field, locale } = &key.target {
                 let a = format!("s{i}");
                 sql.push(&format!(" JOIN entry_fields {a} ON {a}.tenant_id = d.tenant_id AND {a}.type = d.type AND {a}.stage = d.stage AND {a}.entry_id = d.entry_id AND {a}.field = "))
@@ -1162,6 +1240,10 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
                 }
             }
         }
+    }
+    if let (true, Some(range)) = (count_only, &q.compound) {
+        sql.push(" JOIN entry_fields c ON c.tenant_id = d.tenant_id AND c.type = d.type AND c.stage = d.stage AND c.entry_id = d.entry_id");
+        range.push_join_condition(&mut sql, "c");
     }
     sql.push(" WHERE ");
     scope(&mut sql, ctx, q.stage);
@@ -1205,10 +1287,23 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
         .map(|(i, k)| (sort_expr(i, k), dirs[i]))
         .collect();
     exprs.push((tie_breaker(q).to_owned(), id_desc));
-    if let Some(pos) = &q.after {
+    // Positions hold sort values; in a compound range the sort column holds keys.
+    let in_range = |pos: &Position| -> Position {
+        match (&q.compound, pos.split_first()) {
+            (Some(range), Some((first, rest))) => std::iter::once(range.key_of(first))
+                .chain(rest.iter().cloned())
+                .collect(),
+            _ => pos.clone(),
+        }
+    };
+    let (after, until) = (
+        q.after.as_ref().map(in_range),
+        q.until.as_ref().map(in_range),
+    );
+    if let Some(pos) = &after {
         push_position_bound(&mut sql, &exprs, pos);
     }
-    if let Some(pos) = &q.until {
+    if let Some(pos) = &until {
         // Before a position in walking order is after it walking the other way.
         let reversed: Vec<(String, bool)> = exprs.iter().map(|(e, d)| (e.clone(), !d)).collect();
         push_position_bound(&mut sql, &reversed, pos);
@@ -1324,7 +1419,13 @@ pub async fn list(
                 SortTarget::System(c) if c.is_time() => {
                     serde_json::Value::from(row.try_get::<i64>("", &col)?)
                 }
-                _ => serde_json::Value::from(row.try_get::<String>("", &col)?),
+                _ => {
+                    let v = row.try_get::<String>("", &col)?;
+                    serde_json::Value::from(match (i, &q.compound) {
+                        (0, Some(range)) => range.sort_value_of(v),
+                        _ => v,
+                    })
+                }
             };
             position.push(v);
         }
@@ -1388,14 +1489,16 @@ pub async fn group_counts(
         .collect()
 }
 
-/// The database's plan for a list query, as text (tests assert that indexes are used).
+/// The database's plan for a list query, or for the count of its matches (`count_only`), as
+/// text (tests assert that indexes are used).
 pub async fn explain_list(
     conn: &impl ConnectionTrait,
     ctx: &TenantCtx,
     q: &ListQuery,
+    count_only: bool,
 ) -> Result<String, DbErr> {
     let backend = conn.get_database_backend();
-    let inner = build_list(ctx, q, backend, false);
+    let inner = build_list(ctx, q, backend, count_only);
     let mut sql = Sql::new(backend);
     sql.push(dialect::explain(backend));
     // Re-bind: rebuild the statement with the prefix.

@@ -93,6 +93,15 @@ pub(crate) async fn insert_rows(
     columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres
+        && rows.len() > 1
+        && let Some(groups) = by_nulls(columns.len(), rows.iter())
+    {
+        for (nulls, group) in groups {
+            insert_unnest(conn, table, columns, &nulls, &group).await?;
+        }
+        return Ok(());
+    }
     let per_stmt = (MAX_PARAMS / columns.len()).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -111,6 +120,106 @@ pub(crate) async fn insert_rows(
         sql.execute(conn).await?;
     }
     Ok(())
+}
+
+/// PostgreSQL: inserts rows as one typed array per column (`UNNEST`), so the statement stays
+/// short and is parsed and planned once whatever the number of rows (several times faster than
+/// multi-row `VALUES` for an import's index rows and versions). The driver binds arrays without
+/// NULL elements only, so the columns that are NULL in every row of the group (`nulls`) are
+/// written as NULL literals instead.
+async fn insert_unnest(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    columns: &[&str],
+    nulls: &[bool],
+    rows: &[&Vec<Value>],
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::ArrayType;
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("INSERT INTO ")
+        .push(table)
+        .push(" (")
+        .push(&columns.join(", "))
+        .push(") SELECT ");
+    let mut arrays = Vec::new();
+    for (col, name) in columns.iter().enumerate() {
+        if col > 0 {
+            sql.push(", ");
+        }
+        if nulls[col] {
+            sql.push("NULL");
+        } else {
+            sql.push("u.").push(name);
+            arrays.push(col);
+        }
+    }
+    sql.push(" FROM UNNEST(");
+    for (i, &col) in arrays.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        let (ty, cast) = match rows.first().and_then(|r| r.get(col)) {
+            Some(Value::BigInt(_)) => (ArrayType::BigInt, "bigint[]"),
+            Some(Value::Int(_)) => (ArrayType::Int, "int[]"),
+            Some(Value::SmallInt(_)) => (ArrayType::SmallInt, "smallint[]"),
+            Some(Value::Bool(_)) => (ArrayType::Bool, "boolean[]"),
+            _ => (ArrayType::String, "text[]"),
+        };
+        let items: Vec<Value> = rows.iter().filter_map(|r| r.get(col).cloned()).collect();
+        sql.bind(Value::Array(ty, Some(Box::new(items))))
+            .push("::")
+            .push(cast);
+    }
+    sql.push(") AS u(");
+    sql.push(
+        &arrays
+            .iter()
+            .map(|&c| columns[c])
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    sql.push(")");
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+/// The rows grouped by which columns are NULL, when every column holds values of one
+/// array-capable type; `None` otherwise (then the rows go as `VALUES`).
+#[allow(clippy::type_complexity)]
+fn by_nulls<'a>(
+    width: usize,
+    rows: impl Iterator<Item = &'a Vec<Value>>,
+) -> Option<Vec<(Vec<bool>, Vec<&'a Vec<Value>>)>> {
+    let mut groups: Vec<(Vec<bool>, Vec<&'a Vec<Value>>)> = Vec::new();
+    let mut kinds: Vec<Option<std::mem::Discriminant<Value>>> = vec![None; width];
+    for row in rows {
+        if row.len() != width {
+            return None;
+        }
+        let mut nulls = Vec::with_capacity(width);
+        for (col, v) in row.iter().enumerate() {
+            if !matches!(
+                v,
+                Value::String(_)
+                    | Value::BigInt(_)
+                    | Value::Int(_)
+                    | Value::SmallInt(_)
+                    | Value::Bool(_)
+            ) {
+                return None;
+            }
+            let kind = std::mem::discriminant(v);
+            if *kinds[col].get_or_insert(kind) != kind {
+                return None;
+            }
+            nulls.push(!v.is_some());
+        }
+        match groups.iter_mut().find(|(n, _)| *n == nulls) {
+            Some((_, group)) => group.push(row),
+            None => groups.push((nulls, vec![row])),
+        }
+    }
+    Some(groups)
 }
 
 #[cfg(test)]
@@ -132,5 +241,23 @@ mod tests {
             .bind_list(["x", "y"]);
         assert_eq!(lite.sql(), "SELECT 1 WHERE a = ? AND b IN (?, ?)");
         assert_eq!(lite.param_count(), 3);
+    }
+
+    #[test]
+    fn rows_group_by_their_null_columns() {
+        let row = |a: Option<&str>, n: i64| vec![Value::from(a.map(str::to_owned)), Value::from(n)];
+        let rows = [row(Some("x"), 1), row(None, 2), row(Some("y"), 3)];
+        let groups = by_nulls(2, rows.iter()).expect("groups");
+        let shape: Vec<(Vec<bool>, usize)> =
+            groups.iter().map(|(n, g)| (n.clone(), g.len())).collect();
+        assert_eq!(shape, [(vec![false, false], 2), (vec![true, false], 1)]);
+        // A column of mixed kinds, or one arrays cannot carry, goes as VALUES.
+        let mixed = [
+            row(Some("x"), 1),
+            vec![Value::from(1i64), Value::from(2i64)],
+        ];
+        assert!(by_nulls(2, mixed.iter()).is_none());
+        let json = [vec![Value::from(serde_json::json!({})), Value::from(1i64)]];
+        assert!(by_nulls(2, json.iter()).is_none());
     }
 }
