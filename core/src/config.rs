@@ -367,6 +367,9 @@ pub struct Limits {
     pub page_size_max: u64,
     /// Entries per transaction in `zellige import`.
     pub import_batch: usize,
+    /// Most writes in one batch mutation (`createArticles`, …): one transaction holds the
+    /// tenant's write lock for all of them.
+    pub write_batch_max: usize,
     /// GraphQL: deepest selection nesting.
     pub graphql_depth: usize,
     /// GraphQL: most fields one query may select (fragments expanded).
@@ -460,6 +463,7 @@ impl Default for Limits {
             many_items: 1_000,
             page_size_max: 100,
             import_batch: 500,
+            write_batch_max: 100,
             graphql_depth: 12,
             graphql_complexity: 1_000,
             graphql_aliases: 30,

@@ -638,3 +638,118 @@ async fn writes_publish_in_the_same_request_with_a_chosen_date() {
         assert_eq!(app.graphql(editor, count, json!({})).await.2, before);
     }
 }
+
+#[tokio::test]
+async fn batch_writes_answer_one_result_per_item() {
+    for app in TestApp::both().await.expect("spawn") {
+        let demo = app.demo().await.expect("demo");
+        let editor = Some(demo.marrakech.editor_token.as_str());
+        let public = Some(demo.marrakech.public_token.as_str());
+        let count = "{ articles(status: DRAFT) { totalCount } }";
+        let total = |body: Value| {
+            body["data"]["articles"]["totalCount"]
+                .as_i64()
+                .expect("count")
+        };
+        let before = total(app.graphql(editor, count, json!({})).await.2);
+
+        // Four creates in one transaction: the second lacks its Arabic title, the fourth asks
+        // for the slug the third took. Those two fail alone; the others are written.
+        let create = "mutation($items: [ArticleCreateInput!]!) { createArticles(items: $items, publish: true) { id entry { id slug status title } error { code message fields { path rule } } } }";
+        let items = json!([
+            {"title": "معرض جهوي للصناعة التقليدية بآسفي"},
+            {"excerpt": "بدون عنوان"},
+            {"title": "تكوين لفائدة الصُّنّاع بمراكش", "slug": "takwin-sunna"},
+            {"title": "نسخة ثانية", "slug": "takwin-sunna"}
+        ]);
+        let (status, _, c) = app.graphql(editor, create, json!({"items": items})).await;
+        assert_eq!(status, 200, "{c}");
+        let r = c["data"]["createArticles"]
+            .as_array()
+            .expect("results")
+            .clone();
+        assert_eq!(r.len(), 4, "{c}");
+        assert_eq!(r[0]["entry"]["status"], "PUBLISHED", "{c}");
+        assert_eq!(r[0]["error"], Value::Null);
+        assert_eq!(r[1]["entry"], Value::Null);
+        assert_eq!(r[1]["error"]["code"], "BAD_USER_INPUT", "{c}");
+        assert_eq!(
+            r[1]["error"]["fields"][0],
+            json!({"path": "title", "rule": "required"})
+        );
+        assert_eq!(r[2]["entry"]["slug"], "takwin-sunna", "{c}");
+        assert_eq!(r[3]["error"]["code"], "CONFLICT", "{c}");
+        assert_eq!(r[3]["error"]["fields"][0]["path"], "slug", "{c}");
+        assert_eq!(
+            total(app.graphql(editor, count, json!({})).await.2),
+            before + 2
+        );
+        let first = r[0]["id"].as_str().expect("id").to_owned();
+        let third = r[2]["id"].as_str().expect("id").to_owned();
+
+        // Updates: each with its own expectedVersion; a stale one and an unknown id fail alone.
+        let update = "mutation($items: [ArticleBatchUpdate!]!) { updateArticles(items: $items, locale: \"fr\") { id entry { version title } error { code } } }";
+        let missing = "01890000-0000-7000-8000-000000000000";
+        let items = json!([
+            {"id": first, "data": {"title": "Salon régional de l'artisanat à Safi"}, "expectedVersion": 2},
+            {"id": third, "data": {"title": "Formation"}, "expectedVersion": 1},
+            {"id": missing, "data": {"title": "x"}}
+        ]);
+        let (_, _, u) = app.graphql(editor, update, json!({"items": items})).await;
+        let r = &u["data"]["updateArticles"];
+        assert_eq!(
+            r[0]["entry"],
+            json!({"version": 3, "title": "Salon régional de l'artisanat à Safi"}),
+            "{u}"
+        );
+        assert_eq!(r[1]["error"]["code"], "CONFLICT", "{u}");
+        assert_eq!(r[2]["error"]["code"], "NOT_FOUND", "{u}");
+        assert_eq!(r[2]["id"], missing, "{u}");
+        let read = "query($id: ID!) { article(id: $id, status: DRAFT) { version } }";
+        let (_, _, t) = app.graphql(editor, read, json!({"id": third})).await;
+        assert_eq!(t["data"]["article"]["version"], 2, "{t}");
+
+        // A token that may not write: every item is refused, nothing changes.
+        let (_, _, p) = app
+            .graphql(
+                public,
+                update,
+                json!({"items": [{"id": first, "data": {"title": "x"}}]}),
+            )
+            .await;
+        assert_eq!(
+            p["data"]["updateArticles"][0]["error"]["code"], "FORBIDDEN",
+            "{p}"
+        );
+
+        // Deletes: one result per id.
+        let delete = "mutation($ids: [ID!]!) { deleteArticles(ids: $ids) { id error { code } } }";
+        let (_, _, d) = app
+            .graphql(editor, delete, json!({"ids": [first, missing]}))
+            .await;
+        assert_eq!(
+            d["data"]["deleteArticles"],
+            json!([{"id": first, "error": null}, {"id": missing, "error": {"code": "NOT_FOUND"}}]),
+            "{d}"
+        );
+        assert_eq!(
+            total(app.graphql(editor, count, json!({})).await.2),
+            before + 1
+        );
+
+        // More items than `limits.write_batch_max` are refused as a whole, by name.
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({"title": format!("خبر {i}")}))
+            .collect();
+        let (_, _, e) = app.graphql(editor, create, json!({"items": many})).await;
+        assert_eq!(code(&e), "BAD_USER_INPUT", "{e}");
+        assert_eq!(
+            e["errors"][0]["extensions"]["fields"][0]["rule"], "maxItems",
+            "{e}"
+        );
+        assert_eq!(
+            total(app.graphql(editor, count, json!({})).await.2),
+            before + 1
+        );
+    }
+}

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -671,21 +671,47 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         check_publication(input.publish, now_ms())?;
-        // Plugin hooks see the merged data and run before the write lock is taken.
-        let hooked = match self.before_save_plugins(ctx).await? {
-            Some(plugins) => {
-                let model = self.model(ctx).await?;
-                let ct = model.get(entry_type)?;
-                let mut data = self.merge_input(ctx, ct, &input, &Map::new())?;
-                values::apply_defaults(ct, &mut data, ctx.default_locale());
-                Some(
-                    self.before_save(ctx, plugins, entry_type, None, data)
-                        .await?,
-                )
-            }
-            None => None,
-        };
+        let hooked = self.hook_create(ctx, entry_type, &input).await?;
         let (txn, model) = self.begin_write(ctx).await?;
+        let entry = self
+            .create_locked(&txn, &model, ctx, entry_type, input, hooked, actor)
+            .await?;
+        txn.commit().await?;
+        Ok(entry)
+    }
+
+    /// Plugin hooks see the merged data and run before the write lock is taken.
+    async fn hook_create(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        input: &EntryInput,
+    ) -> Result<Option<Map<String, Value>>, ContentError> {
+        let Some(plugins) = self.before_save_plugins(ctx).await? else {
+            return Ok(None);
+        };
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let mut data = self.merge_input(ctx, ct, input, &Map::new())?;
+        values::apply_defaults(ct, &mut data, ctx.default_locale());
+        Ok(Some(
+            self.before_save(ctx, plugins, entry_type, None, data)
+                .await?,
+        ))
+    }
+
+    /// The create itself, in a write transaction that holds the tenant's lock.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_locked(
+        &self,
+        txn: &DatabaseTransaction,
+        model: &TenantModel,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        input: EntryInput,
+        hooked: Option<Map<String, Value>>,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
         let ct = model.get(entry_type)?;
         let data = match hooked {
             Some(data) => data,
@@ -698,9 +724,9 @@ impl Content {
         let data = self.check(ctx, ct, &data)?;
         let now = now_ms();
         let id = uuid::Uuid::now_v7().to_string();
-        check_references(&txn, ctx, ct, &data).await?;
-        check_unique(&txn, ctx, ct, &data, None).await?;
-        let slug = choose_slug(&txn, ctx, ct, input.slug.as_deref(), &data, None).await?;
+        check_references(txn, ctx, ct, &data).await?;
+        check_unique(txn, ctx, ct, &data, None).await?;
+        let slug = choose_slug(txn, ctx, ct, input.slug.as_deref(), &data, None).await?;
         let doc = DocRow {
             entry_id: id.clone(),
             entry_type: ct.name.clone(),
@@ -714,21 +740,19 @@ impl Content {
             created_by: actor.map(str::to_owned),
             updated_by: actor.map(str::to_owned),
         };
-        repo::insert_docs(&txn, ctx, &[(Stage::Draft, &doc)])
+        repo::insert_docs(txn, ctx, &[(Stage::Draft, &doc)])
             .await
             .map_err(slug_conflict)?;
-        write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
-        write_version(&txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
-        record(&txn, ctx, EventKind::EntryCreated, &doc, now, actor).await?;
-        let entry = match input.publish {
+        write_index(txn, ctx, ct, Stage::Draft, &doc).await?;
+        write_version(txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
+        record(txn, ctx, EventKind::EntryCreated, &doc, now, actor).await?;
+        Ok(match input.publish {
             Some(p) => {
-                self.publish_in(&txn, &model, ctx, entry_type, &id, p.at, actor)
+                self.publish_in(txn, model, ctx, entry_type, &id, p.at, actor)
                     .await?
             }
             None => Entry::from_doc(doc, Stage::Draft),
-        };
-        txn.commit().await?;
-        Ok(entry)
+        })
     }
 
     /// Change an entry's draft. With `expected_version`, a stale version fails with `CONFLICT`.
@@ -742,28 +766,66 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
         check_publication(input.publish, now_ms())?;
-        // Plugin hooks run on the merged draft before the write lock is taken; if the entry
-        // changes meanwhile, the update is refused as stale rather than saved unchecked.
-        let hooked = match self.before_save_plugins(ctx).await? {
-            Some(plugins) => {
-                let model = self.model(ctx).await?;
-                let ct = model.get(entry_type)?;
-                match repo::get_draft_for_update(&self.db, ctx, entry_type, id).await? {
-                    Some(before) => {
-                        let data = self.merge_input(ctx, ct, &input, &before.data)?;
-                        let data = self
-                            .before_save(ctx, plugins, entry_type, Some(id), data)
-                            .await?;
-                        Some((before.version, data))
-                    }
-                    None => None,
-                }
-            }
-            None => None,
-        };
+        let hooked = self.hook_update(ctx, entry_type, id, &input).await?;
         let (txn, model) = self.begin_write(ctx).await?;
+        let entry = self
+            .update_locked(
+                &txn,
+                &model,
+                ctx,
+                entry_type,
+                id,
+                input,
+                expected_version,
+                hooked,
+                actor,
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(entry)
+    }
+
+    /// Plugin hooks run on the merged draft before the write lock is taken; if the entry
+    /// changes meanwhile, the update is refused as stale rather than saved unchecked. Gives
+    /// the version the hooks saw and their data.
+    async fn hook_update(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        input: &EntryInput,
+    ) -> Result<Option<(i64, Map<String, Value>)>, ContentError> {
+        let Some(plugins) = self.before_save_plugins(ctx).await? else {
+            return Ok(None);
+        };
+        let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
-        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
+        let Some(before) = repo::get_draft_for_update(&self.db, ctx, entry_type, id).await? else {
+            return Ok(None);
+        };
+        let data = self.merge_input(ctx, ct, input, &before.data)?;
+        let data = self
+            .before_save(ctx, plugins, entry_type, Some(id), data)
+            .await?;
+        Ok(Some((before.version, data)))
+    }
+
+    /// The update itself, in a write transaction that holds the tenant's lock.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_locked(
+        &self,
+        txn: &DatabaseTransaction,
+        model: &TenantModel,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        id: &str,
+        input: EntryInput,
+        expected_version: Option<i64>,
+        hooked: Option<(i64, Map<String, Value>)>,
+        actor: Option<&str>,
+    ) -> Result<Entry, ContentError> {
+        let ct = model.get(entry_type)?;
+        let current = repo::get_draft_for_update(txn, ctx, entry_type, id)
             .await?
             .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
         if let Some(expected) = expected_version
@@ -779,11 +841,11 @@ impl Content {
             None => self.merge_input(ctx, ct, &input, &current.data)?,
         };
         let data = self.check(ctx, ct, &data)?;
-        check_references(&txn, ctx, ct, &data).await?;
-        check_unique(&txn, ctx, ct, &data, Some(id)).await?;
+        check_references(txn, ctx, ct, &data).await?;
+        check_unique(txn, ctx, ct, &data, Some(id)).await?;
         let slug = match &input.slug {
             Some(s) if *s != current.slug => {
-                choose_slug(&txn, ctx, ct, Some(s), &data, Some(id)).await?
+                choose_slug(txn, ctx, ct, Some(s), &data, Some(id)).await?
             }
             _ => current.slug.clone(),
         };
@@ -797,7 +859,7 @@ impl Content {
             updated_by: actor.map(str::to_owned),
             ..current.clone()
         };
-        if !repo::update_draft(&txn, ctx, &doc, current.version)
+        if !repo::update_draft(txn, ctx, &doc, current.version)
             .await
             .map_err(slug_conflict)?
         {
@@ -806,20 +868,19 @@ impl Content {
                 current.version + 1,
             ));
         }
-        write_index(&txn, ctx, ct, Stage::Draft, &doc).await?;
-        write_version(&txn, ctx, &doc, "update", status_of(&doc), actor, now).await?;
-        record(&txn, ctx, EventKind::EntryUpdated, &doc, now, actor).await?;
+        write_index(txn, ctx, ct, Stage::Draft, &doc).await?;
+        write_version(txn, ctx, &doc, "update", status_of(&doc), actor, now).await?;
+        record(txn, ctx, EventKind::EntryUpdated, &doc, now, actor).await?;
         let entry = match input.publish {
             Some(p) => {
                 let entry = self
-                    .publish_in(&txn, &model, ctx, entry_type, id, p.at, actor)
+                    .publish_in(txn, model, ctx, entry_type, id, p.at, actor)
                     .await?;
-                schedules::delete(&txn, ctx.id(), id, Some(ScheduleAction::Publish)).await?;
+                schedules::delete(txn, ctx.id(), id, Some(ScheduleAction::Publish)).await?;
                 entry
             }
             None => Entry::from_doc(doc, Stage::Draft),
         };
-        txn.commit().await?;
         Ok(entry)
     }
 
@@ -951,25 +1012,114 @@ impl Content {
         actor: Option<&str>,
     ) -> Result<(), ContentError> {
         let (txn, model) = self.begin_write(ctx).await?;
-        model.get(entry_type)?;
-        let current = repo::get_draft_for_update(&txn, ctx, entry_type, id)
-            .await?
-            .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
-        repo::delete_stage(&txn, ctx, id, Stage::Published).await?;
-        repo::delete_stage(&txn, ctx, id, Stage::Draft).await?;
-        repo::delete_versions(&txn, ctx, id).await?;
-        schedules::delete(&txn, ctx.id(), id, None).await?;
-        record(
-            &txn,
-            ctx,
-            EventKind::EntryDeleted,
-            &current,
-            now_ms(),
-            actor,
-        )
-        .await?;
+        delete_locked(&txn, &model, ctx, entry_type, id, actor).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Several writes of one type in one transaction (one lock, one commit), each with its own
+    /// result: a write that fails is rolled back alone (to a savepoint) and the others stand,
+    /// in order, each with its own checks (`expectedVersion`, unique values, slugs) against
+    /// the writes before it.
+    pub async fn write_batch(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        writes: Vec<BatchWrite>,
+        actor: Option<&str>,
+    ) -> Result<Vec<Result<Option<Entry>, ContentError>>, ContentError> {
+        if writes.len() > self.batch_max {
+            return Err(ContentError::invalid(
+                "items",
+                "maxItems",
+                format!("at most {} writes per batch", self.batch_max),
+            ));
+        }
+        // Plugin hooks first, outside the lock, as for single writes.
+        let now = now_ms();
+        let mut prepared = Vec::with_capacity(writes.len());
+        for write in writes {
+            prepared.push(match write {
+                BatchWrite::Create(input) => match check_publication(input.publish, now) {
+                    Ok(()) => self
+                        .hook_create(ctx, entry_type, &input)
+                        .await
+                        .map(|hooked| Prepared::Create(input, hooked)),
+                    Err(e) => Err(e),
+                },
+                BatchWrite::Update {
+                    id,
+                    input,
+                    expected_version,
+                } => match check_publication(input.publish, now) {
+                    Ok(()) => self
+                        .hook_update(ctx, entry_type, &id, &input)
+                        .await
+                        .map(|hooked| Prepared::Update {
+                            id,
+                            input,
+                            expected_version,
+                            hooked,
+                        }),
+                    Err(e) => Err(e),
+                },
+                BatchWrite::Delete { id } => Ok(Prepared::Delete(id)),
+            });
+        }
+        let (txn, model) = self.begin_write(ctx).await?;
+        let mut results = Vec::with_capacity(prepared.len());
+        for write in prepared {
+            let write = match write {
+                Ok(w) => w,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
+            let savepoint = txn.begin().await?;
+            let result = match write {
+                Prepared::Create(input, hooked) => self
+                    .create_locked(&savepoint, &model, ctx, entry_type, input, hooked, actor)
+                    .await
+                    .map(Some),
+                Prepared::Update {
+                    id,
+                    input,
+                    expected_version,
+                    hooked,
+                } => self
+                    .update_locked(
+                        &savepoint,
+                        &model,
+                        ctx,
+                        entry_type,
+                        &id,
+                        input,
+                        expected_version,
+                        hooked,
+                        actor,
+                    )
+                    .await
+                    .map(Some),
+                Prepared::Delete(id) => {
+                    delete_locked(&savepoint, &model, ctx, entry_type, &id, actor)
+                        .await
+                        .map(|()| None)
+                }
+            };
+            match result {
+                Ok(v) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(v));
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        txn.commit().await?;
+        Ok(results)
     }
 
     /// An entry's saved and published versions, newest first.
@@ -1214,6 +1364,54 @@ pub(crate) fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
 
 /// References must point at existing entries of the right type in the same tenant.
 /// `pending` lists ids created in the same batch (imports).
+/// Deletes an entry (both copies, its history and schedules) in a write transaction that holds
+/// the tenant's lock.
+async fn delete_locked(
+    txn: &DatabaseTransaction,
+    model: &TenantModel,
+    ctx: &TenantCtx,
+    entry_type: &str,
+    id: &str,
+    actor: Option<&str>,
+) -> Result<(), ContentError> {
+    model.get(entry_type)?;
+    let current = repo::get_draft_for_update(txn, ctx, entry_type, id)
+        .await?
+        .ok_or_else(|| ContentError::NotFound(format!("{entry_type} {id}")))?;
+    repo::delete_stage(txn, ctx, id, Stage::Published).await?;
+    repo::delete_stage(txn, ctx, id, Stage::Draft).await?;
+    repo::delete_versions(txn, ctx, id).await?;
+    schedules::delete(txn, ctx.id(), id, None).await?;
+    record(txn, ctx, EventKind::EntryDeleted, &current, now_ms(), actor).await?;
+    Ok(())
+}
+
+/// One write of a [batch](Content::write_batch).
+#[derive(Debug, Clone)]
+pub enum BatchWrite {
+    Create(EntryInput),
+    Update {
+        id: String,
+        input: EntryInput,
+        expected_version: Option<i64>,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+/// A batch write with what its plugin hooks made of it.
+enum Prepared {
+    Create(EntryInput, Option<Map<String, Value>>),
+    Update {
+        id: String,
+        input: EntryInput,
+        expected_version: Option<i64>,
+        hooked: Option<(i64, Map<String, Value>)>,
+    },
+    Delete(String),
+}
+
 pub(crate) async fn check_references(
     conn: &impl ConnectionTrait,
     ctx: &TenantCtx,

@@ -20,7 +20,7 @@ use crate::error::{ErrorCode, FieldError};
 use crate::store::Db;
 use crate::tenancy::TenantCtx;
 
-pub use entries::{Entry, EntryInput, Lookup, Page, PageArgs, Publication, Status};
+pub use entries::{BatchWrite, Entry, EntryInput, Lookup, Page, PageArgs, Publication, Status};
 pub use model::ContentType;
 
 /// Errors of the content layer.
@@ -105,6 +105,7 @@ pub struct Content {
     page_max: u64,
     entry_bytes: usize,
     import_batch: usize,
+    batch_max: usize,
     models: Arc<RwLock<HashMap<String, Arc<TenantModel>>>>,
     /// Runs the tenant's `before-save` plugin hooks; absent where no plugin host runs (CLI
     /// imports, tests of the store).
@@ -122,6 +123,7 @@ impl Content {
             page_max: limits.page_size_max,
             entry_bytes: limits.entry_bytes,
             import_batch: limits.import_batch.max(1),
+            batch_max: limits.write_batch_max,
             models: Arc::default(),
             hooks: None,
         }

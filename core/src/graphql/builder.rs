@@ -760,7 +760,7 @@ pub(super) fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stag
     })
 }
 
-fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
+pub(super) fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
     rc.tenant.resolve_locale(requested).to_owned()
 }
 
@@ -1256,7 +1256,7 @@ fn published_at_arg() -> InputValue {
 }
 
 /// The publication a create or update asks for (`publish`, `publishedAt`).
-fn publication(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Publication>> {
+pub(super) fn publication(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Publication>> {
     let publish = arg_json(ctx, "publish")?
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
@@ -1519,6 +1519,9 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
         for o in super::aggregate::shared_types() {
             builder = builder.register(o);
         }
+        for o in super::batch::shared_types() {
+            builder = builder.register(o);
+        }
         let (objects, inputs) = super::search::types(model);
         for o in objects {
             builder = builder.register(o);
@@ -1567,6 +1570,11 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
             .field(list_query(ct, &names, limits))
             .field(super::aggregate::aggregate_field(ct, &names, groupable));
         for m in mutations(ct, &names) {
+            mutation = mutation.field(m);
+        }
+        let (result, update) = super::batch::types(&names);
+        builder = builder.register(result).register(update);
+        for m in super::batch::mutations(ct, &names) {
             mutation = mutation.field(m);
         }
         mutation = mutation.field(super::schedule::mutation_field(

@@ -5,6 +5,7 @@
 //! the request (attached as request data, never schema data).
 
 pub mod aggregate;
+mod batch;
 pub mod builder;
 pub mod cache;
 pub mod checks;

@@ -32,6 +32,14 @@ pub struct TypeNames {
     pub aggregate: String,
     /// `ArticleGroupField`: the fields an aggregate groups by.
     pub group_field: String,
+    /// Batch mutations: `createArticles`, `updateArticles`, `deleteArticles`.
+    pub create_many: String,
+    pub update_many: String,
+    pub delete_many: String,
+    /// `ArticleWriteResult`: one item of a batch write.
+    pub write_result: String,
+    /// `ArticleBatchUpdate`: one update of a batch.
+    pub batch_update: String,
 }
 
 impl TypeNames {
@@ -55,6 +63,11 @@ impl TypeNames {
             schedule: format!("schedule{o}"),
             aggregate: format!("{plural}Aggregate"),
             group_field: format!("{o}GroupField"),
+            create_many: format!("create{}", pascal(plural)),
+            update_many: format!("update{}", pascal(plural)),
+            delete_many: format!("delete{}", pascal(plural)),
+            write_result: format!("{o}WriteResult"),
+            batch_update: format!("{o}BatchUpdate"),
             object: o,
         }
     }
@@ -80,6 +93,10 @@ mod tests {
         assert_eq!(
             (n.create.as_str(), n.unpublish.as_str()),
             ("createArticle", "unpublishArticle")
+        );
+        assert_eq!(
+            (n.create_many.as_str(), n.write_result.as_str()),
+            ("createArticles", "ArticleWriteResult")
         );
         assert_eq!(pascal("newsItem"), "NewsItem");
     }
