@@ -7,13 +7,13 @@ use async_graphql::Value;
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputObject, InputValue, Object, TypeRef,
 };
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
-use super::builder::{EntryView, arg_json, locale_of, publication};
+use super::builder::{EntryView, WriteArgs, arg_json};
 use super::names::TypeNames;
 use super::{RequestCtx, content_error};
 use crate::access::Action;
-use crate::content::{BatchWrite, ContentError, ContentType, EntryInput};
+use crate::content::{BatchWrite, ContentError, ContentType};
 use crate::error::{ErrorCode, FieldError};
 
 /// The error of one item.
@@ -148,19 +148,6 @@ pub fn types(names: &TypeNames) -> (Object, InputObject) {
     (result, update)
 }
 
-/// `data` as the content layer takes it: the fields, and the slug apart.
-fn entry_data(data: Option<&Json>) -> (Map<String, Json>, Option<String>) {
-    let mut data = match data {
-        Some(Json::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    let slug = match data.remove("slug") {
-        Some(Json::String(s)) => Some(s),
-        _ => None,
-    };
-    (data, slug)
-}
-
 fn results(
     outcomes: Vec<Result<Option<crate::content::Entry>, ItemError>>,
     ids: Vec<Option<String>>,
@@ -237,31 +224,21 @@ pub fn mutations(ct: &ContentType, names: &TypeNames) -> [Field; 3] {
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
             rc.authorize(&ty, Action::Create)?;
-            let publish = publication(&ctx)?;
-            if publish.is_some() {
+            let args = WriteArgs::read(&ctx, rc)?;
+            if args.publish.is_some() {
                 rc.authorize(&ty, Action::Publish)?;
             }
-            let requested = super::builder::arg_string(&ctx, "locale")?;
-            let locale = locale_of(rc, requested.as_deref());
             let items = match arg_json(&ctx, "items")? {
                 Some(Json::Array(items)) => items,
                 _ => Vec::new(),
             };
             let writes = items
                 .iter()
-                .map(|item| {
-                    let (data, slug) = entry_data(Some(item));
-                    Ok(BatchWrite::Create(EntryInput {
-                        data,
-                        locale: Some(requested.clone().unwrap_or_else(|| locale.clone())),
-                        slug,
-                        publish,
-                    }))
-                })
+                .map(|item| Ok(BatchWrite::Create(args.input(Some(item)))))
                 .collect();
             let outcomes = run(rc, &ty, writes).await?;
             let ids = vec![None; outcomes.len()];
-            Ok(Some(results(outcomes, ids, &locale)))
+            Ok(Some(results(outcomes, ids, &args.read_locale)))
         })
     })
     .description("Creates several entries in one transaction; one result per item, in order.")
@@ -278,9 +255,7 @@ pub fn mutations(ct: &ContentType, names: &TypeNames) -> [Field; 3] {
         let ty = ty.clone();
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
-            let publish = publication(&ctx)?;
-            let requested = super::builder::arg_string(&ctx, "locale")?;
-            let locale = locale_of(rc, requested.as_deref());
+            let args = WriteArgs::read(&ctx, rc)?;
             let items = match arg_json(&ctx, "items")? {
                 Some(Json::Array(items)) => items,
                 _ => Vec::new(),
@@ -296,29 +271,21 @@ pub fn mutations(ct: &ContentType, names: &TypeNames) -> [Field; 3] {
                     .unwrap_or_default()
                     .to_owned();
                 let mut allowed = rc.authorize_entry(&ty, Action::Update, &id).await;
-                if allowed.is_ok() && publish.is_some() {
+                if allowed.is_ok() && args.publish.is_some() {
                     allowed = rc.authorize_entry(&ty, Action::Publish, &id).await;
                 }
                 ids.push(Some(id.clone()));
                 writes.push(match allowed {
-                    Ok(()) => {
-                        let (data, slug) = entry_data(item.get("data"));
-                        Ok(BatchWrite::Update {
-                            id,
-                            input: EntryInput {
-                                data,
-                                locale: Some(requested.clone().unwrap_or_else(|| locale.clone())),
-                                slug,
-                                publish,
-                            },
-                            expected_version: item.get("expectedVersion").and_then(Json::as_i64),
-                        })
-                    }
+                    Ok(()) => Ok(BatchWrite::Update {
+                        id,
+                        input: args.input(item.get("data")),
+                        expected_version: item.get("expectedVersion").and_then(Json::as_i64),
+                    }),
                     Err(e) => Err(refused(e)),
                 });
             }
             let outcomes = run(rc, &ty, writes).await?;
-            Ok(Some(results(outcomes, ids, &locale)))
+            Ok(Some(results(outcomes, ids, &args.read_locale)))
         })
     })
     .description("Updates several entries in one transaction; one result per item, in order.")

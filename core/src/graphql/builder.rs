@@ -760,7 +760,7 @@ pub(super) fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stag
     })
 }
 
-pub(super) fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
+fn locale_of(rc: &RequestCtx, requested: Option<&str>) -> String {
     rc.tenant.resolve_locale(requested).to_owned()
 }
 
@@ -1081,18 +1081,45 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
     )
 }
 
-fn input_data(
-    ctx: &ResolverContext<'_>,
-) -> async_graphql::Result<(Map<String, Json>, Option<String>)> {
-    let mut data = match arg_json(ctx, "data")? {
-        Some(Json::Object(m)) => m,
-        _ => Map::new(),
-    };
-    let slug = match data.remove("slug") {
-        Some(Json::String(s)) => Some(s),
-        _ => None,
-    };
-    Ok((data, slug))
+/// What a create or update takes besides its data (single and batch mutations alike).
+pub(super) struct WriteArgs {
+    /// The locale the write names exactly: an unknown one is refused by the content layer
+    /// (falling back, as reads do, would overwrite the default locale's values).
+    write_locale: String,
+    /// The locale the answer is read in.
+    pub read_locale: String,
+    /// The publication asked for (`publish`, `publishedAt`).
+    pub publish: Option<Publication>,
+}
+
+impl WriteArgs {
+    pub fn read(ctx: &ResolverContext<'_>, rc: &RequestCtx) -> async_graphql::Result<Self> {
+        let requested = arg_string(ctx, "locale")?;
+        let read_locale = locale_of(rc, requested.as_deref());
+        Ok(WriteArgs {
+            write_locale: requested.unwrap_or_else(|| read_locale.clone()),
+            read_locale,
+            publish: publication(ctx)?,
+        })
+    }
+
+    /// The content layer's input for one `data` value: its fields, with the slug taken apart.
+    pub fn input(&self, data: Option<&Json>) -> EntryInput {
+        let mut data = match data {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        let slug = match data.remove("slug") {
+            Some(Json::String(s)) => Some(s),
+            _ => None,
+        };
+        EntryInput {
+            data,
+            locale: Some(self.write_locale.clone()),
+            slug,
+            publish: self.publish,
+        }
+    }
 }
 
 fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
@@ -1104,32 +1131,21 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
             rc.authorize(&ty, Action::Create)?;
-            let publish = publication(&ctx)?;
-            if publish.is_some() {
+            let args = WriteArgs::read(&ctx, rc)?;
+            if args.publish.is_some() {
                 rc.authorize(&ty, Action::Publish)?;
             }
-            // A write names its locale exactly: an unknown one is refused by the content layer
-            // (falling back, as reads do, would overwrite the default locale's values).
-            let requested = arg_string(&ctx, "locale")?;
-            let locale = locale_of(rc, requested.as_deref());
-            let (data, slug) = input_data(&ctx)?;
+            let input = args.input(arg_json(&ctx, "data")?.as_ref());
             let actor = rc.principal.actor();
             let entry = rc
                 .content
-                .create(
-                    &rc.tenant,
-                    &ty,
-                    EntryInput {
-                        data,
-                        locale: Some(requested.unwrap_or_else(|| locale.clone())),
-                        slug,
-                        publish,
-                    },
-                    actor.as_deref(),
-                )
+                .create(&rc.tenant, &ty, input, actor.as_deref())
                 .await
                 .map_err(content_error)?;
-            Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+            Ok(Some(FieldValue::owned_any(EntryView {
+                entry,
+                locale: args.read_locale,
+            })))
         })
     })
     .argument(InputValue::new(
@@ -1146,35 +1162,22 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
             let rc = ctx.data::<RequestCtx>()?;
             let id = arg_string(&ctx, "id")?.unwrap_or_default();
             rc.authorize_entry(&ty, Action::Update, &id).await?;
-            let publish = publication(&ctx)?;
-            if publish.is_some() {
+            let args = WriteArgs::read(&ctx, rc)?;
+            if args.publish.is_some() {
                 rc.authorize_entry(&ty, Action::Publish, &id).await?;
             }
-            // A write names its locale exactly: an unknown one is refused by the content layer
-            // (falling back, as reads do, would overwrite the default locale's values).
-            let requested = arg_string(&ctx, "locale")?;
-            let locale = locale_of(rc, requested.as_deref());
-            let (data, slug) = input_data(&ctx)?;
+            let input = args.input(arg_json(&ctx, "data")?.as_ref());
             let expected = arg_json(&ctx, "expectedVersion")?.and_then(|v| v.as_i64());
             let actor = rc.principal.actor();
             let entry = rc
                 .content
-                .update(
-                    &rc.tenant,
-                    &ty,
-                    &id,
-                    EntryInput {
-                        data,
-                        locale: Some(requested.unwrap_or_else(|| locale.clone())),
-                        slug,
-                        publish,
-                    },
-                    expected,
-                    actor.as_deref(),
-                )
+                .update(&rc.tenant, &ty, &id, input, expected, actor.as_deref())
                 .await
                 .map_err(content_error)?;
-            Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+            Ok(Some(FieldValue::owned_any(EntryView {
+                entry,
+                locale: args.read_locale,
+            })))
         })
     })
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))
@@ -1256,7 +1259,7 @@ fn published_at_arg() -> InputValue {
 }
 
 /// The publication a create or update asks for (`publish`, `publishedAt`).
-pub(super) fn publication(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Publication>> {
+fn publication(ctx: &ResolverContext<'_>) -> async_graphql::Result<Option<Publication>> {
     let publish = arg_json(ctx, "publish")?
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
