@@ -1017,6 +1017,38 @@ impl Content {
         Ok(())
     }
 
+    /// A batch write's checks that need no lock, and its plugin hooks.
+    async fn prepare(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        write: BatchWrite,
+        now: i64,
+    ) -> Result<Prepared, ContentError> {
+        Ok(match write {
+            BatchWrite::Create(input) => {
+                check_publication(input.publish, now)?;
+                let hooked = self.hook_create(ctx, entry_type, &input).await?;
+                Prepared::Create(input, hooked)
+            }
+            BatchWrite::Update {
+                id,
+                input,
+                expected_version,
+            } => {
+                check_publication(input.publish, now)?;
+                let hooked = self.hook_update(ctx, entry_type, &id, &input).await?;
+                Prepared::Update {
+                    id,
+                    input,
+                    expected_version,
+                    hooked,
+                }
+            }
+            BatchWrite::Delete { id } => Prepared::Delete(id),
+        })
+    }
+
     /// Several writes of one type in one transaction (one lock, one commit), each with its own
     /// result: a write that fails is rolled back alone (to a savepoint) and the others stand,
     /// in order, each with its own checks (`expectedVersion`, unique values, slugs) against
@@ -1039,32 +1071,7 @@ impl Content {
         let now = now_ms();
         let mut prepared = Vec::with_capacity(writes.len());
         for write in writes {
-            prepared.push(match write {
-                BatchWrite::Create(input) => match check_publication(input.publish, now) {
-                    Ok(()) => self
-                        .hook_create(ctx, entry_type, &input)
-                        .await
-                        .map(|hooked| Prepared::Create(input, hooked)),
-                    Err(e) => Err(e),
-                },
-                BatchWrite::Update {
-                    id,
-                    input,
-                    expected_version,
-                } => match check_publication(input.publish, now) {
-                    Ok(()) => self
-                        .hook_update(ctx, entry_type, &id, &input)
-                        .await
-                        .map(|hooked| Prepared::Update {
-                            id,
-                            input,
-                            expected_version,
-                            hooked,
-                        }),
-                    Err(e) => Err(e),
-                },
-                BatchWrite::Delete { id } => Ok(Prepared::Delete(id)),
-            });
+            prepared.push(self.prepare(ctx, entry_type, write, now).await);
         }
         let (txn, model) = self.begin_write(ctx).await?;
         let mut results = Vec::with_capacity(prepared.len());
