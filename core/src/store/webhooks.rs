@@ -273,8 +273,9 @@ pub async fn claim_batch(
     until: i64,
     limit: u64,
 ) -> Result<Vec<DeliveryRow>, DbErr> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
+    // A write from the start (on SQLite `BEGIN IMMEDIATE`): a read transaction that later
+    // writes fails with SQLITE_BUSY_SNAPSHOT when another writer committed in between.
+    let txn = super::begin_write(db).await?;
     let mut sql = Sql::new(txn.get_database_backend());
     sql.push("SELECT ")
         .push(DELIVERY_COLUMNS)

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -78,8 +77,9 @@ pub async fn fan_out(hooks: &Webhooks) -> Result<(), sea_orm::DbErr> {
         .filter(|t| behind.contains(t.slug()))
     {
         // The position moves and the deliveries appear in one transaction; on PostgreSQL the
-        // consumer row is held, so one node fans a tenant's batch out.
-        let txn = db.begin().await?;
+        // consumer row is held, so one node fans a tenant's batch out. A write from the start
+        // (on SQLite `BEGIN IMMEDIATE`), since it writes after reading.
+        let txn = crate::store::begin_write(&db).await?;
         let Some(position) = outbox::claim(&txn, CONSUMER, &tenant).await? else {
             continue;
         };
