@@ -189,8 +189,8 @@ impl Content {
                 ct,
                 &draft_data,
                 |to, id| {
-                    lookups.found.contains(&(to.to_owned(), id.to_owned()))
-                        || known.contains(&(to.to_owned(), id.to_owned()))
+                    let key = (to.to_owned(), id.to_owned());
+                    lookups.found.contains(&key) || known.contains(&key)
                 },
             ));
             if !errors.is_empty() {
