@@ -226,7 +226,7 @@ impl Content {
     pub(crate) async fn begin_write(
         &self,
         ctx: &TenantCtx,
-    ) -> Result<(sea_orm::DatabaseTransaction, Arc<TenantModel>), ContentError> {
+    ) -> Result<(crate::store::WriteTxn, Arc<TenantModel>), ContentError> {
         let cached = self.model(ctx).await?;
         let (txn, version) = crate::store::begin_tenant_write(&self.db, ctx.id()).await?;
         if cached.schema_version == version {

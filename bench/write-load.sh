@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Write load: `createArticle` mutations from 8 connections (each a different Arabic title, so
+# each gets its own slug), against the release server on SQLite or PostgreSQL. Prints a
+# Markdown table and the number of entries written.
+#
+#   bench/write-load.sh                                          # SQLite in a temp dir
+#   ZELLIGE_DATABASE_URL=postgres://… bench/write-load.sh        # PostgreSQL (an empty database)
+#
+# Needs wrk (apt-get install -y wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+duration=${DURATION:-10s}; conns=${CONNECTIONS:-8}
+bench_setup
+serve_demo
+editor=$(grep -m1 'editor token' "$data/serve.log" | awk '{print $3}')
+cat > "$data/create.lua" <<LUA
+local n = 0
+local prefix = tostring(math.random(1, 1000000000))
+request = function()
+  n = n + 1
+  local body = '{"query": "mutation(\$d: ArticleCreateInput!) { createArticle(data: \$d) { id } }", '
+    .. '"variables": {"d": {"title": "خبر رقم ' .. prefix .. '-' .. n .. '", "city": "مراكش"}}}'
+  return wrk.format("POST", "/graphql", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer $editor",
+  }, body)
+end
+LUA
+echo "| query | req/s | p50 | p99 | non-2xx |"
+echo "| --- | --- | --- | --- | --- |"
+wrk -t2 -c"$conns" -d2s -s "$data/create.lua" "http://127.0.0.1:$port/graphql" >/dev/null
+out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/create.lua" "http://127.0.0.1:$port/graphql")
+wrk_row "createArticle, $conns connections" "$out"
+count=$(curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $editor" \
+  -H 'content-type: application/json' \
+  -d '{"query": "{ articles(status: DRAFT) { totalCount } }"}')
+echo
+echo "drafts after the run: $count"
