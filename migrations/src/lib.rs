@@ -12,6 +12,7 @@ mod m20261201_000004_schedules;
 mod m20261201_000005_webhooks;
 mod m20261201_000006_media;
 mod m20261201_000007_media_keys;
+mod m20261202_000008_plugin_wasm;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_webhooks::Migration),
             Box::new(m20261201_000006_media::Migration),
             Box::new(m20261201_000007_media_keys::Migration),
+            Box::new(m20261202_000008_plugin_wasm::Migration),
         ]
     }
 }

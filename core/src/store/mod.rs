@@ -99,7 +99,9 @@ fn writer_gate(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
         .connect_options()
         .get_filename()
         .to_path_buf();
-    let mut gates = GATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut gates = GATES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     gates.entry(file).or_default().clone()
 }
 

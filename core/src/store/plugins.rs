@@ -163,6 +163,10 @@ pub async fn delete_plugin(conn: &impl ConnectionTrait, row_id: &str) -> Result<
             .bind(row_id.to_owned());
         sql.execute(conn).await?;
     }
+    // Components no version names any more.
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("DELETE FROM plugin_wasm WHERE sha256 NOT IN (SELECT sha256 FROM plugin_versions)");
+    sql.execute(conn).await?;
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("DELETE FROM plugins WHERE id = ")
         .bind(row_id.to_owned());
@@ -180,12 +184,20 @@ pub async fn insert_version(
     now: i64,
     by: &str,
 ) -> Result<(), DbErr> {
+    // The component is stored once per content hash, apart from the version rows (see the
+    // `plugin_wasm` migration).
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("INSERT INTO plugin_versions (plugin_row_id, version, manifest, wasm, sha256, created_at, created_by) VALUES (")
+    sql.push("INSERT INTO plugin_wasm (sha256, wasm) VALUES (")
+        .bind(sha256.to_owned())
+        .push(", ")
+        .bind(wasm.to_vec())
+        .push(") ON CONFLICT (sha256) DO NOTHING");
+    sql.execute(conn).await?;
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("INSERT INTO plugin_versions (plugin_row_id, version, manifest, sha256, created_at, created_by) VALUES (")
         .bind(row_id.to_owned()).push(", ")
         .bind(version.to_owned()).push(", ")
         .bind(manifest.to_owned()).push(", ")
-        .bind(wasm.to_vec()).push(", ")
         .bind(sha256.to_owned()).push(", ")
         .bind(now).push(", ")
         .bind(by.to_owned()).push(")");
@@ -230,15 +242,14 @@ pub async fn version(
         .transpose()
 }
 
-/// The component bytes with this content hash (any version that has them).
+/// The component bytes with this content hash.
 pub async fn wasm_by_sha(
     conn: &impl ConnectionTrait,
     sha256: &str,
 ) -> Result<Option<Vec<u8>>, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT wasm FROM plugin_versions WHERE sha256 = ")
-        .bind(sha256.to_owned())
-        .push(" LIMIT 1");
+    sql.push("SELECT wasm FROM plugin_wasm WHERE sha256 = ")
+        .bind(sha256.to_owned());
     match sql.fetch_one(conn).await? {
         Some(row) => Ok(Some(row.try_get("", "wasm")?)),
         None => Ok(None),
