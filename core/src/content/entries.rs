@@ -743,7 +743,18 @@ impl Content {
         repo::insert_docs(txn, ctx, &[(Stage::Draft, &doc)])
             .await
             .map_err(slug_conflict)?;
-        write_index(txn, ctx, ct, Stage::Draft, &doc).await?;
+        // A new entry has no index rows to replace: one statement less under the write lock.
+        repo::insert_index(
+            txn,
+            ctx,
+            vec![IndexBatch {
+                stage: Stage::Draft,
+                entry_type: &doc.entry_type,
+                entry_id: &doc.entry_id,
+                rows: index_rows_of(ctx, ct, &doc),
+            }],
+        )
+        .await?;
         write_version(txn, ctx, &doc, "create", Status::Draft, actor, now).await?;
         record(txn, ctx, EventKind::EntryCreated, &doc, now, actor).await?;
         Ok(match input.publish {
