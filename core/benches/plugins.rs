@@ -36,7 +36,9 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         let config = Arc::new(config);
         let db = db::connect(&config).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
-        let content = Content::new(db.clone(), &config.limits);
+        // The request path's readers, as the server has them.
+        let content = Content::new(db.clone(), &config.limits)
+            .with_reads(zellige::store::Reads::for_config(&config, db.clone()));
         let media = zellige::media::Media::new(
             db.clone(),
             content.clone(),

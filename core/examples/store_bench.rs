@@ -46,7 +46,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
-    let content = Content::new(db.clone(), &config.limits);
+    // The request path's readers, as the server has them.
+    let content = Content::new(db.clone(), &config.limits)
+        .with_reads(zellige::store::Reads::for_config(&config, db.clone()));
     let ctx = tenancy::create(
         &db,
         NewTenant {

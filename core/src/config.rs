@@ -349,6 +349,12 @@ pub struct DbConfig {
     pub acquire_timeout_ms: u64,
     /// SQLite: how long a writer waits for the write lock before failing.
     pub sqlite_busy_timeout_ms: u64,
+    /// SQLite: idle read connections kept for the request path's reads, which run on the
+    /// calling thread instead of sqlx's connection threads (`store::reads`); 0 reads through
+    /// the pool.
+    pub sqlite_readers: usize,
+    /// SQLite: page cache of each of those readers, KiB.
+    pub sqlite_reader_cache_kib: u32,
 }
 
 /// Every size, count and time limit the server enforces. Defaults follow the SPEC.
@@ -450,6 +456,8 @@ impl Default for DbConfig {
             min_connections: 1,
             acquire_timeout_ms: 5_000,
             sqlite_busy_timeout_ms: 5_000,
+            sqlite_readers: 8,
+            sqlite_reader_cache_kib: 16_384,
         }
     }
 }

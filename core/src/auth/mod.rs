@@ -109,13 +109,13 @@ pub struct Authenticated {
 /// Checks a bearer credential of either kind: an API token or a session token. `None` when it
 /// is unknown, revoked, expired, or its account is disabled.
 pub async fn authenticate(
-    db: &crate::store::Db,
+    reads: &crate::store::Reads,
     bearer: &str,
 ) -> Result<Option<Authenticated>, AuthError> {
     if bearer.starts_with(sessions::PREFIX) {
-        return sessions::authenticate_session(db, bearer).await;
+        return sessions::authenticate_session(reads.db(), bearer).await;
     }
-    Ok(tokens::authenticate_token(db, bearer)
+    Ok(tokens::authenticate_token(reads, bearer)
         .await?
         .map(|p| Authenticated {
             principal: Principal::Token {

@@ -146,11 +146,14 @@ pub struct TokenPrincipal {
 }
 
 /// Checks an API token: known, not revoked, not expired. Records its use (at most once a minute).
-pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<TokenPrincipal>, AuthError> {
+pub async fn authenticate_token(
+    reads: &crate::store::Reads,
+    token: &str,
+) -> Result<Option<TokenPrincipal>, AuthError> {
     if !token.starts_with("zlg_") || token.len() > 200 {
         return Ok(None);
     }
-    let Some((row, tenant_seq)) = tokens::find_by_hash(db, &hash_token(token)).await? else {
+    let Some((row, tenant_seq)) = tokens::find_by_hash(reads, &hash_token(token)).await? else {
         return Ok(None);
     };
     let now = now_ms();
@@ -161,7 +164,7 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<TokenPrin
         return Ok(None);
     };
     if row.last_used_at.is_none_or(|t| t < now - 60_000) {
-        tokens::touch(db, &row.id, now).await?;
+        tokens::touch(reads.db(), &row.id, now).await?;
     }
     Ok(Some(TokenPrincipal {
         token_id: row.id,

@@ -303,8 +303,8 @@ impl Content {
     ) -> Result<Option<Entry>, ContentError> {
         self.model(ctx).await?.get(entry_type)?;
         let doc = match lookup {
-            Lookup::Id(id) => repo::get(&self.db, ctx, stage, Some(entry_type), id).await?,
-            Lookup::Slug(s) => repo::get_by_slug(&self.db, ctx, stage, entry_type, s).await?,
+            Lookup::Id(id) => repo::get(&self.reads, ctx, stage, Some(entry_type), id).await?,
+            Lookup::Slug(s) => repo::get_by_slug(&self.reads, ctx, stage, entry_type, s).await?,
         };
         Ok(doc.map(|d| Entry::from_doc(d, stage)))
     }
@@ -316,7 +316,7 @@ impl Content {
         ids: &[String],
         stage: Stage,
     ) -> Result<Vec<Entry>, ContentError> {
-        Ok(repo::get_many(&self.db, ctx, stage, ids)
+        Ok(repo::get_many(&self.reads, ctx, stage, ids)
             .await?
             .into_iter()
             .map(|d| Entry::from_doc(d, stage))
@@ -401,7 +401,7 @@ impl Content {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
         let (q, signature, size) = self.list_query(ctx, ct, args, stage, compound::Use::Page)?;
-        let mut rows = repo::list(&self.db, ctx, &q).await?;
+        let mut rows = repo::list(&self.reads, ctx, &q).await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
         if q.backward {
@@ -505,7 +505,7 @@ impl Content {
             }
         }
         let q = self.match_query(ctx, ct, args, stage)?;
-        let rows = repo::group_counts(&self.db, ctx, &q, &keys, GROUPS_MAX).await?;
+        let rows = repo::group_counts(&self.reads, ctx, &q, &keys, GROUPS_MAX).await?;
         Ok(rows
             .into_iter()
             .map(|(values, count)| Group {
@@ -557,7 +557,7 @@ impl Content {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
         let q = self.match_query(ctx, ct, args, stage)?;
-        Ok(repo::count(&self.db, ctx, &q).await?)
+        Ok(repo::count(&self.reads, ctx, &q).await?)
     }
 
     /// The database plan of a list (index-usage tests and diagnostics).

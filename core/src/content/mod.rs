@@ -101,6 +101,8 @@ impl TenantModel {
 #[derive(Clone)]
 pub struct Content {
     db: Db,
+    /// Where reads outside write transactions run (`store::reads`).
+    reads: crate::store::Reads,
     limits: values::ValueLimits,
     page_max: u64,
     entry_bytes: usize,
@@ -115,6 +117,7 @@ pub struct Content {
 impl Content {
     pub fn new(db: Db, limits: &crate::config::Limits) -> Self {
         Content {
+            reads: crate::store::Reads::pool(db.clone()),
             db,
             limits: values::ValueLimits {
                 many_items: limits.many_items,
@@ -127,6 +130,16 @@ impl Content {
             models: Arc::default(),
             hooks: None,
         }
+    }
+
+    /// The same service, reading through `reads` outside write transactions.
+    pub fn with_reads(mut self, reads: crate::store::Reads) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    pub fn reads(&self) -> &crate::store::Reads {
+        &self.reads
     }
 
     /// The same service, running the tenant's `before-save` plugin hooks on every create and

@@ -62,7 +62,7 @@ pub async fn authenticate(
             "the Authorization header must be `Bearer <token>`",
         ));
     };
-    auth::authenticate(&state.db, token.trim())
+    auth::authenticate(state.content.reads(), token.trim())
         .await
         .map_err(|e| internal(&e))?
         .ok_or_else(|| {

@@ -53,11 +53,11 @@ async fn websocket(
     // The credential is checked again while subscriptions run: a revoked token, an ended
     // session or a disabled user ends them within `limits.subscription_recheck_ms`.
     let recheck: Option<crate::graphql::Recheck> = bearer(&headers).map(|secret| {
-        let (db, expected) = (state.db.clone(), ctx.principal.clone());
+        let (reads, expected) = (state.content.reads().clone(), ctx.principal.clone());
         let check: crate::graphql::Recheck = std::sync::Arc::new(move || {
-            let (db, secret, expected) = (db.clone(), secret.clone(), expected.clone());
+            let (reads, secret, expected) = (reads.clone(), secret.clone(), expected.clone());
             Box::pin(async move {
-                match crate::auth::authenticate(&db, &secret).await {
+                match crate::auth::authenticate(&reads, &secret).await {
                     Ok(Some(who)) if who.principal == expected => Ok(()),
                     Ok(_) => Err(
                         "the credential was revoked, has expired or its user is disabled"

@@ -57,7 +57,8 @@ impl AppState {
     /// Fails only when the search backend or the webhook client cannot be set up (a directory
     /// or URL unusable, an `allow_private` entry that is not a network).
     pub fn new(config: Arc<Config>, db: Db) -> anyhow::Result<Self> {
-        let content = Content::new(db.clone(), &config.limits);
+        let reads = crate::store::Reads::for_config(&config, db.clone());
+        let content = Content::new(db.clone(), &config.limits).with_reads(reads);
         let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
         let graphql_cache = crate::graphql::cache::ResponseCache::new(

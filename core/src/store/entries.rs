@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Value};
 use serde_json::Map;
 
 use super::dialect;
+use super::reads::{Fetch, Row};
 use super::sql::{Sql, insert_rows};
 use crate::content::values::{self, IndexRow};
 use crate::tenancy::TenantCtx;
@@ -46,7 +47,7 @@ pub struct DocRow {
 
 const DOC_COLUMNS: &str = "d.entry_id, d.type, d.slug, d.version, d.data, d.locales, d.created_at, d.updated_at, d.published_at, d.created_by, d.updated_by";
 
-fn doc_from_row(row: &QueryResult) -> Result<DocRow, DbErr> {
+fn doc_from_row(row: &Row) -> Result<DocRow, DbErr> {
     let data: String = row.try_get("", "data")?;
     let locales: String = row.try_get("", "locales")?;
     let published_at: i64 = row.try_get("", "published_at")?;
@@ -74,14 +75,14 @@ fn scope(sql: &mut Sql, ctx: &TenantCtx, stage: Stage) {
 }
 
 /// One document by id; `entry_type` narrows it when given.
-pub async fn get(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn get(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     stage: Stage,
     entry_type: Option<&str>,
     id: &str,
 ) -> Result<Option<DocRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(DOC_COLUMNS)
         .push(" FROM entry_docs d WHERE ");
@@ -90,21 +91,17 @@ pub async fn get(
     if let Some(t) = entry_type {
         sql.push(" AND d.type = ").bind(t.to_owned());
     }
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(doc_from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
 /// The draft document, locked for the rest of the transaction (PostgreSQL).
-pub async fn get_draft_for_update(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn get_draft_for_update(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     entry_type: &str,
     id: &str,
 ) -> Result<Option<DocRow>, DbErr> {
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut sql = Sql::new(backend);
     sql.push("SELECT ")
         .push(DOC_COLUMNS)
@@ -115,21 +112,17 @@ pub async fn get_draft_for_update(
         .push(" AND d.entry_id = ")
         .bind(id.to_owned())
         .push(dialect::for_update(backend));
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(doc_from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
-pub async fn get_by_slug(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn get_by_slug(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     stage: Stage,
     entry_type: &str,
     slug: &str,
 ) -> Result<Option<DocRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(DOC_COLUMNS)
         .push(" FROM entry_docs d WHERE ");
@@ -138,16 +131,12 @@ pub async fn get_by_slug(
         .bind(entry_type.to_owned())
         .push(" AND d.slug = ")
         .bind(slug.to_owned());
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(doc_from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
 /// Many documents by id in one query (batched reference loading).
-pub async fn get_many(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn get_many(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     stage: Stage,
     ids: &[String],
@@ -157,14 +146,14 @@ pub async fn get_many(
     }
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT ")
             .push(DOC_COLUMNS)
             .push(" FROM entry_docs d WHERE ");
         scope(&mut sql, ctx, stage);
         sql.push(" AND d.entry_id IN ")
             .bind_list(chunk.iter().cloned());
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             out.push(doc_from_row(&row)?);
         }
     }
@@ -684,15 +673,15 @@ pub async fn rewrite_version_data(
 
 /// All documents of a type and stage, in id order, one page after `after` (exports, data
 /// migrations of a content-type change).
-pub async fn scan(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn scan(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     stage: Stage,
     entry_type: Option<&str>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<DocRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(DOC_COLUMNS)
         .push(" FROM entry_docs d WHERE ");
@@ -704,11 +693,7 @@ pub async fn scan(
         sql.push(" AND d.entry_id > ").bind(a.to_owned());
     }
     sql.push(&format!(" ORDER BY d.entry_id LIMIT {limit}"));
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(doc_from_row)
-        .collect()
+    conn.rows(sql).await?.iter().map(doc_from_row).collect()
 }
 
 /// Rewrites the data of one document in place (content-type data migrations).
@@ -1402,13 +1387,13 @@ fn bind_json(sql: &mut Sql, v: &serde_json::Value) {
 }
 
 /// Lists documents: filtered, sorted, from a position, at most `limit` rows.
-pub async fn list(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn list(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     q: &ListQuery,
 ) -> Result<Vec<ListedDoc>, DbErr> {
-    let sql = build_list(ctx, q, conn.get_database_backend(), false);
-    let rows = sql.fetch_all(conn).await?;
+    let sql = build_list(ctx, q, conn.backend(), false);
+    let rows = conn.rows(sql).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let doc = doc_from_row(&row)?;
@@ -1446,13 +1431,9 @@ pub async fn analyze(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
 }
 
 /// Counts the documents matching a query's filter.
-pub async fn count(
-    conn: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-    q: &ListQuery,
-) -> Result<i64, DbErr> {
-    let sql = build_list(ctx, q, conn.get_database_backend(), true);
-    match sql.fetch_one(conn).await? {
+pub(crate) async fn count(conn: &impl Fetch, ctx: &TenantCtx, q: &ListQuery) -> Result<i64, DbErr> {
+    let sql = build_list(ctx, q, conn.backend(), true);
+    match conn.row(sql).await? {
         Some(row) => row.try_get("", "n"),
         None => Ok(0),
     }
@@ -1462,20 +1443,15 @@ pub async fn count(
 /// (`(field, locale)`), largest groups first, at most `limit` groups. An entry with several
 /// values of a field (a `many` field) counts once in each; values are as the index holds them
 /// (`""` for no value).
-pub async fn group_counts(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn group_counts(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     q: &ListQuery,
     keys: &[(String, String)],
     limit: u64,
 ) -> Result<Vec<(Vec<String>, i64)>, DbErr> {
-    let sql = build_shaped(
-        ctx,
-        q,
-        conn.get_database_backend(),
-        Shape::Groups(keys, limit),
-    );
-    let rows = sql.fetch_all(conn).await?;
+    let sql = build_shaped(ctx, q, conn.backend(), Shape::Groups(keys, limit));
+    let rows = conn.rows(sql).await?;
     rows.iter()
         .map(|row| {
             let values = (0..keys.len())

@@ -24,6 +24,7 @@ pub mod entries;
 pub mod media;
 pub mod outbox;
 pub mod plugins;
+pub mod reads;
 pub mod schedules;
 pub mod sessions;
 pub(crate) mod sql;
@@ -42,6 +43,7 @@ use sea_orm::{
 };
 use tokio::sync::OwnedMutexGuard;
 
+pub use reads::Reads;
 pub use sea_orm::DatabaseConnection as Db;
 
 /// A write transaction. On SQLite it also holds this process's writer gate for the database

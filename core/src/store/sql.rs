@@ -63,6 +63,10 @@ impl Sql {
         &self.text
     }
 
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }

@@ -1,6 +1,8 @@
 //! The `api_tokens` table. Only a SHA-256 hash of a token is stored.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::reads::{Fetch, Row};
 
 use super::sql::Sql;
 use crate::tenancy::TenantCtx;
@@ -40,7 +42,7 @@ pub async fn insert(
 const COLUMNS: &str =
     "id, tenant_id, kind, name, prefix, created_at, expires_at, revoked_at, last_used_at";
 
-fn from_row(row: &QueryResult) -> Result<TokenRow, DbErr> {
+fn from_row(row: &Row) -> Result<TokenRow, DbErr> {
     Ok(TokenRow {
         id: row.try_get("", "id")?,
         tenant_id: row.try_get("", "tenant_id")?,
@@ -57,11 +59,11 @@ fn from_row(row: &QueryResult) -> Result<TokenRow, DbErr> {
 /// Looks a token up by hash, whatever its tenant: this is how a request finds its tenant. Also
 /// returns the tenant's current outbox sequence (`tenants::event_seq`) from the same statement,
 /// which versions the response cache at no extra round trip.
-pub async fn find_by_hash(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn find_by_hash(
+    conn: &impl Fetch,
     hash: &str,
 ) -> Result<Option<(TokenRow, i64)>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(
@@ -69,40 +71,36 @@ pub async fn find_by_hash(
         )
         .push(" FROM api_tokens WHERE hash = ")
         .bind(hash.to_owned());
-    let Some(row) = sql.fetch_one(conn).await? else {
+    let Some(row) = conn.row(sql).await? else {
         return Ok(None);
     };
     Ok(Some((from_row(&row)?, row.try_get("", "tenant_seq")?)))
 }
 
 /// The tenant's tokens, newest first (metadata only: the hash never leaves the store).
-pub async fn list(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<Vec<TokenRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub(crate) async fn list(conn: &impl Fetch, ctx: &TenantCtx) -> Result<Vec<TokenRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM api_tokens WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" ORDER BY id DESC");
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
+pub(crate) async fn find(
+    conn: &impl Fetch,
     ctx: &TenantCtx,
     id: &str,
 ) -> Result<Option<TokenRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM api_tokens WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND id = ")
         .bind(id.to_owned());
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn revoke(

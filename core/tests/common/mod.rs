@@ -111,7 +111,9 @@ async fn open(
     let config = Arc::new(config);
     let db = db::connect(&config).await.expect("connect");
     db::migrate(&db).await.expect("migrate");
-    let content = Content::new(db.clone(), &config.limits);
+    // The request path's readers, as the server has them.
+    let content = Content::new(db.clone(), &config.limits)
+        .with_reads(zellige::store::Reads::for_config(&config, db.clone()));
     TestDb {
         name,
         config,

@@ -1,0 +1,444 @@
+//! Where the request path's read-only statements run.
+//!
+//! sqlx drives each SQLite connection from a thread of its own and hands every statement and
+//! every row across a channel. On the uncached read path those hand-offs (futex wake-ups,
+//! context switches, rescheduling interrupts) cost more CPU than SQLite's own work: about a
+//! fifth of the server's time under 16 clients, measured with `perf` (bench/README.md). A SQLite
+//! file is therefore also read through a small pool of connections used synchronously on the
+//! calling thread: a statement of the read path takes tens of microseconds on pages in memory,
+//! less than one hand-off. WAL lets these readers run beside the writer; each statement sees
+//! the last committed state, as a statement on the pool does. Reads inside a write transaction
+//! keep using that transaction. PostgreSQL reads go through the main pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::Value as Cell;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, RuntimeErr, TryGetable, Value};
+
+use super::Db;
+use super::sql::Sql;
+
+/// The main pool plus, for a SQLite file, the synchronous readers.
+#[derive(Clone, Debug)]
+pub struct Reads {
+    db: Db,
+    sqlite: Option<Arc<SqliteReads>>,
+}
+
+impl Reads {
+    /// Reads through the main pool only (PostgreSQL, tools, tests of the store).
+    pub fn pool(db: Db) -> Self {
+        Reads { db, sqlite: None }
+    }
+
+    /// Reads a SQLite file through up to `idle_max` idle connections of its own, each with a
+    /// page cache of `cache_kib`.
+    pub fn sqlite(db: Db, path: &Path, idle_max: usize, cache_kib: u32) -> Self {
+        let readers = SqliteReads {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            idle_max: idle_max.max(1),
+            cache_kib,
+        };
+        readers.warm(WARM.min(readers.idle_max));
+        Reads {
+            db,
+            sqlite: Some(Arc::new(readers)),
+        }
+    }
+
+    /// The readers the configuration asks for: synchronous SQLite readers for a SQLite file
+    /// (unless `db.sqlite_readers` is 0), the pool otherwise.
+    pub fn for_config(config: &crate::config::Config, db: Db) -> Self {
+        match config.database() {
+            crate::config::DatabaseTarget::Sqlite(path) if config.db.sqlite_readers > 0 => {
+                Reads::sqlite(
+                    db,
+                    &path,
+                    config.db.sqlite_readers,
+                    config.db.sqlite_reader_cache_kib,
+                )
+            }
+            _ => Reads::pool(db),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// A source of rows: a pool, a transaction, or [`Reads`].
+#[async_trait::async_trait]
+pub(crate) trait Fetch: Sync {
+    fn backend(&self) -> DbBackend;
+    async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr>;
+
+    async fn row(&self, sql: Sql) -> Result<Option<Row>, DbErr> {
+        Ok(self.rows(sql).await?.into_iter().next())
+    }
+}
+
+#[async_trait::async_trait]
+impl<C: ConnectionTrait + Sync> Fetch for C {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
+        Ok(sql
+            .fetch_all(self)
+            .await?
+            .into_iter()
+            .map(Row::Orm)
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl Fetch for Reads {
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
+        match &self.sqlite {
+            Some(sqlite) => sqlite.query(&sql),
+            None => self.db.rows(sql).await,
+        }
+    }
+}
+
+/// Idle read connections to one SQLite file.
+#[derive(Debug)]
+pub(crate) struct SqliteReads {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    idle_max: usize,
+    cache_kib: u32,
+}
+
+/// Readers opened up front, so that the first requests (and the first plugin calls, which run
+/// under a deadline) do not pay for opening a connection and reading the schema.
+const WARM: usize = 2;
+
+impl SqliteReads {
+    fn warm(&self, n: usize) {
+        let opened: Vec<_> = (0..n)
+            .filter_map(|_| {
+                let conn = self.open().ok()?;
+                conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .ok()?;
+                Some(conn)
+            })
+            .collect();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.extend(opened);
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // Writes through this connection are refused by SQLite itself.
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = 1; PRAGMA cache_size = -{}; PRAGMA temp_store = memory;",
+            self.cache_kib
+        ))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn query(&self, sql: &Sql) -> Result<Vec<Row>, DbErr> {
+        let conn = match self.idle.lock().map(|mut idle| idle.pop()) {
+            Ok(Some(conn)) => conn,
+            _ => self.open().map_err(db_err)?,
+        };
+        let out = run(&conn, sql.sql(), sql.values()).map_err(db_err);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.idle_max
+        {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+fn run(conn: &rusqlite::Connection, text: &str, values: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(text)?;
+    for (i, v) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, to_cell(v)?)?;
+    }
+    let columns: Arc<[String]> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let n = columns.len();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut cells = Vec::with_capacity(n);
+        for i in 0..n {
+            cells.push(owned(row.get_ref(i)?)?);
+        }
+        out.push(Row::Sqlite(SqliteRow {
+            columns: columns.clone(),
+            cells,
+        }));
+    }
+    Ok(out)
+}
+
+fn owned(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Cell> {
+    use rusqlite::types::ValueRef;
+    Ok(match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Integer(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => Cell::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| rusqlite::Error::Utf8Error(0, e))?
+                .to_owned(),
+        ),
+        ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+    })
+}
+
+fn to_cell(v: &Value) -> rusqlite::Result<Cell> {
+    let unsupported =
+        || rusqlite::Error::ToSqlConversionFailure(format!("unsupported parameter {v:?}").into());
+    Ok(match v {
+        Value::Bool(b) => b.map_or(Cell::Null, |b| Cell::Integer(b.into())),
+        Value::TinyInt(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::SmallInt(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::Int(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::BigInt(i) => i.map_or(Cell::Null, Cell::Integer),
+        Value::TinyUnsigned(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::SmallUnsigned(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::Unsigned(i) => i.map_or(Cell::Null, |i| Cell::Integer(i.into())),
+        Value::BigUnsigned(i) => match i {
+            None => Cell::Null,
+            Some(i) => Cell::Integer(i64::try_from(*i).map_err(|_| unsupported())?),
+        },
+        Value::Float(f) => f.map_or(Cell::Null, |f| Cell::Real(f.into())),
+        Value::Double(f) => f.map_or(Cell::Null, Cell::Real),
+        Value::String(s) => s.as_ref().map_or(Cell::Null, |s| Cell::Text(s.clone())),
+        Value::Char(c) => c.map_or(Cell::Null, |c| Cell::Text(c.to_string())),
+        Value::Bytes(b) => b.as_ref().map_or(Cell::Null, |b| Cell::Blob(b.clone())),
+        _ => return Err(unsupported()),
+    })
+}
+
+fn db_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::Internal(format!("sqlite read: {e}")))
+}
+
+/// One result row, from either path.
+pub(crate) enum Row {
+    Orm(QueryResult),
+    Sqlite(SqliteRow),
+}
+
+pub(crate) struct SqliteRow {
+    columns: Arc<[String]>,
+    cells: Vec<Cell>,
+}
+
+impl Row {
+    /// A column by name (the first argument, a table prefix, is kept for the call shape of
+    /// `QueryResult::try_get`).
+    pub fn try_get<T: FromCell>(&self, pre: &str, col: &str) -> Result<T, DbErr> {
+        match self {
+            Row::Orm(row) => row.try_get(pre, col),
+            Row::Sqlite(row) => {
+                let cell = row
+                    .columns
+                    .iter()
+                    .position(|c| c == col)
+                    .and_then(|i| row.cells.get(i))
+                    .ok_or_else(|| DbErr::Type(format!("no column {col}")))?;
+                T::from_cell(cell)
+                    .ok_or_else(|| DbErr::Type(format!("column {col}: unexpected {cell:?}")))
+            }
+        }
+    }
+}
+
+/// A Rust type a SQLite value converts to, beside its sea-orm conversion.
+pub(crate) trait FromCell: TryGetable + Sized {
+    fn from_cell(cell: &Cell) -> Option<Self>;
+}
+
+impl FromCell for String {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromCell for i64 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl FromCell for i32 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        i64::from_cell(cell).and_then(|i| i32::try_from(i).ok())
+    }
+}
+
+impl FromCell for i16 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        i64::from_cell(cell).and_then(|i| i16::try_from(i).ok())
+    }
+}
+
+impl FromCell for bool {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        i64::from_cell(cell).map(|i| i != 0)
+    }
+}
+
+impl FromCell for f64 {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Real(f) => Some(*f),
+            Cell::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromCell for Vec<u8> {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Blob(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl<T: FromCell> FromCell for Option<T> {
+    fn from_cell(cell: &Cell) -> Option<Self> {
+        match cell {
+            Cell::Null => Some(None),
+            _ => T::from_cell(cell).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    async fn file_db() -> (tempfile::TempDir, Config, Db) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let db = super::super::db::connect(&config).await.expect("connect");
+        db.execute_unprepared(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, i INTEGER, f REAL, b BLOB)",
+        )
+        .await
+        .expect("create");
+        (dir, config, db)
+    }
+
+    fn select(backend: DbBackend, min: i64) -> Sql {
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT id, s, i, f, b FROM t WHERE id >= ")
+            .bind(min)
+            .push(" ORDER BY id");
+        sql
+    }
+
+    type Decoded = (
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<f64>,
+        Option<Vec<u8>>,
+    );
+
+    fn decode(rows: &[Row]) -> Vec<Decoded> {
+        rows.iter()
+            .map(|r| {
+                (
+                    r.try_get("", "id").expect("id"),
+                    r.try_get("", "s").expect("s"),
+                    r.try_get("", "i").expect("i"),
+                    r.try_get("", "f").expect("f"),
+                    r.try_get("", "b").expect("b"),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn readers_decode_as_the_pool_and_see_each_commit_at_once() {
+        let (_dir, config, db) = file_db().await;
+        let reads = Reads::for_config(&config, db.clone());
+        assert!(reads.sqlite.is_some(), "a SQLite file gets its own readers");
+        let backend = db.get_database_backend();
+        for n in 1..=20_i64 {
+            let mut sql = Sql::new(backend);
+            sql.push("INSERT INTO t (id, s, i, f, b) VALUES (")
+                .bind(n)
+                .push(", ")
+                .bind((n % 3 != 0).then(|| format!("مراكش-آسفي {n}")))
+                .push(", ")
+                .bind((n % 4 != 0).then_some(n * 1_000_000_007))
+                .push(", ")
+                .bind((n % 5 != 0).then_some(n as f64 / 3.0))
+                .push(", ")
+                .bind((n % 2 == 0).then(|| vec![0u8, 0xd8, n as u8]))
+                .push(")");
+            sql.execute(&db).await.expect("insert");
+            // Committed on the pool, visible to the next read on the calling thread.
+            let seen = decode(&reads.rows(select(backend, n)).await.expect("read"));
+            assert_eq!(seen.len(), 1, "row {n} seen right after its commit");
+        }
+        let by_pool = decode(&db.rows(select(backend, 1)).await.expect("pool"));
+        let by_readers = decode(&reads.rows(select(backend, 1)).await.expect("readers"));
+        assert_eq!(by_pool.len(), 20);
+        assert_eq!(by_readers, by_pool);
+        // A type the column does not hold is an error naming the column, not a panic.
+        let rows = reads.rows(select(backend, 1)).await.expect("readers");
+        let e = rows[0]
+            .try_get::<i64>("", "s")
+            .expect_err("text is not an integer");
+        assert!(e.to_string().contains("column s"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn readers_cannot_write() {
+        let (_dir, config, db) = file_db().await;
+        let reads = Reads::for_config(&config, db.clone());
+        let mut sql = Sql::new(db.get_database_backend());
+        sql.push("INSERT INTO t (id) VALUES (1) RETURNING id");
+        assert!(reads.rows(sql).await.is_err(), "query_only refuses writes");
+        let count = db
+            .rows({
+                let mut s = Sql::new(db.get_database_backend());
+                s.push("SELECT COUNT(*) AS n FROM t");
+                s
+            })
+            .await
+            .expect("count");
+        assert_eq!(count[0].try_get::<i64>("", "n").expect("n"), 0);
+    }
+}
