@@ -1433,7 +1433,7 @@ pub async fn analyze(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// Counts the documents matching a query's filter.
 pub(crate) async fn count(conn: &impl Fetch, ctx: &TenantCtx, q: &ListQuery) -> Result<i64, DbErr> {
     let sql = build_list(ctx, q, conn.backend(), true);
-    match conn.row(sql).await? {
+    match conn.rows_scanning(sql).await?.first() {
         Some(row) => row.try_get("", "n"),
         None => Ok(0),
     }
@@ -1451,7 +1451,7 @@ pub(crate) async fn group_counts(
     limit: u64,
 ) -> Result<Vec<(Vec<String>, i64)>, DbErr> {
     let sql = build_shaped(ctx, q, conn.backend(), Shape::Groups(keys, limit));
-    let rows = conn.rows(sql).await?;
+    let rows = conn.rows_scanning(sql).await?;
     rows.iter()
         .map(|row| {
             let values = (0..keys.len())

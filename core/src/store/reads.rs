@@ -79,6 +79,11 @@ pub(crate) trait Fetch: Sync {
     async fn row(&self, sql: Sql) -> Result<Option<Row>, DbErr> {
         Ok(self.rows(sql).await?.into_iter().next())
     }
+
+    /// A statement that may read many rows (counts, groups over a large filter).
+    async fn rows_scanning(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
+        self.rows(sql).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -107,6 +112,21 @@ impl Fetch for Reads {
         match &self.sqlite {
             Some(sqlite) => sqlite.query(&sql),
             None => self.db.rows(sql).await,
+        }
+    }
+
+    /// On a multi-threaded runtime, the worker's other tasks move to another thread while a
+    /// long statement runs, so it does not hold up the requests queued behind it.
+    async fn rows_scanning(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match &self.sqlite {
+            Some(sqlite)
+                if Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) =>
+            {
+                tokio::task::block_in_place(|| sqlite.query(&sql))
+            }
+            _ => self.rows(sql).await,
         }
     }
 }
