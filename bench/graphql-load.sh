@@ -29,6 +29,12 @@ editor=$(grep -m1 'editor token' "$data/serve.log" | awk '{print $3}')
 start=$(date +%s.%N)
 "$bin/zellige" import --tenant marrakech-safi "$data/load.jsonl" >&2
 echo "import of $((articles + events + artisans)) entries: $(echo "$(date +%s.%N) - $start" | bc) s" >&2
+# The search indexer applies the import's outbox events in the background: wait until it has
+# caught up, so that its work is not counted against the load run.
+for _ in $(seq 1 900); do
+  curl -s "http://127.0.0.1:$port/readyz" | grep -Eq '"backlog":\{("[^"]+":0,?)*\}' && break
+  sleep 0.2
+done
 rss_idle=$(ps -o rss= -p $server)
 
 q_latest='{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }'
