@@ -54,7 +54,7 @@ impl<'a> Event<'a> {
 }
 
 /// Appends an event, on a connection or inside the caller's transaction.
-pub async fn record(conn: &impl ConnectionTrait, event: Event<'_>) -> Result<(), DbErr> {
+pub async fn record(conn: &impl crate::store::reads::Exec, event: Event<'_>) -> Result<(), DbErr> {
     repo::insert(conn, &event.into_row()).await
 }
 

@@ -2,9 +2,10 @@
 //! version history and restore. Every write is one transaction: documents, index rows, a
 //! version row and an outbox event, or nothing.
 
+use crate::store::reads::Exec;
+use crate::store::writer::savepoint;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -704,7 +705,7 @@ impl Content {
     #[allow(clippy::too_many_arguments)]
     async fn create_locked(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl Exec,
         model: &TenantModel,
         ctx: &TenantCtx,
         entry_type: &str,
@@ -825,7 +826,7 @@ impl Content {
     #[allow(clippy::too_many_arguments)]
     async fn update_locked(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl Exec,
         model: &TenantModel,
         ctx: &TenantCtx,
         entry_type: &str,
@@ -931,7 +932,7 @@ impl Content {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn publish_in(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl Exec,
         model: &TenantModel,
         ctx: &TenantCtx,
         entry_type: &str,
@@ -986,7 +987,7 @@ impl Content {
     /// Unpublishes inside the caller's write transaction.
     pub(crate) async fn unpublish_in(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl Exec,
         model: &TenantModel,
         ctx: &TenantCtx,
         entry_type: &str,
@@ -1094,47 +1095,40 @@ impl Content {
                     continue;
                 }
             };
-            let savepoint = txn.begin().await?;
-            let result = match write {
-                Prepared::Create(input, hooked) => self
-                    .create_locked(&savepoint, &model, ctx, entry_type, input, hooked, actor)
-                    .await
-                    .map(Some),
-                Prepared::Update {
-                    id,
-                    input,
-                    expected_version,
-                    hooked,
-                } => self
-                    .update_locked(
-                        &savepoint,
-                        &model,
-                        ctx,
-                        entry_type,
-                        &id,
+            let result = savepoint(&txn, async {
+                match write {
+                    Prepared::Create(input, hooked) => self
+                        .create_locked(&txn, &model, ctx, entry_type, input, hooked, actor)
+                        .await
+                        .map(Some),
+                    Prepared::Update {
+                        id,
                         input,
                         expected_version,
                         hooked,
-                        actor,
-                    )
-                    .await
-                    .map(Some),
-                Prepared::Delete(id) => {
-                    delete_locked(&savepoint, &model, ctx, entry_type, &id, actor)
+                    } => self
+                        .update_locked(
+                            &txn,
+                            &model,
+                            ctx,
+                            entry_type,
+                            &id,
+                            input,
+                            expected_version,
+                            hooked,
+                            actor,
+                        )
                         .await
-                        .map(|()| None)
+                        .map(Some),
+                    Prepared::Delete(id) => {
+                        delete_locked(&txn, &model, ctx, entry_type, &id, actor)
+                            .await
+                            .map(|()| None)
+                    }
                 }
-            };
-            match result {
-                Ok(v) => {
-                    savepoint.commit().await?;
-                    results.push(Ok(v));
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    results.push(Err(e));
-                }
-            }
+            })
+            .await?;
+            results.push(result);
         }
         txn.commit().await?;
         Ok(results)
@@ -1246,7 +1240,7 @@ fn status_of(doc: &DocRow) -> Status {
 /// Picks the slug: the client's (must be free and in slug form) or one derived from
 /// `slugFrom`, made unique with a numeric suffix.
 pub(crate) async fn choose_slug(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     requested: Option<&str>,
@@ -1283,7 +1277,7 @@ pub(crate) async fn choose_slug(
 
 /// Like [`choose_slug`], also avoiding slugs taken earlier in the same import batch.
 pub(crate) async fn choose_slug_in_batch(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     requested: Option<&str>,
@@ -1329,7 +1323,7 @@ pub(crate) struct SlugProbe {
 
 impl SlugProbe {
     pub(crate) async fn load(
-        conn: &impl ConnectionTrait,
+        conn: &impl Exec,
         ctx: &TenantCtx,
         candidates: std::collections::HashMap<String, Vec<String>>,
     ) -> Result<SlugProbe, ContentError> {
@@ -1385,7 +1379,7 @@ pub(crate) fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
 /// Deletes an entry (both copies, its history and schedules) in a write transaction that holds
 /// the tenant's lock.
 async fn delete_locked(
-    txn: &DatabaseTransaction,
+    txn: &impl Exec,
     model: &TenantModel,
     ctx: &TenantCtx,
     entry_type: &str,
@@ -1431,7 +1425,7 @@ enum Prepared {
 }
 
 pub(crate) async fn check_references(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     data: &Map<String, Value>,
@@ -1475,7 +1469,7 @@ pub(crate) fn reference_errors(
 
 /// Media fields must name assets of the tenant's media library.
 pub(crate) async fn check_media(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     data: &Map<String, Value>,
@@ -1527,7 +1521,7 @@ pub(crate) async fn check_media(
 }
 
 pub(crate) async fn check_unique(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     data: &Map<String, Value>,
@@ -1562,7 +1556,7 @@ pub(crate) fn index_rows_of(ctx: &TenantCtx, ct: &ContentType, doc: &DocRow) -> 
 }
 
 async fn write_index(
-    txn: &DatabaseTransaction,
+    txn: &impl Exec,
     ctx: &TenantCtx,
     ct: &ContentType,
     stage: Stage,
@@ -1604,7 +1598,7 @@ pub(crate) fn version_row(
 }
 
 async fn write_version(
-    txn: &DatabaseTransaction,
+    txn: &impl Exec,
     ctx: &TenantCtx,
     doc: &DocRow,
     action: &str,
@@ -1627,7 +1621,7 @@ pub(crate) fn event_for(kind: EventKind, doc: &DocRow) -> NewEvent {
 
 /// Records the outbox event and the audit row of an entry write, inside its transaction.
 async fn record(
-    txn: &DatabaseTransaction,
+    txn: &impl Exec,
     ctx: &TenantCtx,
     kind: EventKind,
     doc: &DocRow,

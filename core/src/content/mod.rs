@@ -202,7 +202,7 @@ impl Content {
     /// Reads the tenant's content types and caches them as the model of `version`.
     async fn load_model(
         &self,
-        conn: &impl sea_orm::ConnectionTrait,
+        conn: &impl crate::store::reads::Exec,
         ctx: &TenantCtx,
         version: i64,
     ) -> Result<Arc<TenantModel>, ContentError> {
@@ -239,9 +239,10 @@ impl Content {
     pub(crate) async fn begin_write(
         &self,
         ctx: &TenantCtx,
-    ) -> Result<(crate::store::WriteTxn, Arc<TenantModel>), ContentError> {
+    ) -> Result<(crate::store::writer::Txn, Arc<TenantModel>), ContentError> {
         let cached = self.model(ctx).await?;
-        let (txn, version) = crate::store::begin_tenant_write(&self.db, ctx.id()).await?;
+        let txn = self.reads.begin_write().await?;
+        let version = crate::store::tenants::lock_for_write(&txn, ctx.id()).await?;
         if cached.schema_version == version {
             return Ok((txn, cached));
         }

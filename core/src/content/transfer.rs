@@ -21,7 +21,6 @@ use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, parse_rfc3339, to_rfc3339};
-use sea_orm::ConnectionTrait;
 
 /// One line of an import or export file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -457,7 +456,7 @@ struct BatchLookups {
 
 impl BatchLookups {
     async fn load(
-        conn: &impl ConnectionTrait,
+        conn: &impl crate::store::reads::Exec,
         ctx: &TenantCtx,
         lines: &[(usize, Checked<'_>)],
     ) -> Result<Self, sea_orm::DbErr> {

@@ -403,7 +403,7 @@ fn refusal(losses: BTreeMap<String, FieldLoss>) -> ContentError {
 }
 
 async fn bump(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &impl crate::store::reads::Exec,
     ctx: &TenantCtx,
     name: &str,
     what: &str,

@@ -1,7 +1,9 @@
 //! The `audit_log` table: who did what, where and when. Append-only; ids are UUIDv7, so id
 //! order is time order.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
+
+use super::reads::Exec;
 
 use super::sql::Sql;
 
@@ -18,8 +20,8 @@ pub struct AuditRow {
     pub client: Option<String>,
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, row: &AuditRow) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn insert(conn: &impl Exec, row: &AuditRow) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push(
         "INSERT INTO audit_log (id, tenant_id, at, actor, action, target, detail, client) VALUES (",
     )
@@ -39,18 +41,18 @@ pub async fn insert(conn: &impl ConnectionTrait, row: &AuditRow) -> Result<(), D
     .push(", ")
     .bind(row.client.clone())
     .push(")");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// A tenant's events, newest first, older than `before` (an event id) when given.
 pub async fn list(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     before: Option<&str>,
     action_prefix: Option<&str>,
     limit: u64,
 ) -> Result<Vec<AuditRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT id, tenant_id, at, actor, action, target, detail, client FROM audit_log WHERE tenant_id = ")
         .bind(tenant_id.to_owned());
     if let Some(before) = before {
@@ -66,7 +68,7 @@ pub async fn list(
             .push(" ESCAPE '\\'");
     }
     sql.push(" ORDER BY id DESC LIMIT ").bind(limit as i64);
-    let rows = sql.fetch_all(conn).await?;
+    let rows = conn.rows(sql).await?;
     rows.iter()
         .map(|row| {
             let detail: String = row.try_get("", "detail")?;

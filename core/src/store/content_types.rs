@@ -1,19 +1,18 @@
 //! The `content_types` table: one JSON definition per (tenant, type name).
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
+
+use super::reads::Exec;
 
 use super::sql::Sql;
 use crate::tenancy::TenantCtx;
 
-pub async fn list(
-    conn: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-) -> Result<Vec<serde_json::Value>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn list(conn: &impl Exec, ctx: &TenantCtx) -> Result<Vec<serde_json::Value>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT definition FROM content_types WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" ORDER BY created_at, name");
-    sql.fetch_all(conn)
+    conn.rows(sql)
         .await?
         .iter()
         .map(|row| {
@@ -25,13 +24,13 @@ pub async fn list(
 }
 
 pub async fn upsert(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     name: &str,
     definition: &serde_json::Value,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("INSERT INTO content_types (tenant_id, name, definition, created_at, updated_at) VALUES (")
         .bind(ctx.id().to_owned()).push(", ")
         .bind(name.to_owned()).push(", ")
@@ -39,18 +38,14 @@ pub async fn upsert(
         .bind(now).push(", ")
         .bind(now)
         .push(") ON CONFLICT (tenant_id, name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
-pub async fn delete(
-    conn: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-    name: &str,
-) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn delete(conn: &impl Exec, ctx: &TenantCtx, name: &str) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM content_types WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND name = ")
         .bind(name.to_owned());
-    Ok(sql.execute(conn).await? > 0)
+    Ok(conn.exec(sql).await? > 0)
 }

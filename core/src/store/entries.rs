@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 use serde_json::Map;
 
 use super::dialect;
-use super::reads::{Fetch, Row};
+use super::reads::{Exec, Fetch, Row};
 use super::sql::{Sql, insert_rows};
 use crate::content::values::{self, IndexRow};
 use crate::tenancy::TenantCtx;
@@ -162,14 +162,14 @@ pub(crate) async fn get_many(
 
 /// Of `ids`, those that exist as entries (any type, draft stage) of this tenant.
 pub async fn existing_ids(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: Option<&str>,
     ids: &[String],
 ) -> Result<HashSet<String>, DbErr> {
     let mut found = HashSet::new();
     for chunk in ids.chunks(1000) {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT d.entry_id FROM entry_docs d WHERE ");
         scope(&mut sql, ctx, Stage::Draft);
         if let Some(t) = entry_type {
@@ -177,7 +177,7 @@ pub async fn existing_ids(
         }
         sql.push(" AND d.entry_id IN ")
             .bind_list(chunk.iter().cloned());
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             found.insert(row.try_get::<String>("", "entry_id")?);
         }
     }
@@ -187,12 +187,12 @@ pub async fn existing_ids(
 /// Slugs of a type in `[base, base + ".")`: `base` itself and every `base-…` (to pick a free
 /// suffix). One index range per stage.
 pub async fn slugs_like(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     base: &str,
 ) -> Result<HashSet<String>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT d.slug FROM entry_docs d WHERE d.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND d.type = ")
@@ -201,7 +201,7 @@ pub async fn slugs_like(
         .bind(base.to_owned())
         .push(" AND d.slug < ")
         .bind(format!("{base}."));
-    sql.fetch_all(conn)
+    conn.rows(sql)
         .await?
         .iter()
         .map(|r| r.try_get("", "slug"))
@@ -210,21 +210,21 @@ pub async fn slugs_like(
 
 /// Of `slugs`, those used by an entry of the type (draft or published copy).
 pub async fn slugs_in(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     slugs: &[String],
 ) -> Result<HashSet<String>, DbErr> {
     let mut found = HashSet::new();
     for chunk in slugs.chunks(1000) {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT d.slug FROM entry_docs d WHERE d.tenant_id = ")
             .bind(ctx.id().to_owned())
             .push(" AND d.type = ")
             .bind(entry_type.to_owned())
             .push(" AND d.stage IN (0, 1) AND d.slug IN ")
             .bind_list(chunk.iter().cloned());
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             found.insert(row.try_get::<String>("", "slug")?);
         }
     }
@@ -233,13 +233,13 @@ pub async fn slugs_in(
 
 /// The entry (other than `except`) whose draft or published copy uses `slug`, if any.
 pub async fn slug_owner(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     slug: &str,
     except: Option<&str>,
 ) -> Result<Option<String>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT d.entry_id FROM entry_docs d WHERE d.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND d.type = ")
@@ -250,7 +250,7 @@ pub async fn slug_owner(
         sql.push(" AND d.entry_id <> ").bind(id.to_owned());
     }
     sql.push(" LIMIT 1");
-    sql.fetch_one(conn)
+    conn.row(sql)
         .await?
         .map(|r| r.try_get("", "entry_id"))
         .transpose()
@@ -258,14 +258,14 @@ pub async fn slug_owner(
 
 /// Whether another entry's draft holds `value` in the unique field `field`.
 pub async fn unique_taken(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     field: &str,
     value: &str,
     except: Option<&str>,
 ) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT f.entry_id FROM entry_fields f WHERE f.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND f.type = ")
@@ -278,13 +278,13 @@ pub async fn unique_taken(
         sql.push(" AND f.entry_id <> ").bind(id.to_owned());
     }
     sql.push(" LIMIT 1");
-    Ok(sql.fetch_one(conn).await?.is_some())
+    Ok(conn.row(sql).await?.is_some())
 }
 
 /// Of `values`, those a draft already holds in the unique field `field` (an import batch's
 /// values, looked up together).
 pub async fn unique_values_taken(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     field: &str,
@@ -292,7 +292,7 @@ pub async fn unique_values_taken(
 ) -> Result<HashSet<String>, DbErr> {
     let mut taken = HashSet::new();
     for chunk in values.chunks(1000) {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT f.v FROM entry_fields f WHERE f.tenant_id = ")
             .bind(ctx.id().to_owned())
             .push(" AND f.type = ")
@@ -301,7 +301,7 @@ pub async fn unique_values_taken(
             .bind(field.to_owned())
             .push(" AND f.locale = '' AND f.v IN ")
             .bind_list(chunk.iter().cloned());
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             taken.insert(row.try_get::<String>("", "v")?);
         }
     }
@@ -344,7 +344,7 @@ const DOC_INSERT_COLUMNS: [&str; 13] = [
 
 /// Inserts documents (new entries, bulk import).
 pub async fn insert_docs(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     docs: &[(Stage, &DocRow)],
 ) -> Result<(), DbErr> {
@@ -357,12 +357,12 @@ pub async fn insert_docs(
 
 /// Rewrites the draft if its version is still `expected`; returns whether it did (optimistic lock).
 pub async fn update_draft(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     doc: &DocRow,
     expected: i64,
 ) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE entry_docs SET slug = ")
         .bind(doc.slug.clone())
         .push(", version = ")
@@ -383,18 +383,18 @@ pub async fn update_draft(
         .bind(doc.entry_id.clone())
         .push(" AND stage = 0 AND version = ")
         .bind(expected);
-    Ok(sql.execute(conn).await? == 1)
+    Ok(conn.exec(sql).await? == 1)
 }
 
 /// Removes one stage of an entry (document and index rows).
 pub async fn delete_stage(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     id: &str,
     stage: Stage,
 ) -> Result<u64, DbErr> {
     for table in ["entry_fields", "entry_docs"] {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("DELETE FROM ")
             .push(table)
             .push(" WHERE tenant_id = ")
@@ -403,7 +403,7 @@ pub async fn delete_stage(
             .bind(id.to_owned())
             .push(" AND stage = ")
             .bind(stage.code());
-        let n = sql.execute(conn).await?;
+        let n = conn.exec(sql).await?;
         if table == "entry_docs" {
             return Ok(n);
         }
@@ -412,17 +412,13 @@ pub async fn delete_stage(
 }
 
 /// Removes an entry's history.
-pub async fn delete_versions(
-    conn: &impl ConnectionTrait,
-    ctx: &TenantCtx,
-    id: &str,
-) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn delete_versions(conn: &impl Exec, ctx: &TenantCtx, id: &str) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM entry_versions WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND entry_id = ")
         .bind(id.to_owned());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Index rows of one document, ready to insert.
@@ -434,7 +430,7 @@ pub struct IndexBatch<'a> {
 }
 
 pub async fn insert_index(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     batches: Vec<IndexBatch<'_>>,
 ) -> Result<(), DbErr> {
@@ -471,18 +467,18 @@ pub async fn insert_index(
 
 /// Replaces the index rows of one document.
 pub async fn replace_index(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     batch: IndexBatch<'_>,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM entry_fields WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND entry_id = ")
         .bind(batch.entry_id.to_owned())
         .push(" AND stage = ")
         .bind(batch.stage.code());
-    sql.execute(conn).await?;
+    conn.exec(sql).await?;
     insert_index(conn, ctx, vec![batch]).await
 }
 
@@ -501,7 +497,7 @@ pub struct VersionRow {
 }
 
 pub async fn insert_versions(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     versions: &[VersionRow],
 ) -> Result<(), DbErr> {
@@ -542,7 +538,7 @@ pub async fn insert_versions(
     .await
 }
 
-fn version_from_row(row: &QueryResult) -> Result<VersionRow, DbErr> {
+fn version_from_row(row: &Row) -> Result<VersionRow, DbErr> {
     let data: String = row.try_get("", "data")?;
     Ok(VersionRow {
         entry_id: row.try_get("", "entry_id")?,
@@ -560,37 +556,33 @@ fn version_from_row(row: &QueryResult) -> Result<VersionRow, DbErr> {
 
 /// An entry's history, newest first.
 pub async fn list_versions(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     id: &str,
 ) -> Result<Vec<VersionRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT entry_id, version, type, action, status, slug, data, created_at, created_by FROM entry_versions WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND entry_id = ")
         .bind(id.to_owned())
         .push(" ORDER BY version DESC");
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(version_from_row)
-        .collect()
+    conn.rows(sql).await?.iter().map(version_from_row).collect()
 }
 
 pub async fn get_version(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     id: &str,
     version: i64,
 ) -> Result<Option<VersionRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT entry_id, version, type, action, status, slug, data, created_at, created_by FROM entry_versions WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND entry_id = ")
         .bind(id.to_owned())
         .push(" AND version = ")
         .bind(version);
-    sql.fetch_one(conn)
+    conn.row(sql)
         .await?
         .as_ref()
         .map(version_from_row)
@@ -600,13 +592,13 @@ pub async fn get_version(
 /// The versions of a type's entries in (entry, version) order, one page after `after`
 /// (content-type changes migrate the history with the documents).
 pub async fn scan_versions(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
     after: Option<(&str, i64)>,
     limit: u64,
 ) -> Result<Vec<VersionRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT entry_id, version, type, action, status, slug, data, created_at, created_by FROM entry_versions WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND type = ")
@@ -621,22 +613,18 @@ pub async fn scan_versions(
             .push("))");
     }
     sql.push(&format!(" ORDER BY entry_id, version LIMIT {limit}"));
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(version_from_row)
-        .collect()
+    conn.rows(sql).await?.iter().map(version_from_row).collect()
 }
 
 /// Deletes a tenant's versions older than `before` (ms) that are not among their entry's newest
 /// `keep`, never the version its published copy or its draft is at. Returns how many went.
 pub async fn prune_versions(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     keep: u32,
     before: i64,
 ) -> Result<u64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM entry_versions WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND created_at < ")
@@ -648,18 +636,18 @@ pub async fn prune_versions(
         .push(" AND NOT EXISTS (SELECT 1 FROM entry_docs p WHERE p.tenant_id = entry_versions.tenant_id AND p.entry_id = entry_versions.entry_id AND p.stage = ")
         .bind(Stage::Published.code())
         .push(" AND p.version = entry_versions.version)");
-    sql.execute(conn).await
+    conn.exec(sql).await
 }
 
 /// Rewrites the data of one version in place (content-type data migrations).
 pub async fn rewrite_version_data(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     id: &str,
     version: i64,
     data: &Map<String, serde_json::Value>,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE entry_versions SET data = ")
         .bind(serde_json::Value::Object(data.clone()).to_string())
         .push(" WHERE tenant_id = ")
@@ -668,7 +656,7 @@ pub async fn rewrite_version_data(
         .bind(id.to_owned())
         .push(" AND version = ")
         .bind(version);
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// All documents of a type and stage, in id order, one page after `after` (exports, data
@@ -698,13 +686,13 @@ pub(crate) async fn scan(
 
 /// Rewrites the data of one document in place (content-type data migrations).
 pub async fn rewrite_data(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     id: &str,
     stage: Stage,
     data: &Map<String, serde_json::Value>,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE entry_docs SET data = ")
         .bind(serde_json::Value::Object(data.clone()).to_string())
         .push(" WHERE tenant_id = ")
@@ -713,32 +701,32 @@ pub async fn rewrite_data(
         .bind(id.to_owned())
         .push(" AND stage = ")
         .bind(stage.code());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Deletes every entry of a type (with force, when its content type is deleted).
 pub async fn delete_type(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     entry_type: &str,
 ) -> Result<u64, DbErr> {
     let mut deleted = 0;
     for table in ["entry_fields", "entry_versions", "entry_docs"] {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("DELETE FROM ")
             .push(table)
             .push(" WHERE tenant_id = ")
             .bind(ctx.id().to_owned())
             .push(" AND type = ")
             .bind(entry_type.to_owned());
-        deleted = sql.execute(conn).await?;
+        deleted = conn.exec(sql).await?;
     }
     Ok(deleted)
 }
 
 /// Counts the documents of a type and stage.
 pub async fn count_type(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     stage: Stage,
     entry_type: &str,

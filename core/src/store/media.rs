@@ -1,6 +1,8 @@
 //! The `media_assets` and `media_variants` tables.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::{DbErr, Value};
+
+use super::reads::{Exec, Row};
 
 use super::sql::{Sql, insert_rows};
 
@@ -47,7 +49,7 @@ const COLUMNS: [&str; 16] = [
     "updated_at",
 ];
 
-fn from_row(row: &QueryResult) -> Result<AssetRow, DbErr> {
+fn from_row(row: &Row) -> Result<AssetRow, DbErr> {
     Ok(AssetRow {
         id: row.try_get("", "id")?,
         tenant_id: row.try_get("", "tenant_id")?,
@@ -89,45 +91,37 @@ fn values(a: &AssetRow) -> Vec<Value> {
     ]
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, a: &AssetRow) -> Result<(), DbErr> {
+pub async fn insert(conn: &impl Exec, a: &AssetRow) -> Result<(), DbErr> {
     insert_rows(conn, "media_assets", &COLUMNS, vec![values(a)]).await
 }
 
-pub async fn get(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<AssetRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn get(conn: &impl Exec, tenant_id: &str, id: &str) -> Result<Option<AssetRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(&COLUMNS.join(", "))
         .push(" FROM media_assets WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND id = ")
         .bind(id.to_owned());
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(from_row).transpose()
 }
 
 /// The tenant's assets among `ids` (the others do not exist or belong to another tenant).
 pub async fn get_many(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     ids: &[String],
 ) -> Result<Vec<AssetRow>, DbErr> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT ")
             .push(&COLUMNS.join(", "))
             .push(" FROM media_assets WHERE tenant_id = ")
             .bind(tenant_id.to_owned())
             .push(" AND id IN ")
             .bind_list(chunk.iter().cloned());
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             out.push(from_row(&row)?);
         }
     }
@@ -149,12 +143,12 @@ pub struct ListFilter {
 
 /// One page of the tenant's assets, newest first; `limit` rows at most.
 pub async fn list(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     f: &ListFilter,
     limit: u64,
 ) -> Result<Vec<AssetRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(&COLUMNS.join(", "))
         .push(" FROM media_assets WHERE tenant_id = ")
@@ -190,7 +184,7 @@ pub async fn list(
         sql.push(" AND id < ").bind(before.clone());
     }
     sql.push(&format!(" ORDER BY id DESC LIMIT {limit}"));
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
 fn like_escape(s: &str) -> String {
@@ -200,8 +194,8 @@ fn like_escape(s: &str) -> String {
 }
 
 /// Writes the metadata columns (not the bytes, the tenant or the creation).
-pub async fn update_meta(conn: &impl ConnectionTrait, a: &AssetRow) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn update_meta(conn: &impl Exec, a: &AssetRow) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE media_assets SET file_name = ")
         .bind(a.file_name.clone())
         .push(", alt = ")
@@ -220,62 +214,50 @@ pub async fn update_meta(conn: &impl ConnectionTrait, a: &AssetRow) -> Result<bo
         .bind(a.tenant_id.clone())
         .push(" AND id = ")
         .bind(a.id.clone());
-    Ok(sql.execute(conn).await? == 1)
+    Ok(conn.exec(sql).await? == 1)
 }
 
-pub async fn delete(conn: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn delete(conn: &impl Exec, tenant_id: &str, id: &str) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM media_assets WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND id = ")
         .bind(id.to_owned());
-    Ok(sql.execute(conn).await? == 1)
+    Ok(conn.exec(sql).await? == 1)
 }
 
 /// How many of the tenant's assets name these bytes.
-pub async fn sharing(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-    sha256: &str,
-) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn sharing(conn: &impl Exec, tenant_id: &str, sha256: &str) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT COUNT(*) AS n FROM media_assets WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND sha256 = ")
         .bind(sha256.to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => row.try_get("", "n"),
         None => Ok(0),
     }
 }
 
 /// Bytes the tenant stores: each distinct content once.
-pub async fn stored_bytes(conn: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT COALESCE(SUM(size), 0) AS n FROM (SELECT DISTINCT sha256, size FROM media_assets WHERE tenant_id = ")
+pub async fn stored_bytes(conn: &impl Exec, tenant_id: &str) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
+    // SUM is NUMERIC on PostgreSQL: cast back to an integer.
+    sql.push("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM (SELECT DISTINCT sha256, size FROM media_assets WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(") AS s");
-    match sql.fetch_one(conn).await? {
-        Some(row) => {
-            // SUM is NUMERIC on PostgreSQL.
-            row.try_get::<i64>("", "n").or_else(|_| {
-                row.try_get::<sea_orm::prelude::Decimal>("", "n")
-                    .map(|d| d.try_into().unwrap_or(i64::MAX))
-            })
-        }
+    match conn.row(sql).await? {
+        Some(row) => row.try_get::<i64>("", "n"),
         None => Ok(0),
     }
 }
 
 /// Every content address the tenant's assets name (the sweep keeps these).
-pub async fn all_hashes(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-) -> Result<Vec<String>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn all_hashes(conn: &impl Exec, tenant_id: &str) -> Result<Vec<String>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT DISTINCT sha256 FROM media_assets WHERE tenant_id = ")
         .bind(tenant_id.to_owned());
-    sql.fetch_all(conn)
+    conn.rows(sql)
         .await?
         .iter()
         .map(|r| r.try_get("", "sha256"))
@@ -284,7 +266,7 @@ pub async fn all_hashes(
 
 /// Records a stored variant (idempotent).
 pub async fn add_variant(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     sha256: &str,
     params: &str,
@@ -292,7 +274,7 @@ pub async fn add_variant(
     size: i64,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push(
         "INSERT INTO media_variants (tenant_id, sha256, params, mime, size, created_at) VALUES ",
     )
@@ -305,45 +287,45 @@ pub async fn add_variant(
         now.into(),
     ])
     .push(" ON CONFLICT (tenant_id, sha256, params) DO NOTHING");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// The variants stored for some bytes, as their parameter strings; then forgets them.
 pub async fn take_variants(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     sha256: &str,
 ) -> Result<Vec<String>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT params FROM media_variants WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND sha256 = ")
         .bind(sha256.to_owned());
-    let params = sql
-        .fetch_all(conn)
+    let params = conn
+        .rows(sql)
         .await?
         .iter()
         .map(|r| r.try_get("", "params"))
         .collect::<Result<Vec<String>, _>>()?;
-    let mut del = Sql::new(conn.get_database_backend());
+    let mut del = Sql::new(conn.backend());
     del.push("DELETE FROM media_variants WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND sha256 = ")
         .bind(sha256.to_owned());
-    del.execute(conn).await?;
+    conn.exec(del).await?;
     Ok(params)
 }
 
 /// Entries (id, type, stage) whose indexed `field` of `entry_type` holds `asset_id`.
 pub async fn referring(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     fields: &[(String, String)],
     asset_id: &str,
 ) -> Result<Vec<(String, String, i16)>, DbErr> {
     let mut out = Vec::new();
     for (entry_type, field) in fields {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("SELECT DISTINCT entry_id, stage FROM entry_fields WHERE tenant_id = ")
             .bind(tenant_id.to_owned())
             .push(" AND type = ")
@@ -353,7 +335,7 @@ pub async fn referring(
             .push(" AND v = ")
             .bind(asset_id.to_owned())
             .push(" LIMIT 100");
-        for row in sql.fetch_all(conn).await? {
+        for row in conn.rows(sql).await? {
             let stage: i16 = row
                 .try_get::<i16>("", "stage")
                 .or_else(|_| row.try_get::<i32>("", "stage").map(|s| s as i16))?;

@@ -27,11 +27,12 @@ pub mod plugins;
 pub mod reads;
 pub mod schedules;
 pub mod sessions;
-pub(crate) mod sql;
+pub mod sql;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -158,5 +159,5 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    ) || matches!(writer::sqlite_code(err), Some(2067 | 1555))
 }

@@ -2,7 +2,9 @@
 //! tenant (`tenant_seq`, gap-free and in commit order). Consumers (search indexer, webhooks,
 //! subscriptions) each keep their own position per tenant in `outbox_consumers`.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+use sea_orm::{DbBackend, DbErr, Value};
+
+use super::reads::Exec;
 use serde::Serialize;
 
 use super::sql::{Sql, insert_rows};
@@ -66,7 +68,7 @@ pub struct Event {
 
 /// Records events in the caller's transaction.
 pub async fn record(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     events: Vec<NewEvent>,
     now: i64,
@@ -111,19 +113,19 @@ pub async fn record(
 
 /// Events of a tenant after `after`, oldest first.
 pub async fn read(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     after: i64,
     limit: u64,
 ) -> Result<Vec<Event>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT tenant_seq, kind, entry_type, entry_id, payload, created_at FROM outbox WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND tenant_seq > ")
         .bind(after)
         .push(" ORDER BY tenant_seq LIMIT ")
         .bind(limit as i64);
-    sql.fetch_all(conn)
+    conn.rows(sql)
         .await?
         .iter()
         .map(|row| {
@@ -141,17 +143,13 @@ pub async fn read(
 }
 
 /// A consumer's position for a tenant (0 before its first acknowledgement).
-pub async fn position(
-    conn: &impl ConnectionTrait,
-    consumer: &str,
-    ctx: &TenantCtx,
-) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn position(conn: &impl Exec, consumer: &str, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT position FROM outbox_consumers WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => row.try_get("", "position"),
         None => Ok(0),
     }
@@ -159,66 +157,62 @@ pub async fn position(
 
 /// Moves a consumer's position forward (never backward).
 pub async fn acknowledge(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     consumer: &str,
     ctx: &TenantCtx,
     seq: i64,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("INSERT INTO outbox_consumers (consumer, tenant_id, position, updated_at) VALUES (")
         .bind(consumer.to_owned()).push(", ")
         .bind(ctx.id().to_owned()).push(", ")
         .bind(seq).push(", ")
         .bind(now)
         .push(") ON CONFLICT (consumer, tenant_id) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at WHERE outbox_consumers.position < excluded.position");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Sets a consumer's position back to 0 (a full rebuild for the search indexer).
 pub async fn reset_position(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     consumer: &str,
     ctx: &TenantCtx,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE outbox_consumers SET position = 0, updated_at = 0 WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Marks a consumer as working on a tenant (an indexer starting a rebuild), without moving
 /// its position; see [`touched_at`].
 pub async fn touch(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     consumer: &str,
     ctx: &TenantCtx,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE outbox_consumers SET updated_at = ")
         .bind(now)
         .push(" WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// When a consumer last acknowledged or touched a tenant (0 if never).
-pub async fn touched_at(
-    conn: &impl ConnectionTrait,
-    consumer: &str,
-    ctx: &TenantCtx,
-) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn touched_at(conn: &impl Exec, consumer: &str, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT updated_at FROM outbox_consumers WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => row.try_get("", "updated_at"),
         None => Ok(0),
     }
@@ -227,11 +221,11 @@ pub async fn touched_at(
 /// The consumer's position for the tenant with its row locked until the transaction ends, on
 /// PostgreSQL; `None` when another node holds it. On SQLite (one node) the plain position.
 pub async fn claim(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     consumer: &str,
     ctx: &TenantCtx,
 ) -> Result<Option<i64>, DbErr> {
-    if conn.get_database_backend() != DbBackend::Postgres {
+    if conn.backend() != DbBackend::Postgres {
         return position(conn, consumer, ctx).await.map(Some);
     }
     let mut ensure = Sql::new(DbBackend::Postgres);
@@ -241,29 +235,26 @@ pub async fn claim(
         .push(", ")
         .bind(ctx.id().to_owned())
         .push(", 0, 0) ON CONFLICT (consumer, tenant_id) DO NOTHING");
-    ensure.execute(conn).await?;
+    conn.exec(ensure).await?;
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push("SELECT position FROM outbox_consumers WHERE consumer = ")
         .bind(consumer.to_owned())
         .push(" AND tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" FOR UPDATE SKIP LOCKED");
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => Ok(Some(row.try_get("", "position")?)),
         None => Ok(None),
     }
 }
 
 /// Per tenant: slug, latest sequence and a consumer's position (for `/readyz` and metrics).
-pub async fn backlogs(
-    conn: &impl ConnectionTrait,
-    consumer: &str,
-) -> Result<Vec<(String, i64, i64)>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn backlogs(conn: &impl Exec, consumer: &str) -> Result<Vec<(String, i64, i64)>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT t.slug, t.event_seq, COALESCE(c.position, 0) AS position FROM tenants t LEFT JOIN outbox_consumers c ON c.tenant_id = t.id AND c.consumer = ")
         .bind(consumer.to_owned())
         .push(" ORDER BY t.slug");
-    sql.fetch_all(conn)
+    conn.rows(sql)
         .await?
         .iter()
         .map(|row| {
@@ -277,11 +268,11 @@ pub async fn backlogs(
 }
 
 /// The tenant's latest sequence number (0 before the first event).
-pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn latest(conn: &impl Exec, ctx: &TenantCtx) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT COALESCE(MAX(tenant_seq), 0) AS n FROM outbox WHERE tenant_id = ")
         .bind(ctx.id().to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => row.try_get("", "n"),
         None => Ok(0),
     }
@@ -289,34 +280,34 @@ pub async fn latest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64,
 
 /// The oldest and the newest sequence in a tenant's outbox, in one statement (0, 0 when it is
 /// empty): a consumer whose position is below the oldest minus one has missed pruned events.
-pub async fn bounds(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<(i64, i64), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn bounds(conn: &impl Exec, ctx: &TenantCtx) -> Result<(i64, i64), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT COALESCE(MIN(tenant_seq), 0) AS lo, COALESCE(MAX(tenant_seq), 0) AS hi FROM outbox WHERE tenant_id = ")
         .bind(ctx.id().to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => Ok((row.try_get("", "lo")?, row.try_get("", "hi")?)),
         None => Ok((0, 0)),
     }
 }
 
 /// The oldest sequence still in a tenant's outbox (0 when it is empty).
-pub async fn oldest(conn: &impl ConnectionTrait, ctx: &TenantCtx) -> Result<i64, DbErr> {
+pub async fn oldest(conn: &impl Exec, ctx: &TenantCtx) -> Result<i64, DbErr> {
     bounds(conn, ctx).await.map(|(lo, _)| lo)
 }
 
 /// The position every live consumer of a tenant has passed: the smallest position among
 /// consumers heard from since `fresh_since` (ms); `None` when none has been.
 pub async fn passed_by_all(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     fresh_since: i64,
 ) -> Result<Option<i64>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT MIN(position) AS n FROM outbox_consumers WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND updated_at >= ")
         .bind(fresh_since);
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => row.try_get::<Option<i64>>("", "n"),
         None => Ok(None),
     }
@@ -325,12 +316,12 @@ pub async fn passed_by_all(
 /// Deletes a tenant's events up to `through` that were written before `before` (ms), always
 /// keeping the newest event (the sequence's high-water mark). Returns how many went.
 pub async fn prune(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     ctx: &TenantCtx,
     through: i64,
     before: i64,
 ) -> Result<u64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM outbox WHERE tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(" AND tenant_seq <= ")
@@ -340,5 +331,5 @@ pub async fn prune(
         .push(" AND tenant_seq < (SELECT COALESCE(MAX(o.tenant_seq), 0) FROM outbox o WHERE o.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(")");
-    sql.execute(conn).await
+    conn.exec(sql).await
 }

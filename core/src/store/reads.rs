@@ -19,23 +19,35 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, RuntimeErr, TryGet
 
 use super::Db;
 use super::sql::Sql;
+use super::writer::{SqliteWriter, Txn};
 
 /// The main pool plus, for a SQLite file, the synchronous readers.
 #[derive(Clone, Debug)]
 pub struct Reads {
     db: Db,
     sqlite: Option<Arc<SqliteReads>>,
+    writer: Option<Arc<SqliteWriter>>,
 }
 
 impl Reads {
     /// Reads through the main pool only (PostgreSQL, tools, tests of the store).
     pub fn pool(db: Db) -> Self {
-        Reads { db, sqlite: None }
+        Reads {
+            db,
+            sqlite: None,
+            writer: None,
+        }
     }
 
     /// Reads a SQLite file through up to `idle_max` idle connections of its own, each with a
-    /// page cache of `cache_kib`.
-    pub fn sqlite(db: Db, path: &Path, idle_max: usize, cache_kib: u32) -> Self {
+    /// page cache of `cache_kib`, and writes entries through a connection of its own.
+    pub fn sqlite(
+        db: Db,
+        path: &Path,
+        idle_max: usize,
+        cache_kib: u32,
+        busy_timeout: Duration,
+    ) -> Self {
         let readers = SqliteReads {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
@@ -46,6 +58,7 @@ impl Reads {
         Reads {
             db,
             sqlite: Some(Arc::new(readers)),
+            writer: Some(Arc::new(SqliteWriter::new(path, busy_timeout, cache_kib))),
         }
     }
 
@@ -59,6 +72,7 @@ impl Reads {
                     &path,
                     config.db.sqlite_readers,
                     config.db.sqlite_reader_cache_kib,
+                    Duration::from_millis(config.db.sqlite_busy_timeout_ms),
                 )
             }
             _ => Reads::pool(db),
@@ -68,11 +82,24 @@ impl Reads {
     pub fn db(&self) -> &Db {
         &self.db
     }
+
+    /// Starts a write transaction for the entry path: on the SQLite writer when there is one
+    /// (see [`super::writer`]), on the pool otherwise. Either way after this process's earlier
+    /// writers.
+    pub async fn begin_write(&self) -> Result<Txn, DbErr> {
+        match &self.writer {
+            Some(writer) => {
+                let gate = super::writer_gate(&self.db).lock_owned().await;
+                Ok(Txn::Sqlite(writer.begin(gate)?))
+            }
+            None => Ok(Txn::Pool(super::begin_write(&self.db).await?)),
+        }
+    }
 }
 
 /// A source of rows: a pool, a transaction, or [`Reads`].
 #[async_trait::async_trait]
-pub(crate) trait Fetch: Sync {
+pub trait Fetch: Sync {
     fn backend(&self) -> DbBackend;
     async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr>;
 
@@ -93,12 +120,31 @@ impl<C: ConnectionTrait + Sync> Fetch for C {
     }
 
     async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
-        Ok(sql
-            .fetch_all(self)
+        Ok(self
+            .query_all_raw(sql.build())
             .await?
             .into_iter()
             .map(Row::Orm)
             .collect())
+    }
+
+    async fn row(&self, sql: Sql) -> Result<Option<Row>, DbErr> {
+        Ok(self.query_one_raw(sql.build()).await?.map(Row::Orm))
+    }
+}
+
+/// Where a write's statements run: a pool, a transaction, or the SQLite writer
+/// ([`super::writer::Txn`]).
+#[async_trait::async_trait]
+pub trait Exec: Fetch {
+    /// Runs a statement and returns the number of rows it changed.
+    async fn exec(&self, sql: Sql) -> Result<u64, DbErr>;
+}
+
+#[async_trait::async_trait]
+impl<C: ConnectionTrait + Sync> Exec for C {
+    async fn exec(&self, sql: Sql) -> Result<u64, DbErr> {
+        Ok(self.execute_raw(sql.build()).await?.rows_affected())
     }
 }
 
@@ -192,7 +238,11 @@ impl SqliteReads {
     }
 }
 
-fn run(conn: &rusqlite::Connection, text: &str, values: &[Value]) -> rusqlite::Result<Vec<Row>> {
+pub(super) fn run(
+    conn: &rusqlite::Connection,
+    text: &str,
+    values: &[Value],
+) -> rusqlite::Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(text)?;
     for (i, v) in values.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, to_cell(v)?)?;
@@ -229,7 +279,7 @@ fn owned(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Cell> {
     })
 }
 
-fn to_cell(v: &Value) -> rusqlite::Result<Cell> {
+pub(super) fn to_cell(v: &Value) -> rusqlite::Result<Cell> {
     let unsupported =
         || rusqlite::Error::ToSqlConversionFailure(format!("unsupported parameter {v:?}").into());
     Ok(match v {
@@ -259,12 +309,12 @@ fn db_err(e: rusqlite::Error) -> DbErr {
 }
 
 /// One result row, from either path.
-pub(crate) enum Row {
+pub enum Row {
     Orm(QueryResult),
     Sqlite(SqliteRow),
 }
 
-pub(crate) struct SqliteRow {
+pub struct SqliteRow {
     columns: Arc<[String]>,
     cells: Vec<Cell>,
 }
@@ -290,7 +340,7 @@ impl Row {
 }
 
 /// A Rust type a SQLite value converts to, beside its sea-orm conversion.
-pub(crate) trait FromCell: TryGetable + Sized {
+pub trait FromCell: TryGetable + Sized {
     fn from_cell(cell: &Cell) -> Option<Self>;
 }
 

@@ -1,6 +1,8 @@
 //! The `entry_schedules` table: pending scheduled publishes and unpublishes.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::DbErr;
+
+use super::reads::{Exec, Row};
 
 use super::sql::Sql;
 
@@ -46,7 +48,7 @@ pub struct ScheduleRow {
 const COLUMNS: &str =
     "tenant_id, entry_id, entry_type, action, due_at, created_by, created_at, failure";
 
-fn from_row(row: &QueryResult) -> Result<ScheduleRow, DbErr> {
+fn from_row(row: &Row) -> Result<ScheduleRow, DbErr> {
     let action: String = row.try_get("", "action")?;
     Ok(ScheduleRow {
         tenant_id: row.try_get("", "tenant_id")?,
@@ -61,8 +63,8 @@ fn from_row(row: &QueryResult) -> Result<ScheduleRow, DbErr> {
 }
 
 /// Sets (or replaces) the entry's schedule for `row.action`.
-pub async fn upsert(conn: &impl ConnectionTrait, row: &ScheduleRow) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn upsert(conn: &impl Exec, row: &ScheduleRow) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("INSERT INTO entry_schedules (")
         .push(COLUMNS)
         .push(") VALUES (")
@@ -80,17 +82,17 @@ pub async fn upsert(conn: &impl ConnectionTrait, row: &ScheduleRow) -> Result<()
         .push(", ")
         .bind(row.created_at)
         .push(", NULL) ON CONFLICT (tenant_id, entry_id, action) DO UPDATE SET due_at = excluded.due_at, entry_type = excluded.entry_type, created_by = excluded.created_by, created_at = excluded.created_at, failure = NULL");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Removes the entry's schedule for `action` (or every action with `None`); whether one was there.
 pub async fn delete(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     entry_id: &str,
     action: Option<ScheduleAction>,
 ) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM entry_schedules WHERE tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(" AND entry_id = ")
@@ -98,12 +100,12 @@ pub async fn delete(
     if let Some(a) = action {
         sql.push(" AND action = ").bind(a.as_str().to_owned());
     }
-    sql.execute(conn).await.map(|n| n > 0)
+    conn.exec(sql).await.map(|n| n > 0)
 }
 
 /// Marks a schedule that could not be carried out (it stops being due).
-pub async fn fail(conn: &impl ConnectionTrait, row: &ScheduleRow, why: &str) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn fail(conn: &impl Exec, row: &ScheduleRow, why: &str) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE entry_schedules SET failure = ")
         .bind(why.to_owned())
         .push(" WHERE tenant_id = ")
@@ -114,16 +116,16 @@ pub async fn fail(conn: &impl ConnectionTrait, row: &ScheduleRow, why: &str) -> 
         .bind(row.action.as_str().to_owned())
         .push(" AND due_at = ")
         .bind(row.due_at);
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// The entry's pending schedules.
 pub async fn for_entry(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     entry_id: &str,
 ) -> Result<Vec<ScheduleRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM entry_schedules WHERE tenant_id = ")
@@ -131,17 +133,17 @@ pub async fn for_entry(
         .push(" AND entry_id = ")
         .bind(entry_id.to_owned())
         .push(" ORDER BY due_at");
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
 /// The tenant's schedules, soonest first, optionally due before `until`.
 pub async fn for_tenant(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     until: Option<i64>,
     limit: u64,
 ) -> Result<Vec<ScheduleRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM entry_schedules WHERE tenant_id = ")
@@ -151,29 +153,25 @@ pub async fn for_tenant(
     }
     sql.push(" ORDER BY due_at, entry_id LIMIT ")
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
 /// Schedules of every tenant due at `now` (not failed), soonest first.
-pub async fn due(
-    conn: &impl ConnectionTrait,
-    now: i64,
-    limit: u64,
-) -> Result<Vec<ScheduleRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn due(conn: &impl Exec, now: i64, limit: u64) -> Result<Vec<ScheduleRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM entry_schedules WHERE due_at <= ")
         .bind(now)
         .push(" AND failure IS NULL ORDER BY due_at LIMIT ")
         .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
 /// The schedule still pending as `row` describes it (same due time, not failed): read under
 /// the tenant's write lock, it tells whether another node carried it out already.
-pub async fn still_due(conn: &impl ConnectionTrait, row: &ScheduleRow) -> Result<bool, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn still_due(conn: &impl Exec, row: &ScheduleRow) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT 1 AS one FROM entry_schedules WHERE tenant_id = ")
         .bind(row.tenant_id.clone())
         .push(" AND entry_id = ")
@@ -183,5 +181,5 @@ pub async fn still_due(conn: &impl ConnectionTrait, row: &ScheduleRow) -> Result
         .push(" AND due_at = ")
         .bind(row.due_at)
         .push(" AND failure IS NULL");
-    Ok(sql.fetch_one(conn).await?.is_some())
+    Ok(conn.row(sql).await?.is_some())
 }

@@ -3,7 +3,9 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
-pub(crate) struct Sql {
+use super::reads::Exec;
+
+pub struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
@@ -92,12 +94,12 @@ const MAX_PARAMS: usize = 30_000;
 
 /// Inserts many rows with multi-row `INSERT` statements, chunked under the parameter limit.
 pub(crate) async fn insert_rows(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<(), DbErr> {
-    if conn.get_database_backend() == DbBackend::Postgres
+    if conn.backend() == DbBackend::Postgres
         && rows.len() > 1
         && let Some(groups) = by_nulls(columns.len(), rows.iter())
     {
@@ -109,7 +111,7 @@ pub(crate) async fn insert_rows(
     let per_stmt = (MAX_PARAMS / columns.len()).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("INSERT INTO ")
             .push(table)
             .push(" (")
@@ -121,7 +123,7 @@ pub(crate) async fn insert_rows(
             }
             sql.bind_list(row);
         }
-        sql.execute(conn).await?;
+        conn.exec(sql).await?;
     }
     Ok(())
 }
@@ -132,7 +134,7 @@ pub(crate) async fn insert_rows(
 /// NULL elements only, so the columns that are NULL in every row of the group (`nulls`) are
 /// written as NULL literals instead.
 async fn insert_unnest(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     table: &str,
     columns: &[&str],
     nulls: &[bool],
@@ -183,7 +185,7 @@ async fn insert_unnest(
             .join(", "),
     );
     sql.push(")");
-    sql.execute(conn).await?;
+    conn.exec(sql).await?;
     Ok(())
 }
 

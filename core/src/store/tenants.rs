@@ -1,6 +1,8 @@
 //! The `tenants` table.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::DbErr;
+
+use super::reads::{Exec, Row};
 
 use super::sql::Sql;
 
@@ -20,7 +22,7 @@ pub struct TenantRow {
 const COLUMNS: &str =
     "id, slug, name, locales, default_locale, domains, settings, schema_version, created_at";
 
-fn from_row(row: &QueryResult) -> Result<TenantRow, DbErr> {
+fn from_row(row: &Row) -> Result<TenantRow, DbErr> {
     let json = |col: &str| -> Result<serde_json::Value, DbErr> {
         let text: String = row.try_get("", col)?;
         serde_json::from_str(&text).map_err(|e| DbErr::Custom(format!("tenants.{col}: {e}")))
@@ -47,8 +49,8 @@ fn from_row(row: &QueryResult) -> Result<TenantRow, DbErr> {
     })
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, t: &TenantRow) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn insert(conn: &impl Exec, t: &TenantRow) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("INSERT INTO tenants (id, slug, name, locales, default_locale, domains, settings, schema_version, event_seq, created_at, updated_at) VALUES (")
         .bind(t.id.clone()).push(", ")
         .bind(t.slug.clone()).push(", ")
@@ -60,49 +62,38 @@ pub async fn insert(conn: &impl ConnectionTrait, t: &TenantRow) -> Result<(), Db
         .bind(t.schema_version).push(", 0, ")
         .bind(t.created_at).push(", ")
         .bind(t.created_at).push(")");
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
-pub async fn find_by_slug(
-    conn: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<TenantRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn find_by_slug(conn: &impl Exec, slug: &str) -> Result<Option<TenantRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM tenants WHERE slug = ")
         .bind(slug.to_owned());
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(from_row).transpose()
 }
 
-pub async fn find_by_id(conn: &impl ConnectionTrait, id: &str) -> Result<Option<TenantRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn find_by_id(conn: &impl Exec, id: &str) -> Result<Option<TenantRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM tenants WHERE id = ")
         .bind(id.to_owned());
-    sql.fetch_one(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    conn.row(sql).await?.as_ref().map(from_row).transpose()
 }
 
-pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<TenantRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn list(conn: &impl Exec) -> Result<Vec<TenantRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(" FROM tenants ORDER BY slug");
-    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+    conn.rows(sql).await?.iter().map(from_row).collect()
 }
 
 /// Writes a tenant's name, domains and settings.
-pub async fn update(conn: &impl ConnectionTrait, t: &TenantRow, now: i64) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn update(conn: &impl Exec, t: &TenantRow, now: i64) -> Result<(), DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE tenants SET name = ")
         .bind(t.name.clone())
         .push(", locales = ")
@@ -115,11 +106,11 @@ pub async fn update(conn: &impl ConnectionTrait, t: &TenantRow, now: i64) -> Res
         .bind(now)
         .push(" WHERE id = ")
         .bind(t.id.clone());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
 
 /// Deletes a tenant and everything it owns.
-pub async fn delete(conn: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
+pub async fn delete(conn: &impl Exec, id: &str) -> Result<bool, DbErr> {
     for table in [
         "entry_fields",
         "entry_versions",
@@ -132,26 +123,26 @@ pub async fn delete(conn: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr
         "sessions",
         "audit_log",
     ] {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let mut sql = Sql::new(conn.backend());
         sql.push("DELETE FROM ")
             .push(table)
             .push(" WHERE tenant_id = ")
             .bind(id.to_owned());
-        sql.execute(conn).await?;
+        conn.exec(sql).await?;
     }
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("DELETE FROM tenants WHERE id = ")
         .bind(id.to_owned());
-    Ok(sql.execute(conn).await? > 0)
+    Ok(conn.exec(sql).await? > 0)
 }
 
 /// The tenant's latest outbox sequence number: it grows with every committed write (entries,
 /// imports, content types), so it versions everything a read can see.
-pub async fn event_seq(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i64>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn event_seq(conn: &impl Exec, id: &str) -> Result<Option<i64>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("SELECT event_seq FROM tenants WHERE id = ")
         .bind(id.to_owned());
-    match sql.fetch_one(conn).await? {
+    match conn.row(sql).await? {
         Some(row) => Ok(Some(row.try_get("", "event_seq")?)),
         None => Ok(None),
     }
@@ -161,13 +152,13 @@ pub async fn event_seq(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i
 /// version current under that lock. Every tenant write takes it first, so writes of one tenant
 /// are serialized on both databases (SQLite already serializes all writers), and a write that
 /// validated against an older schema can notice and re-validate before it writes.
-pub async fn lock_for_write(conn: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn lock_for_write(conn: &impl Exec, tenant_id: &str) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE tenants SET event_seq = event_seq WHERE id = ")
         .bind(tenant_id.to_owned())
         .push(" RETURNING schema_version");
-    let row = sql
-        .fetch_one(conn)
+    let row = conn
+        .row(sql)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {tenant_id}")))?;
     row.try_get("", "schema_version")
@@ -175,19 +166,15 @@ pub async fn lock_for_write(conn: &impl ConnectionTrait, tenant_id: &str) -> Res
 
 /// Reserves `n` outbox sequence numbers for a tenant and returns the last one. The row lock it
 /// takes also orders the tenant's writes, so sequence order is commit order.
-pub async fn reserve_event_seq(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-    n: i64,
-) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn reserve_event_seq(conn: &impl Exec, tenant_id: &str, n: i64) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE tenants SET event_seq = event_seq + ")
         .bind(n)
         .push(" WHERE id = ")
         .bind(tenant_id.to_owned())
         .push(" RETURNING event_seq");
-    let row = sql
-        .fetch_one(conn)
+    let row = conn
+        .row(sql)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {tenant_id}")))?;
     row.try_get("", "event_seq")
@@ -195,35 +182,35 @@ pub async fn reserve_event_seq(
 
 /// Bumps the schema version after a content-type change; returns the new version.
 pub async fn bump_schema_version(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     tenant_id: &str,
     now: i64,
 ) -> Result<i64, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE tenants SET schema_version = schema_version + 1, updated_at = ")
         .bind(now)
         .push(" WHERE id = ")
         .bind(tenant_id.to_owned())
         .push(" RETURNING schema_version");
-    let row = sql
-        .fetch_one(conn)
+    let row = conn
+        .row(sql)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("tenant {tenant_id}")))?;
     row.try_get("", "schema_version")
 }
 
 pub async fn update_settings(
-    conn: &impl ConnectionTrait,
+    conn: &impl Exec,
     id: &str,
     settings: &serde_json::Value,
     now: i64,
 ) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push("UPDATE tenants SET settings = ")
         .bind(settings.to_string())
         .push(", updated_at = ")
         .bind(now)
         .push(" WHERE id = ")
         .bind(id.to_owned());
-    sql.execute(conn).await.map(|_| ())
+    conn.exec(sql).await.map(|_| ())
 }
