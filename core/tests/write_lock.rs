@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use zellige::ErrorCode;
 use zellige::auth::{self, NewUser, Role, UserChange};
 use zellige::content::EntryInput;
+use zellige::content::entries::Lookup;
 use zellige::content::types::ChangeOptions;
 use zellige::store::entries::Stage;
 
@@ -107,6 +108,107 @@ async fn concurrent_creates_without_slug_all_get_distinct_slugs() {
         }
         assert!(slugs.contains("معرض-الصناعة-التقليدية-بآسفي"), "{slugs:?}");
         assert_eq!(slugs.len(), WRITERS);
+    });
+}
+
+/// Concurrent single writes of one tenant share group commits: each keeps its own result and
+/// its own checks against the writes before it, and a failing one is undone alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_creates_and_deletes_keep_their_own_results() {
+    on_backends!(|t| {
+        let ctx = Arc::new(t.tenant("marrakech-safi").await);
+        let content = t.content.clone();
+        let target = content
+            .create(
+                &ctx,
+                "article",
+                input(json!({"title": {"ar": "سوق الحرفيين"}})),
+                None,
+            )
+            .await
+            .expect("target");
+        let doomed = content
+            .create(
+                &ctx,
+                "article",
+                input(json!({"title": {"ar": "خبر قديم"}})),
+                None,
+            )
+            .await
+            .expect("doomed");
+        // Every writer sends expectedVersion 1: one update wins, the others are stale; the
+        // creates all succeed; the delete succeeds once and then finds nothing.
+        let tasks: Vec<_> = (0..WRITERS * 2)
+            .map(|i| {
+                let (ctx, content) = (ctx.clone(), content.clone());
+                let (target, doomed) = (target.id.clone(), doomed.id.clone());
+                tokio::spawn(async move {
+                    match i % 3 {
+                        0 => content
+                            .update(
+                                &ctx,
+                                "article",
+                                &target,
+                                input(json!({"title": {"ar": format!("سوق الحرفيين {i}")}})),
+                                Some(1),
+                                None,
+                            )
+                            .await
+                            .map(|e| ("update", Some(e))),
+                        1 => content
+                            .create(
+                                &ctx,
+                                "article",
+                                input(json!({"title": {"ar": format!("معرض رقم {i}")}})),
+                                None,
+                            )
+                            .await
+                            .map(|e| ("create", Some(e))),
+                        _ => content
+                            .delete(&ctx, "article", &doomed, None)
+                            .await
+                            .map(|()| ("delete", None)),
+                    }
+                })
+            })
+            .collect();
+        let (mut updated, mut stale, mut created, mut deleted, mut gone) = (0, 0, 0, 0, 0);
+        for task in tasks {
+            match task.await.expect("join") {
+                Ok(("update", Some(e))) => {
+                    assert_eq!(e.version, 2, "the winning update saw version 1");
+                    updated += 1;
+                }
+                Ok(("create", Some(e))) => {
+                    assert_eq!(e.version, 1);
+                    let stored = content
+                        .get(&ctx, "article", &Lookup::Id(e.id.clone()), Stage::Draft)
+                        .await
+                        .expect("read")
+                        .expect("an acknowledged create is stored");
+                    assert_eq!(stored.data, e.data);
+                    created += 1;
+                }
+                Ok(_) => deleted += 1,
+                Err(e) if e.code() == ErrorCode::Conflict => stale += 1,
+                Err(e) if e.code() == ErrorCode::NotFound => gone += 1,
+                Err(e) => panic!("unexpected error on {}: {e}", t.name),
+            }
+        }
+        assert_eq!((updated, stale), (1, WRITERS * 2 / 3 - 1), "{}", t.name);
+        assert_eq!(created, WRITERS * 2 / 3, "{}", t.name);
+        assert_eq!((deleted, gone), (1, WRITERS * 2 / 3 - 1), "{}", t.name);
+        let after = content
+            .get(
+                &ctx,
+                "article",
+                &Lookup::Id(target.id.clone()),
+                Stage::Draft,
+            )
+            .await
+            .expect("read")
+            .expect("target");
+        assert_eq!(after.version, 2, "exactly one update applied ({})", t.name);
     });
 }
 

@@ -671,14 +671,12 @@ impl Content {
         input: EntryInput,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        check_publication(input.publish, now_ms())?;
-        let hooked = self.hook_create(ctx, entry_type, &input).await?;
-        let (txn, model) = self.begin_write(ctx).await?;
-        let entry = self
-            .create_locked(&txn, &model, ctx, entry_type, input, hooked, actor)
+        let write = self
+            .prepare(ctx, entry_type, BatchWrite::Create(input), now_ms())
             .await?;
-        txn.commit().await?;
-        Ok(entry)
+        self.write_grouped(ctx, entry_type, write, actor)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(entry_type.to_owned()))
     }
 
     /// Plugin hooks see the merged data and run before the write lock is taken.
@@ -777,24 +775,15 @@ impl Content {
         expected_version: Option<i64>,
         actor: Option<&str>,
     ) -> Result<Entry, ContentError> {
-        check_publication(input.publish, now_ms())?;
-        let hooked = self.hook_update(ctx, entry_type, id, &input).await?;
-        let (txn, model) = self.begin_write(ctx).await?;
-        let entry = self
-            .update_locked(
-                &txn,
-                &model,
-                ctx,
-                entry_type,
-                id,
-                input,
-                expected_version,
-                hooked,
-                actor,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(entry)
+        let write = BatchWrite::Update {
+            id: id.to_owned(),
+            input,
+            expected_version,
+        };
+        let write = self.prepare(ctx, entry_type, write, now_ms()).await?;
+        self.write_grouped(ctx, entry_type, write, actor)
+            .await?
+            .ok_or_else(|| ContentError::NotFound(id.to_owned()))
     }
 
     /// Plugin hooks run on the merged draft before the write lock is taken; if the entry
@@ -1023,14 +1012,15 @@ impl Content {
         id: &str,
         actor: Option<&str>,
     ) -> Result<(), ContentError> {
-        let (txn, model) = self.begin_write(ctx).await?;
-        delete_locked(&txn, &model, ctx, entry_type, id, actor).await?;
-        txn.commit().await?;
-        Ok(())
+        let write = BatchWrite::Delete { id: id.to_owned() };
+        let write = self.prepare(ctx, entry_type, write, now_ms()).await?;
+        self.write_grouped(ctx, entry_type, write, actor)
+            .await
+            .map(|_| ())
     }
 
     /// A batch write's checks that need no lock, and its plugin hooks.
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         ctx: &TenantCtx,
         entry_type: &str,
@@ -1095,43 +1085,55 @@ impl Content {
                     continue;
                 }
             };
-            let result = savepoint(&txn, async {
-                match write {
-                    Prepared::Create(input, hooked) => self
-                        .create_locked(&txn, &model, ctx, entry_type, input, hooked, actor)
-                        .await
-                        .map(Some),
-                    Prepared::Update {
-                        id,
-                        input,
-                        expected_version,
-                        hooked,
-                    } => self
-                        .update_locked(
-                            &txn,
-                            &model,
-                            ctx,
-                            entry_type,
-                            &id,
-                            input,
-                            expected_version,
-                            hooked,
-                            actor,
-                        )
-                        .await
-                        .map(Some),
-                    Prepared::Delete(id) => {
-                        delete_locked(&txn, &model, ctx, entry_type, &id, actor)
-                            .await
-                            .map(|()| None)
-                    }
-                }
-            })
+            let result = savepoint(
+                &txn,
+                self.apply_locked(&txn, &model, ctx, entry_type, write, actor),
+            )
             .await?;
             results.push(result);
         }
         txn.commit().await?;
         Ok(results)
+    }
+
+    /// One prepared write, inside a transaction that holds the tenant's lock.
+    pub(super) async fn apply_locked(
+        &self,
+        txn: &impl Exec,
+        model: &TenantModel,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        write: Prepared,
+        actor: Option<&str>,
+    ) -> Result<Option<Entry>, ContentError> {
+        match write {
+            Prepared::Create(input, hooked) => self
+                .create_locked(txn, model, ctx, entry_type, input, hooked, actor)
+                .await
+                .map(Some),
+            Prepared::Update {
+                id,
+                input,
+                expected_version,
+                hooked,
+            } => self
+                .update_locked(
+                    txn,
+                    model,
+                    ctx,
+                    entry_type,
+                    &id,
+                    input,
+                    expected_version,
+                    hooked,
+                    actor,
+                )
+                .await
+                .map(Some),
+            Prepared::Delete(id) => delete_locked(txn, model, ctx, entry_type, &id, actor)
+                .await
+                .map(|()| None),
+        }
     }
 
     /// An entry's saved and published versions, newest first.
@@ -1413,7 +1415,7 @@ pub enum BatchWrite {
 }
 
 /// A batch write with what its plugin hooks made of it.
-enum Prepared {
+pub(super) enum Prepared {
     Create(EntryInput, Option<Map<String, Value>>),
     Update {
         id: String,

@@ -5,6 +5,7 @@
 mod compound;
 pub mod entries;
 pub mod filter;
+mod group;
 mod migrate;
 pub mod model;
 pub mod schedule;
@@ -112,6 +113,8 @@ pub struct Content {
     /// Runs the tenant's `before-save` plugin hooks; absent where no plugin host runs (CLI
     /// imports, tests of the store).
     hooks: Option<crate::plugins::PluginHost>,
+    /// Single entry writes waiting for their tenant's next group commit (`group`).
+    groups: Arc<group::Groups>,
 }
 
 impl Content {
@@ -129,6 +132,7 @@ impl Content {
             batch_max: limits.write_batch_max,
             models: Arc::default(),
             hooks: None,
+            groups: Arc::default(),
         }
     }
 
