@@ -526,7 +526,7 @@ pub async fn enabled(
     {
         return Ok(setup);
     }
-    let row = repo::tenant_plugin(host.db(), tenant.id(), plugin_id)
+    let row = repo::tenant_plugin(host.content().reads(), tenant.id(), plugin_id)
         .await?
         .filter(|r| r.enabled)
         .ok_or_else(|| {
@@ -546,7 +546,7 @@ pub async fn enabled_all(
     host: &PluginHost,
     tenant: &TenantCtx,
 ) -> Result<Vec<Enabled>, PluginError> {
-    repo::tenant_plugins(host.db(), tenant.id())
+    repo::tenant_plugins(host.content().reads(), tenant.id())
         .await?
         .into_iter()
         .filter(|r| r.enabled)

@@ -4,6 +4,7 @@
 
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
+use super::reads::{Fetch, Row};
 use super::sql::Sql;
 
 /// A plugin id in one scope: `owner_tenant_id` is `None` for platform plugins.
@@ -306,7 +307,7 @@ const ENABLED_SELECT: &str = "SELECT p.id AS plugin_row_id, p.plugin_id AS plugi
     JOIN plugin_versions v ON v.plugin_row_id = tp.plugin_row_id AND v.version = tp.version \
     WHERE tp.tenant_id = ";
 
-fn enabled_from(row: &QueryResult) -> Result<EnabledRow, DbErr> {
+fn enabled_from(row: &Row) -> Result<EnabledRow, DbErr> {
     Ok(EnabledRow {
         plugin_row_id: row.try_get("", "plugin_row_id")?,
         plugin_id: row.try_get("", "plugin_id")?,
@@ -322,28 +323,21 @@ fn enabled_from(row: &QueryResult) -> Result<EnabledRow, DbErr> {
 }
 
 /// Every plugin the tenant has set up (enabled or not), with its chosen version's manifest.
-pub async fn tenant_plugins(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-) -> Result<Vec<EnabledRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+pub async fn tenant_plugins(conn: &impl Fetch, tenant_id: &str) -> Result<Vec<EnabledRow>, DbErr> {
+    let mut sql = Sql::new(conn.backend());
     sql.push(ENABLED_SELECT)
         .bind(tenant_id.to_owned())
         .push(" ORDER BY p.plugin_id");
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(enabled_from)
-        .collect()
+    conn.rows(sql).await?.iter().map(enabled_from).collect()
 }
 
 /// One plugin as the tenant set it up, by plugin id.
 pub async fn tenant_plugin(
-    conn: &impl ConnectionTrait,
+    conn: &impl Fetch,
     tenant_id: &str,
     plugin_id: &str,
 ) -> Result<Option<EnabledRow>, DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
+    let mut sql = Sql::new(conn.backend());
     sql.push(ENABLED_SELECT)
         .bind(tenant_id.to_owned())
         .push(" AND p.plugin_id = ")
@@ -351,10 +345,7 @@ pub async fn tenant_plugin(
         .push(" AND (p.owner_tenant_id IS NULL OR p.owner_tenant_id = ")
         .bind(tenant_id.to_owned())
         .push(")");
-    sql.fetch_one(conn)
-        .await?
-        .map(|r| enabled_from(&r))
-        .transpose()
+    conn.row(sql).await?.map(|r| enabled_from(&r)).transpose()
 }
 
 // --- key-value store ------------------------------------------------------------------------
