@@ -76,6 +76,36 @@ async fn queries_on_the_demo_data() {
         assert!(starts.windows(2).all(|w| w[0] <= w[1]));
         assert!(starts.iter().all(|s| s.starts_with("2017-12")));
 
+        // A list decodes only the fields its query selects, however they are selected: through
+        // a named fragment, an inline fragment, an alias, or `edges { node }`.
+        let plain = "{ articles(first: 5) { nodes { id title excerpt city tags relatedEvents { title } } } }";
+        let (_, _, want) = app.graphql(token, plain, json!({})).await;
+        let shaped = "fragment F on Article { title ...G } fragment G on Article { excerpt } \
+            { articles(first: 5) { nodes { id ...F ... on Article { place: city } tags relatedEvents { title } } } }";
+        let (_, _, got) = app.graphql(token, shaped, json!({})).await;
+        let by_edges = "{ articles(first: 5) { edges { node { id title excerpt city tags relatedEvents { title } } } } }";
+        let (_, _, edges) = app.graphql(token, by_edges, json!({})).await;
+        let want = want["data"]["articles"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .clone();
+        assert!(
+            want.iter()
+                .any(|n| n["title"].is_string() && n["city"].is_string()),
+            "{want:?}"
+        );
+        for (i, w) in want.iter().enumerate() {
+            let g = &got["data"]["articles"]["nodes"][i];
+            for f in ["id", "title", "excerpt", "tags", "relatedEvents"] {
+                assert_eq!(g[f], w[f], "{f} through fragments");
+            }
+            assert_eq!(g["place"], w["city"], "an aliased field");
+            assert_eq!(
+                &edges["data"]["articles"]["edges"][i]["node"], w,
+                "edges {{ node }}"
+            );
+        }
+
         // Artisans filtered by craft and city, paged with cursors; no page repeats an entry.
         let q = "query($after: String) { artisans(where: {city: {eq: \"مراكش\"}, OR: [{craft: {eq: \"زليج\"}}, {craft: {eq: \"نحاس\"}}, {craft: {eq: \"دباغة\"}}]}, orderBy: [{field: name}], first: 2, after: $after) { totalCount nodes { name craft city } pageInfo { hasNextPage endCursor } } }";
         let mut after = Value::Null;

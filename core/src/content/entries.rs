@@ -399,10 +399,23 @@ impl Content {
         args: &PageArgs,
         stage: Stage,
     ) -> Result<Page, ContentError> {
+        self.list_fields(ctx, entry_type, args, stage, None).await
+    }
+
+    /// [`Self::list`], with only the data `fields` in each entry (all with `None`): for callers
+    /// that know what they will read, such as a GraphQL selection.
+    pub async fn list_fields(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+        fields: Option<&[String]>,
+    ) -> Result<Page, ContentError> {
         let model = self.model(ctx).await?;
         let ct = model.get(entry_type)?;
         let (q, signature, size) = self.list_query(ctx, ct, args, stage, compound::Use::Page)?;
-        let mut rows = repo::list(&self.reads, ctx, &q).await?;
+        let mut rows = repo::list(&self.reads, ctx, &q, fields).await?;
         let more = rows.len() as u64 > size;
         rows.truncate(size as usize);
         if q.backward {

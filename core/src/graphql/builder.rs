@@ -997,11 +997,22 @@ fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
 fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Field {
     let ty = ct.name.clone();
     let page_max = limits.page_max;
+    let fields: Arc<[String]> = ct.fields.iter().map(|f| f.name.clone()).collect();
     Field::new(
         names.list.clone(),
         TypeRef::named_nn(names.connection.clone()),
         move |ctx| {
             let ty = ty.clone();
+            // Only the fields the query selects are decoded from each stored document (each
+            // content field resolves from the field of the same name, and nothing else reads
+            // a listed entry's data).
+            let look = ctx.look_ahead();
+            let (nodes, edges) = (look.field("nodes"), look.field("edges").field("node"));
+            let selected: Vec<String> = fields
+                .iter()
+                .filter(|f| nodes.field(f).exists() || edges.field(f).exists())
+                .cloned()
+                .collect();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
@@ -1048,7 +1059,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                 };
                 let page = rc
                     .content
-                    .list(&rc.tenant, &ty, &args, stage)
+                    .list_fields(&rc.tenant, &ty, &args, stage, Some(&selected))
                     .await
                     .map_err(content_error)?;
                 Ok(Some(FieldValue::owned_any(ConnectionView {
