@@ -51,3 +51,7 @@ LUA
 done
 echo
 echo "server RSS after the load run: $(rss) MiB"
+if [ -n "${SMAPS:-}" ]; then
+  grep -E '^(Rss|Anonymous|Private_Clean|Private_Dirty|Shared_Clean)' "/proc/$server/smaps_rollup"
+  awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6} /^Rss:/{ if ($2>4000) print $2" kB", name}' "/proc/$server/smaps" | sort -rn | head -12
+fi

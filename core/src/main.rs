@@ -5,10 +5,17 @@ use clap::Parser;
 /// mimalloc instead of the system allocator: request handling allocates many short-lived
 /// values across threads, where glibc's malloc spent a fifth of the CPU in profiles.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: zellige_allocator::MiMalloc = zellige_allocator::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    zellige_allocator::bound_resident_memory();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = zellige::cli::Cli::parse();
     let config = zellige::Config::load(cli.config.as_deref())?;
     zellige::telemetry::init(&config.log);
