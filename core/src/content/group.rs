@@ -141,14 +141,9 @@ impl Content {
             }
         };
         // Taken once the lock is held: the writes that queued while it was awaited join.
-        let group = self.take_group(tenant);
+        let mut group = self.take_group(tenant).into_iter();
         let mut answers = Vec::with_capacity(group.len());
-        let mut broken = None;
-        for p in group {
-            if broken.is_some() {
-                answers.push((p.reply, None));
-                continue;
-            }
+        while let Some(p) = group.next() {
             let applied = savepoint(
                 &txn,
                 self.apply_locked(
@@ -162,29 +157,35 @@ impl Content {
             )
             .await;
             match applied {
-                Ok(outcome) => answers.push((p.reply, Some(outcome))),
+                Ok(outcome) => answers.push((p.reply, outcome)),
                 Err(e) => {
-                    broken = Some(ContentError::Db(e));
-                    answers.push((p.reply, None));
+                    // The savepoint itself failed: the transaction is unusable, and nothing
+                    // in it will be committed.
+                    let _ = txn.rollback().await;
+                    let e = ContentError::Db(e);
+                    let replies = answers.into_iter().map(|(r, _)| r);
+                    for reply in replies
+                        .chain(std::iter::once(p.reply))
+                        .chain(group.map(|p| p.reply))
+                    {
+                        let _ = reply.send(Err(replicate(&e)));
+                    }
+                    return;
                 }
             }
         }
-        let failure = match broken {
-            Some(e) => {
-                let _ = txn.rollback().await;
-                Some(e)
+        match txn.commit().await {
+            Ok(()) => {
+                for (reply, outcome) in answers {
+                    let _ = reply.send(outcome);
+                }
             }
-            None => txn.commit().await.err().map(ContentError::Db),
-        };
-        for (reply, outcome) in answers {
-            let answer = match (&failure, outcome) {
-                (Some(e), _) => Err(replicate(e)),
-                (None, Some(outcome)) => outcome,
-                (None, None) => Err(replicate(&ContentError::Db(sea_orm::DbErr::Custom(
-                    "the group commit failed".into(),
-                )))),
-            };
-            let _ = reply.send(answer);
+            Err(e) => {
+                let e = ContentError::Db(e);
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(replicate(&e)));
+                }
+            }
         }
     }
 }

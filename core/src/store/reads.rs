@@ -62,8 +62,8 @@ impl Reads {
         }
     }
 
-    /// The readers the configuration asks for: synchronous SQLite readers for a SQLite file
-    /// (unless `db.sqlite_readers` is 0), the pool otherwise.
+    /// The readers the configuration asks for: synchronous SQLite readers and entry writer for
+    /// a SQLite file (unless `db.sqlite_readers` is 0), the pool otherwise.
     pub fn for_config(config: &crate::config::Config, db: Db) -> Self {
         match config.database() {
             crate::config::DatabaseTarget::Sqlite(path) if config.db.sqlite_readers > 0 => {
@@ -238,15 +238,36 @@ impl SqliteReads {
     }
 }
 
+/// Runs `f` in place; on a multi-threaded runtime, after handing this worker's other tasks to
+/// another thread, so that a long statement does not hold up the requests queued behind it.
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// Prepares (from the connection's cache) and binds a statement.
+pub(super) fn prepare<'c>(
+    conn: &'c rusqlite::Connection,
+    text: &str,
+    values: &[Value],
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(text)?;
+    for (i, v) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, to_cell(v)?)?;
+    }
+    Ok(stmt)
+}
+
 pub(super) fn run(
     conn: &rusqlite::Connection,
     text: &str,
     values: &[Value],
 ) -> rusqlite::Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(text)?;
-    for (i, v) in values.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, to_cell(v)?)?;
-    }
+    let mut stmt = prepare(conn, text, values)?;
     let columns: Arc<[String]> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let n = columns.len();
     let mut rows = stmt.raw_query();
@@ -279,7 +300,7 @@ fn owned(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Cell> {
     })
 }
 
-pub(super) fn to_cell(v: &Value) -> rusqlite::Result<Cell> {
+fn to_cell(v: &Value) -> rusqlite::Result<Cell> {
     let unsupported =
         || rusqlite::Error::ToSqlConversionFailure(format!("unsupported parameter {v:?}").into());
     Ok(match v {

@@ -17,7 +17,7 @@ use sea_orm::{DbBackend, DbErr, RuntimeErr};
 use tokio::sync::OwnedMutexGuard;
 
 use super::WriteTxn;
-use super::reads::{Exec, Fetch, Row, run};
+use super::reads::{Exec, Fetch, Row, blocking, prepare, run};
 use super::sql::Sql;
 
 /// The write connection of one SQLite file, opened on first use and kept between writes.
@@ -111,11 +111,7 @@ impl SqliteTxn {
     fn execute_now(&self, sql: &Sql) -> Result<u64, DbErr> {
         let guard = self.conn()?;
         let conn = guard.as_ref().ok_or_else(ended)?;
-        let mut stmt = conn.prepare_cached(sql.sql()).map_err(db_err)?;
-        for (i, v) in sql.values().iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, super::reads::to_cell(v).map_err(db_err)?)
-                .map_err(db_err)?;
-        }
+        let mut stmt = prepare(conn, sql.sql(), sql.values()).map_err(db_err)?;
         let changed = stmt.raw_execute().map_err(db_err)?;
         Ok(changed as u64)
     }
@@ -155,17 +151,6 @@ impl Drop for SqliteTxn {
 /// Statements with this many parameters (an import's multi-row inserts) take long enough that
 /// the worker's other tasks should move to another thread meanwhile.
 const BULK_PARAMS: usize = 1_000;
-
-/// Runs `f` in place; on a multi-threaded runtime, after handing this worker's other tasks to
-/// another thread.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) {
-        tokio::task::block_in_place(f)
-    } else {
-        f()
-    }
-}
 
 fn ended() -> DbErr {
     DbErr::Custom("the SQLite write transaction has ended".into())
