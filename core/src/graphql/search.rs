@@ -456,7 +456,7 @@ pub fn search_field(page_max: u64) -> Field {
                 .into_iter()
                 .map(|h| {
                     let hl = if with_highlights {
-                        highlight::highlights(&terms, prefix.as_deref(), &h.texts)
+                        highlight::highlights(&terms, prefix.as_deref(), results.matching, &h.texts)
                     } else {
                         Vec::new()
                     };
@@ -485,5 +485,5 @@ pub fn search_field(page_max: u64) -> Field {
     .argument(InputValue::new("where", TypeRef::named("SearchWhere")))
     .argument(InputValue::new("first", TypeRef::named(TypeRef::INT)).default_value(10))
     .argument(InputValue::new("after", TypeRef::named(TypeRef::STRING)))
-    .description("Full-text search of the tenant's published entries, Arabic-aware (diacritics, alef forms, ta marbuta, digits, the article and attached prefixes, plurals, one typo, the last word as a prefix). Relevance order, newest first among equals.")
+    .description("Full-text search of the tenant's published entries, Arabic-aware (diacritics, alef forms, ta marbuta, digits, the article and attached prefixes, plurals, one typo in longer words when the words as typed find fewer than ten entries, the last word as a prefix). Relevance order, newest first among equals.")
 }

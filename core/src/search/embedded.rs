@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -27,7 +27,8 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use super::analyzer;
 use super::{
-    Hit, IndexOp, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest, SearchResults,
+    Hit, IndexOp, Matching, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest,
+    SearchResults,
 };
 
 /// Date fields kept as fast fields (the filterable dates of the built-in types).
@@ -46,6 +47,15 @@ struct Fields {
     attrs: Field,
     dates: [Field; 3],
 }
+
+/// What one pass of a search collects: the exact count, the page (score and address) and the
+/// facet counts when asked.
+type Pass = (usize, Vec<(f32, tantivy::DocAddress)>, Option<FacetCounts>);
+
+/// A search whose words as typed find fewer entries than this is run again with one typo
+/// forgiven in longer words (the rule of Typesense's `typo_tokens_threshold`, with a page's worth
+/// rather than one).
+const TYPOS_BELOW: usize = 10;
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -329,13 +339,14 @@ impl Embedded {
     }
 
     /// One term of the query, in the title (boosted) or the text: exact or a synonym
-    /// ([`super::synonyms`]), with one typo in longer words, and as a prefix for the last term
-    /// (as-you-type).
+    /// ([`super::synonyms`]), with one typo in longer words when `typos`, and as a prefix for
+    /// the last term (as-you-type).
     fn term_query(
         f: &Fields,
         term: &str,
         last: bool,
         prefix: Option<&str>,
+        typos: bool,
         indexed: &dyn Fn(&Term) -> bool,
     ) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(term);
@@ -377,7 +388,7 @@ impl Embedded {
                 ));
             }
         }
-        if distance > 0 {
+        if typos && distance > 0 {
             let fuzzy: Box<dyn Query> = if last {
                 Box::new(FuzzyTermQuery::new_prefix(t, distance, true))
             } else {
@@ -388,35 +399,21 @@ impl Embedded {
         Box::new(BooleanQuery::new(alternatives))
     }
 
-    fn search_blocking(
-        &self,
-        tenant: &str,
-        req: SearchRequest,
-    ) -> Result<SearchResults, SearchError> {
-        let ix = match self.index(tenant, false) {
-            Ok(ix) => ix,
-            // A tenant whose index was never created has nothing published yet.
-            Err(_)
-                if !self.dir(tenant).exists()
-                    && !self
-                        .seen
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .contains(tenant) =>
-            {
-                return Ok(SearchResults::default());
-            }
-            Err(e) => return Err(e),
-        };
-        let f = &ix.fields;
-        let searcher = ix.reader.searcher();
+    /// One pass of a search: the query (with or without typos), its exact count, the page and
+    /// the facet counts (only when asked: counting visits every match's attributes).
+    fn run(
+        searcher: &tantivy::Searcher,
+        f: &Fields,
+        req: &SearchRequest,
+        typos: bool,
+    ) -> Result<Pass, SearchError> {
         let indexed = |t: &Term| searcher.doc_freq(t).is_ok_and(|n| n > 0);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let n = req.terms.len();
         for (i, term) in req.terms.iter().enumerate() {
             must.push((
                 Occur::Must,
-                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref(), &indexed),
+                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref(), typos, &indexed),
             ));
         }
         must.push((
@@ -442,16 +439,64 @@ impl Embedded {
             must.push((Occur::Must, Self::filter_query(f, filter)));
         }
         let query = BooleanQuery::new(must);
+        let top = TopDocs::with_limit(req.limit.max(1))
+            .and_offset(req.offset)
+            .order_by_score();
+        if req.facets.is_empty() {
+            let (total, top) = searcher
+                .search(&query, &(Count, top))
+                .map_err(unavailable)?;
+            return Ok((total, top, None));
+        }
         let mut facets = FacetCollector::for_field("attrs");
         for name in &req.facets {
             facets.add_facet(Facet::from_path([name.as_str()]));
         }
-        let top = TopDocs::with_limit(req.limit.max(1))
-            .and_offset(req.offset)
-            .order_by_score();
-        let (total, top, facet_counts) = searcher
+        let (total, top, counts) = searcher
             .search(&query, &(Count, top, facets))
             .map_err(unavailable)?;
+        Ok((total, top, Some(counts)))
+    }
+
+    fn search_blocking(
+        &self,
+        tenant: &str,
+        req: SearchRequest,
+    ) -> Result<SearchResults, SearchError> {
+        let ix = match self.index(tenant, false) {
+            Ok(ix) => ix,
+            // A tenant whose index was never created has nothing published yet.
+            Err(_)
+                if !self.dir(tenant).exists()
+                    && !self
+                        .seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .contains(tenant) =>
+            {
+                return Ok(SearchResults::default());
+            }
+            Err(e) => return Err(e),
+        };
+        let f = &ix.fields;
+        let searcher = ix.reader.searcher();
+        // Typos are forgiven only when the words as typed find too few entries: a common word
+        // spelled right would otherwise also match every indexed word one edit away from it
+        // (noise ranked below the real matches, and a union over many posting lists).
+        let (mut total, mut top, mut facet_counts) = Self::run(&searcher, f, &req, false)?;
+        let typo_tolerant = req.terms.iter().any(|t| analyzer::fuzzy_distance(t) > 0);
+        let typos = total < TYPOS_BELOW && typo_tolerant;
+        if typos {
+            (total, top, facet_counts) = Self::run(&searcher, f, &req, true)?;
+        }
+        // The unstemmed last word is looked up as a prefix when its stem is not a word of the
+        // index yet (see `term_query`).
+        let prefix = req.terms.last().is_some_and(|last| {
+            searcher
+                .doc_freq(&Term::from_field_text(f.text, last))
+                .is_ok_and(|n| n == 0)
+                && req.prefix.as_deref().is_some_and(|p| p != last)
+        });
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(unavailable)?;
@@ -488,7 +533,9 @@ impl Embedded {
             .iter()
             .map(|name| {
                 let values = facet_counts
-                    .top_k(Facet::from_path([name.as_str()]), 50)
+                    .as_ref()
+                    .map(|counts| counts.top_k(Facet::from_path([name.as_str()]), 50))
+                    .unwrap_or_default()
                     .into_iter()
                     .filter_map(|(facet, count)| {
                         facet.to_path().last().map(|v| ((*v).to_owned(), count))
@@ -498,6 +545,7 @@ impl Embedded {
             })
             .collect();
         Ok(SearchResults {
+            matching: Matching { typos, prefix },
             total,
             hits: hits.into_iter().map(|(_, h)| h).collect(),
             facets,
@@ -588,4 +636,92 @@ pub fn node_id(root: &Path) -> std::io::Result<String> {
 /// Where the embedded indexes live.
 pub fn default_root(data_dir: &Path) -> PathBuf {
     data_dir.join("search")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn doc(id: usize, body: &str) -> SearchDoc {
+        SearchDoc {
+            entry_id: format!("e{id}"),
+            entry_type: "article".into(),
+            locale: "ar".into(),
+            title: format!("خبر {id}"),
+            texts: vec![("body".into(), body.into())],
+            attrs: Vec::new(),
+            dates: BTreeMap::new(),
+            published_at: i64::try_from(id).unwrap_or(0),
+        }
+    }
+
+    fn request(query: &str) -> SearchRequest {
+        let (terms, prefix) = super::super::query_terms(query);
+        SearchRequest {
+            terms,
+            prefix,
+            types: Vec::new(),
+            locale: "ar".into(),
+            filter: None,
+            facets: Vec::new(),
+            offset: 0,
+            limit: 50,
+        }
+    }
+
+    fn ids(results: &SearchResults) -> Vec<String> {
+        results.hits.iter().map(|h| h.entry_id.clone()).collect()
+    }
+
+    /// A word that enough entries contain as typed is not widened to the words one edit away;
+    /// a misspelt word (and a word too rare to fill a page) still finds them.
+    #[test]
+    fn typos_are_forgiven_only_when_the_words_as_typed_find_too_few() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Embedded::new(dir.path());
+        let mut ops: Vec<IndexOp> = (0..TYPOS_BELOW)
+            .map(|i| IndexOp::Upsert {
+                entry_id: format!("e{i}"),
+                docs: vec![doc(i, "Festival des arts de Marrakech")],
+            })
+            .collect();
+        // One edit away from Marrakech.
+        ops.push(IndexOp::Upsert {
+            entry_id: "other".into(),
+            docs: vec![SearchDoc {
+                entry_id: "other".into(),
+                ..doc(99, "Hôtel Marakech")
+            }],
+        });
+        ops.push(IndexOp::Upsert {
+            entry_id: "rare".into(),
+            docs: vec![SearchDoc {
+                entry_id: "rare".into(),
+                ..doc(98, "Atelier de tapisserie")
+            }],
+        });
+        index.apply_blocking("t", ops).expect("apply");
+
+        let common = index
+            .search_blocking("t", request("marrakech"))
+            .expect("search");
+        assert_eq!(common.total, TYPOS_BELOW, "{:?}", ids(&common));
+        assert!(!ids(&common).contains(&"other".to_owned()));
+
+        let misspelt = index
+            .search_blocking("t", request("tapiserie"))
+            .expect("search");
+        assert_eq!(ids(&misspelt), ["rare"], "one edit in a longer word");
+        let rare = index
+            .search_blocking("t", request("Marakech"))
+            .expect("search");
+        assert!(ids(&rare).contains(&"other".to_owned()));
+        assert!(
+            rare.total > 1,
+            "too few as typed: the typo reading joins in ({:?})",
+            ids(&rare)
+        );
+    }
 }

@@ -48,7 +48,7 @@ use serde_json::{Map, Value, json};
 
 use super::embedded::DATE_FIELDS;
 use super::{
-    Hit, IndexOp, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest,
+    Hit, IndexOp, Matching, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest,
     SearchResults, analyzer, synonyms,
 };
 
@@ -661,6 +661,7 @@ impl Meili {
             })
             .collect();
         Ok(SearchResults {
+            matching: Matching::ALL,
             total: results
                 .total_hits
                 .or(results.estimated_total_hits)

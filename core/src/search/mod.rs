@@ -133,10 +133,29 @@ pub struct Hit {
     pub texts: Vec<(String, String)>,
 }
 
+/// Which looser readings of the query words a backend used, so that highlights mark what
+/// matched and not what might have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Matching {
+    /// Words one edit away from the longer query words.
+    pub typos: bool,
+    /// The last word as typed (before stemming), as a prefix of the words as written.
+    pub prefix: bool,
+}
+
+impl Matching {
+    /// Every reading (a backend that does not say, such as Meilisearch).
+    pub const ALL: Matching = Matching {
+        typos: true,
+        prefix: true,
+    };
+}
+
 /// The answer of a backend.
 #[derive(Debug, Clone, Default)]
 pub struct SearchResults {
     pub total: usize,
+    pub matching: Matching,
     pub hits: Vec<Hit>,
     /// Per facet field, (value, count) by decreasing count.
     pub facets: Vec<(String, Vec<(String, u64)>)>,
