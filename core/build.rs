@@ -26,6 +26,7 @@ fn main() {
         "sdk",
         "template",
         "fixtures",
+        ".cargo",
     ]
     .iter()
     .chain(BUNDLED)

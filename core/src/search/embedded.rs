@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -338,9 +338,13 @@ impl Embedded {
         }
     }
 
-    /// One term of the query, in the title (boosted) or the text: exact or a synonym
-    /// ([`super::synonyms`]), with one typo in longer words when `typos`, and as a prefix for
-    /// the last term (as-you-type).
+    /// One term of the query in the text: exact or a synonym ([`super::synonyms`]), with one
+    /// typo in longer words when `typos`, and as a prefix for the last term (as-you-type). The
+    /// title's exact words add weight apart (see `run`): a union of the title and the text
+    /// here would visit every match twice.
+    ///
+    /// Weights: the exact word 1, its synonyms and proclitic reading 0.75, a prefix 0.5 (a
+    /// constant score), a typo 0.25.
     fn term_query(
         f: &Fields,
         term: &str,
@@ -350,42 +354,34 @@ impl Embedded {
         indexed: &dyn Fn(&Term) -> bool,
     ) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(term);
-        let exact = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
-            let q: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(field, text),
-                IndexRecordOption::WithFreqs,
-            ));
-            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
-        };
-        // The title's words are in `text` too: the title field only adds weight to an exact
-        // match, and the looser forms (synonyms, prefixes, typos) are looked up once, in `text`.
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> =
-            vec![exact(f.title, term, 2.0), exact(f.text, term, 2.0)];
+        let t = Term::from_field_text(f.text, term);
+        let exact: Box<dyn Query> =
+            Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs));
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for other in super::synonyms::of(term)
             .iter()
             .cloned()
             .chain(analyzer::proclitic_variant(term))
         {
-            alternatives.push(exact(f.text, &other, 1.5));
+            let q: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(f.text, &other),
+                IndexRecordOption::WithFreqs,
+            ));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.75))));
         }
-        let t = Term::from_field_text(f.text, term);
         // As-you-type: a last word that is not an indexed term yet is typed halfway. One that
         // is already meets its other forms through the stem, and expanding it (every term it
         // begins) would visit most of the index for a common word.
         if last && !indexed(&t) {
-            alternatives.push((
-                Occur::Should,
-                Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
-            ));
+            let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.5))));
             if let Some(p) = prefix.filter(|p| *p != term) {
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(FuzzyTermQuery::new_prefix(
-                        Term::from_field_text(f.text, p),
-                        0,
-                        true,
-                    )),
+                let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(
+                    Term::from_field_text(f.text, p),
+                    0,
+                    true,
                 ));
+                alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.5))));
             }
         }
         if typos && distance > 0 {
@@ -394,8 +390,12 @@ impl Embedded {
             } else {
                 Box::new(FuzzyTermQuery::new(t, distance, true))
             };
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, 0.5))));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, 0.25))));
         }
+        if alternatives.is_empty() {
+            return exact;
+        }
+        alternatives.push((Occur::Should, exact));
         Box::new(BooleanQuery::new(alternatives))
     }
 
@@ -416,27 +416,37 @@ impl Embedded {
                 Self::term_query(f, term, i + 1 == n, req.prefix.as_deref(), typos, &indexed),
             ));
         }
-        must.push((
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.locale, &req.locale),
-                IndexRecordOption::Basic,
-            )),
-        ));
-        if !req.types.is_empty() {
+        // The title's exact words weigh as much again, where they are (optional clauses: read
+        // only for the documents the required ones match).
+        for term in &req.terms {
             must.push((
-                Occur::Must,
-                Self::filter_query(
-                    f,
-                    &SearchFilter::AnyOf {
-                        field: "type".into(),
-                        values: req.types.clone(),
-                    },
-                ),
+                Occur::Should,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.title, term),
+                    IndexRecordOption::WithFreqs,
+                )),
             ));
         }
-        if let Some(filter) = &req.filter {
-            must.push((Occur::Must, Self::filter_query(f, filter)));
+        // Filters select and do not score (a constant 0 rather than BM25 of a locale or a type
+        // every candidate shares).
+        let filter = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
+            (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
+        };
+        must.push(filter(Box::new(TermQuery::new(
+            Term::from_field_text(f.locale, &req.locale),
+            IndexRecordOption::Basic,
+        ))));
+        if !req.types.is_empty() {
+            must.push(filter(Self::filter_query(
+                f,
+                &SearchFilter::AnyOf {
+                    field: "type".into(),
+                    values: req.types.clone(),
+                },
+            )));
+        }
+        if let Some(where_) = &req.filter {
+            must.push(filter(Self::filter_query(f, where_)));
         }
         let query = BooleanQuery::new(must);
         let top = TopDocs::with_limit(req.limit.max(1))
