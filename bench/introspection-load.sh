@@ -38,12 +38,7 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Tenant"] = "marrakech-safi"
 LUA
-cat > "$data/reader.lua" <<LUA
-wrk.method = "POST"
-wrk.body = [==[{"query": "{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }"}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+post_lua "$data/reader.lua" "$token" '{"query": "{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }"}'
 
 peak=0
 ( while kill -0 $server 2>/dev/null; do

@@ -50,3 +50,14 @@ wait_indexed() {
   echo "the search backlog did not drain" >&2
   exit 1
 }
+
+# Writes a wrk script to FILE that POSTs one GraphQL request BODY (JSON) with TOKEN:
+#   post_lua FILE TOKEN BODY
+post_lua() {
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.body = [==[$3]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+LUA
+}

@@ -39,12 +39,7 @@ for t in $tenants; do
   tok=$("$bin/zellige" token create --tenant "$t" --kind public --name bench | tail -1)
   for name in latest range page; do
     var="q_$name"
-    cat > "$data/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = [==[{"query": "${!var}"}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $tok"
-LUA
+    post_lua "$data/post.lua" "$tok" "{\"query\": \"${!var}\"}"
     out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/post.lua" "http://127.0.0.1:$port/graphql")
     wrk_row "$t | $name" "$out"
   done

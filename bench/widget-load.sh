@@ -35,12 +35,7 @@ request = function()
   return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"}, body)
 end
 LUA
-cat > "$data/articles.lua" <<LUA
-wrk.method = "POST"
-wrk.body = [==[{"query": "{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }"}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+post_lua "$data/articles.lua" "$token" '{"query": "{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }"}'
 
 echo "caches: ${CACHE:-on}"
 echo
