@@ -252,6 +252,10 @@ pub struct PluginsConfig {
     pub output_bytes: usize,
     /// Largest component accepted at install, bytes.
     pub component_bytes: usize,
+    /// Time limit of a plugin upload, which compiles the component before it answers (tens of
+    /// seconds for a JavaScript or Python component on a busy node), milliseconds. Other
+    /// requests keep `limits.request_timeout_ms`.
+    pub install_timeout_ms: u64,
     /// Calls per minute per plugin per tenant, unless the tenant narrows it.
     pub calls_per_minute: u32,
     /// Rows an `entries.query` call may return (its page cap).
@@ -282,6 +286,7 @@ impl Default for PluginsConfig {
             max_memory_mib: 128,
             output_bytes: 1024 * 1024,
             component_bytes: 64 * 1024 * 1024,
+            install_timeout_ms: 300_000,
             calls_per_minute: 6_000,
             query_rows: 100,
             queries_per_call: 50,

@@ -41,9 +41,16 @@ fn marked_days(data: &Value) -> BTreeSet<u64> {
     out
 }
 
+/// A time limit for the tests that are not about time limits: with the whole suite running on
+/// two cores in a debug build, a render that takes a millisecond can wait past the default
+/// 50 ms for a core. The deadline itself is tested by the hostile plugins below.
+fn unhurried(c: &mut zellige::config::Config) {
+    c.plugins.timeout_ms = 1_000;
+}
+
 #[tokio::test]
 async fn bundled_widgets_render_for_the_demo_tenant() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in TestApp::both_with(unhurried).await.expect("spawn") {
         let demo = app.demo_with_plugins().await.expect("demo");
         let token = demo.marrakech.public_token.as_str();
 
@@ -239,7 +246,7 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn tenants_reach_only_what_they_enabled() {
-    let app = TestApp::spawn().await.expect("spawn");
+    let app = TestApp::spawn_with(unhurried).await.expect("spawn");
     let demo = app.demo_with_plugins().await.expect("demo");
     let casa = demo.casablanca.public_token.as_str();
     let admin = app.admin_token("casablanca-settat").await.expect("admin");
@@ -322,7 +329,7 @@ async fn tenants_reach_only_what_they_enabled() {
 
 #[tokio::test]
 async fn a_plugin_sees_only_its_tenants_published_entries() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in TestApp::both_with(unhurried).await.expect("spawn") {
         let demo = app.demo_with_plugins().await.expect("demo");
         let a = app
             .install_platform_plugin("fixtures/hostile-peek")
@@ -386,7 +393,7 @@ async fn a_plugin_sees_only_its_tenants_published_entries() {
 #[tokio::test]
 async fn a_private_plugin_is_invisible_to_other_tenants() {
     use base64::Engine as _;
-    let app = TestApp::spawn().await.expect("spawn");
+    let app = TestApp::spawn_with(unhurried).await.expect("spawn");
     let demo = app.demo_with_plugins().await.expect("demo");
     let (wasm, manifest) = zellige_e2e::plugin_component("template").expect("template");
     let mrk = app.admin_token("marrakech-safi").await.expect("admin");
@@ -600,9 +607,12 @@ async fn hostile_plugins_fail_only_their_own_call() {
 
 #[tokio::test]
 async fn kv_limits_are_errors_the_plugin_sees() {
-    let app = TestApp::spawn_with(|c| c.plugins.kv_keys = 25)
-        .await
-        .expect("spawn");
+    let app = TestApp::spawn_with(|c| {
+        unhurried(c);
+        c.plugins.kv_keys = 25;
+    })
+    .await
+    .expect("spawn");
     let demo = app.demo_with_plugins().await.expect("demo");
     let mrk = demo.marrakech.public_token.clone();
     let id = hostile(&app, "fixtures/hostile-kv").await;
@@ -712,7 +722,7 @@ async fn a_looping_plugin_under_load_does_not_stop_other_tenants() {
 
 #[tokio::test]
 async fn content_hooks_run_before_save_and_after_publish() {
-    for app in TestApp::both().await.expect("spawn") {
+    for app in TestApp::both_with(unhurried).await.expect("spawn") {
         let demo = app.demo_with_plugins().await.expect("demo");
         let a = app
             .install_platform_plugin("fixtures/test-hooks")
@@ -805,4 +815,28 @@ async fn content_hooks_run_before_save_and_after_publish() {
             cache.display()
         );
     }
+}
+
+/// A plugin upload compiles the component before it answers: it has its own time limit
+/// (`plugins.install_timeout_ms`), and one cut short installs nothing.
+#[tokio::test]
+async fn plugin_uploads_have_their_own_time_limit() {
+    let app = TestApp::spawn_with(|c| c.plugins.install_timeout_ms = 1)
+        .await
+        .expect("spawn");
+    app.demo().await.expect("demo");
+    let a = app
+        .install_platform_plugin("template")
+        .await
+        .expect("upload");
+    assert_eq!(a.status, 408, "{:?}", a.body);
+    // Other requests keep the general limit, and nothing was installed.
+    let op = app.operator_session().await.expect("operator");
+    let list = app.admin("GET", "/platform/plugins", Some(&op), None).await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    assert!(
+        !list.body.to_string().contains("\"hello\""),
+        "{:?}",
+        list.body
+    );
 }

@@ -23,7 +23,6 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -119,7 +118,6 @@ impl AppState {
 }
 
 pub fn app(state: AppState) -> Router {
-    let limits = &state.config.limits;
     let (admin_routes, _) = admin::split();
     let admin_routes = admin_routes
         .route_layer(axum::middleware::from_fn_with_state(
@@ -165,12 +163,38 @@ pub fn app(state: AppState) -> Router {
                 // `body_limit` is the one limit; axum's default (2 MB) would cut uploads short.
                 .layer(axum::extract::DefaultBodyLimit::disable())
                 .layer(CatchPanicLayer::new())
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    Duration::from_millis(limits.request_timeout_ms),
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    deadline,
                 )),
         )
         .with_state(state)
+}
+
+/// Whether a request uploads a plugin component (a large body, compiled before the answer).
+fn is_plugin_upload(req: &axum::extract::Request) -> bool {
+    req.method() == axum::http::Method::POST
+        && (req.uri().path() == "/admin/api/v1/plugins"
+            || req.uri().path() == "/admin/api/v1/platform/plugins")
+}
+
+/// The request's time limit: `limits.request_timeout_ms`, except for plugin uploads, which
+/// compile the component first (`plugins.install_timeout_ms`). Past it the answer is 408 and
+/// the request's work is dropped.
+async fn deadline(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ms = if is_plugin_upload(&req) {
+        state.config.plugins.install_timeout_ms
+    } else {
+        state.config.limits.request_timeout_ms
+    };
+    match tokio::time::timeout(Duration::from_millis(ms), next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// The largest request body: `limits.request_body_bytes`, except for plugin uploads, which
@@ -181,9 +205,7 @@ async fn body_limit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let upload = req.method() == axum::http::Method::POST
-        && (req.uri().path() == "/admin/api/v1/plugins"
-            || req.uri().path() == "/admin/api/v1/platform/plugins");
+    let upload = is_plugin_upload(&req);
     let media =
         req.method() == axum::http::Method::POST && req.uri().path() == "/admin/api/v1/media";
     // Media uploads stream to storage and are cut at the tenant's limits by the media service,

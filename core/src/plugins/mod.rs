@@ -15,10 +15,11 @@ pub mod bindings;
 pub mod bundled;
 pub mod manifest;
 pub mod registry;
+pub mod sanitize;
 pub mod worker;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -33,6 +34,7 @@ use crate::tenancy::TenantCtx;
 
 use bindings::{HookError, PluginPre, WitContext, WitPluginError};
 pub use manifest::{Capability, Hook, Manifest};
+pub use sanitize::sanitize_widget_html;
 
 /// Errors of the plugin layer; each maps to one code of the SPEC's table.
 #[derive(Debug, thiserror::Error)]
@@ -810,47 +812,6 @@ fn classify(
         plugin: plugin.to_owned(),
         message: format!("{e}"),
     }
-}
-
-/// Widget HTML as the host returns it: no script, no event handlers, no `style`, no
-/// `javascript:` URLs; `dir`, `lang`, `class`, `aria-*` and tables kept; links get
-/// `rel="noopener noreferrer"`.
-pub fn sanitize_widget_html(html: &str) -> String {
-    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    CLEANER
-        .get_or_init(|| {
-            let mut b = ammonia::Builder::default();
-            b.add_tags(&[
-                "table",
-                "thead",
-                "tbody",
-                "tfoot",
-                "tr",
-                "th",
-                "td",
-                "caption",
-                "nav",
-                "section",
-                "article",
-                "header",
-                "footer",
-                "figure",
-                "figcaption",
-                "time",
-                "span",
-                "div",
-            ])
-            .add_generic_attributes(&["dir", "lang", "class", "id", "title", "role"])
-            .add_generic_attribute_prefixes(&["aria-", "data-"])
-            .add_tag_attributes("a", &["target"])
-            .add_tag_attributes("td", &["colspan", "rowspan"])
-            .add_tag_attributes("th", &["colspan", "rowspan", "scope"])
-            .add_tag_attributes("time", &["datetime"])
-            .add_tag_attributes("img", &["loading", "width", "height"]);
-            b
-        })
-        .clean(html)
-        .to_string()
 }
 
 /// One engine per process: component model, async, epoch interruption, wasmtime's on-disk cache

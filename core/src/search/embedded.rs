@@ -36,6 +36,11 @@ pub const DATE_FIELDS: [&str; 3] = ["publishedAt", "startsAt", "endsAt"];
 const TOKENIZER: &str = "zellige";
 /// Memory of one tenant's index writer.
 const WRITER_BYTES: usize = 20_000_000;
+/// How long a tenant's index writer stays open after its last batch. An open writer keeps its
+/// term table (4 MiB, written through at creation) and first arena page resident, and
+/// threads of its own: an import keeps it busy, a tenant whose editors write a few times an
+/// hour need not hold it (see [`Embedded::close_idle_writers`]).
+pub const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 struct Fields {
     entry_id: Field,
@@ -138,8 +143,10 @@ impl TokenStream for ZelligeTokens {
 }
 
 struct TenantIndex {
+    index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// The writer, opened by the first batch and closed when idle, with its last use.
+    writer: Mutex<Option<(IndexWriter<TantivyDocument>, std::time::Instant)>>,
     fields: Fields,
     dir: PathBuf,
 }
@@ -197,17 +204,15 @@ impl Embedded {
         index
             .tokenizers()
             .register(TOKENIZER, TextAnalyzer::from(ZelligeTokenizer));
-        let writer = index
-            .writer_with_num_threads(1, WRITER_BYTES)
-            .map_err(unavailable)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(unavailable)?;
         let ix = Arc::new(TenantIndex {
+            index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(None),
             fields,
             dir,
         });
@@ -246,49 +251,114 @@ impl Embedded {
         doc
     }
 
-    fn apply_blocking(&self, tenant: &str, ops: Vec<IndexOp>) -> Result<(), SearchError> {
-        let ix = self.index(tenant, true)?;
-        let mut writer = ix
+    /// Runs `f` with the tenant's index writer, opening it first when it is closed.
+    fn with_writer<R>(
+        ix: &TenantIndex,
+        f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<R, SearchError>,
+    ) -> Result<R, SearchError> {
+        let mut slot = ix
             .writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for op in ops {
-            match op {
-                IndexOp::Upsert { entry_id, docs } => {
-                    writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
-                    for d in &docs {
-                        writer
-                            .add_document(Self::to_document(&ix.fields, d))
-                            .map_err(unavailable)?;
-                    }
-                }
-                IndexOp::Delete { entry_id } => {
-                    writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
-                }
-                IndexOp::DeleteType { entry_type } => {
-                    writer.delete_term(Term::from_field_text(ix.fields.entry_type, &entry_type));
-                }
+        let (writer, used) = match slot.take() {
+            Some(open) => open,
+            None => (
+                ix.index
+                    .writer_with_num_threads(1, WRITER_BYTES)
+                    .map_err(unavailable)?,
+                std::time::Instant::now(),
+            ),
+        };
+        let (writer, _) = slot.insert((writer, used));
+        let out = f(writer);
+        if out.is_err() {
+            // What the failed batch added is dropped with the writer (never committed); the
+            // next batch opens a fresh one.
+            slot.take();
+        } else if let Some((_, used)) = slot.as_mut() {
+            *used = std::time::Instant::now();
+        }
+        out
+    }
+
+    /// Closes the writers that have not been used for `idle` (waiting for their merges), so
+    /// that tenants without writes hold no indexing memory. Called by the indexer between
+    /// passes; a writer in use is left alone.
+    pub fn close_idle_writers(&self, idle: std::time::Duration) {
+        let open: Vec<Arc<TenantIndex>> = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for ix in open {
+            let Ok(mut slot) = ix.writer.try_lock() else {
+                continue;
+            };
+            if slot
+                .as_ref()
+                .is_some_and(|(_, used)| used.elapsed() >= idle)
+                && let Some((writer, _)) = slot.take()
+                && let Err(e) = writer.wait_merging_threads()
+            {
+                tracing::warn!(index = %ix.dir.display(), error = %e, "closing an idle index writer");
             }
         }
-        writer.commit().map_err(unavailable)?;
-        drop(writer);
+    }
+
+    /// Whether the tenant's index writer is open (for tests of [`Self::close_idle_writers`]).
+    pub fn writer_open(&self, tenant: &str) -> bool {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(tenant)
+            .is_some_and(|ix| {
+                ix.writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .is_some()
+            })
+    }
+
+    fn apply_blocking(&self, tenant: &str, ops: Vec<IndexOp>) -> Result<(), SearchError> {
+        let ix = self.index(tenant, true)?;
+        Self::with_writer(&ix, |writer| {
+            for op in ops {
+                match op {
+                    IndexOp::Upsert { entry_id, docs } => {
+                        writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
+                        for d in &docs {
+                            writer
+                                .add_document(Self::to_document(&ix.fields, d))
+                                .map_err(unavailable)?;
+                        }
+                    }
+                    IndexOp::Delete { entry_id } => {
+                        writer.delete_term(Term::from_field_text(ix.fields.entry_id, &entry_id));
+                    }
+                    IndexOp::DeleteType { entry_type } => {
+                        writer
+                            .delete_term(Term::from_field_text(ix.fields.entry_type, &entry_type));
+                    }
+                }
+            }
+            writer.commit().map_err(unavailable).map(drop)
+        })?;
         ix.reader.reload().map_err(unavailable)
     }
 
     fn rebuild_blocking(&self, tenant: &str, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
         let ix = self.index(tenant, true)?;
-        let mut writer = ix
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        writer.delete_all_documents().map_err(unavailable)?;
-        for d in &docs {
-            writer
-                .add_document(Self::to_document(&ix.fields, d))
-                .map_err(unavailable)?;
-        }
-        writer.commit().map_err(unavailable)?;
-        drop(writer);
+        Self::with_writer(&ix, |writer| {
+            writer.delete_all_documents().map_err(unavailable)?;
+            for d in &docs {
+                writer
+                    .add_document(Self::to_document(&ix.fields, d))
+                    .map_err(unavailable)?;
+            }
+            writer.commit().map_err(unavailable).map(drop)
+        })?;
         ix.reader.reload().map_err(unavailable)
     }
 
@@ -623,6 +693,13 @@ impl SearchBackend for Arc<Embedded> {
     fn shared(&self) -> bool {
         false
     }
+
+    fn release_idle(&self) -> BoxFuture<'_, ()> {
+        let this = self.clone();
+        Box::pin(async move {
+            let _ = tokio::task::spawn_blocking(move || this.close_idle_writers(WRITER_IDLE)).await;
+        })
+    }
 }
 
 /// This data directory's node id (created on first use): the embedded index is node-local, so
@@ -733,5 +810,40 @@ mod tests {
             "too few as typed: the typo reading joins in ({:?})",
             ids(&rare)
         );
+    }
+
+    /// An idle writer is closed and the next batch opens a new one; nothing is lost between.
+    #[test]
+    fn idle_writers_are_closed_and_reopened_by_the_next_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Embedded::new(dir.path());
+        let upsert = |id: &str, text: &str| IndexOp::Upsert {
+            entry_id: id.into(),
+            docs: vec![SearchDoc {
+                entry_id: id.into(),
+                ..doc(1, text)
+            }],
+        };
+        index
+            .apply_blocking("t", vec![upsert("a", "معرض الزليج بمراكش")])
+            .expect("apply");
+        assert!(index.writer_open("t"));
+        index.close_idle_writers(std::time::Duration::from_secs(3600));
+        assert!(index.writer_open("t"), "used just now: kept");
+        index.close_idle_writers(std::time::Duration::ZERO);
+        assert!(!index.writer_open("t"), "idle: closed");
+        // Searching needs no writer; the next batch opens one.
+        let found = index
+            .search_blocking("t", request("الزليج"))
+            .expect("search");
+        assert_eq!(ids(&found), ["a"]);
+        index
+            .apply_blocking("t", vec![upsert("b", "زليج فاس")])
+            .expect("apply after close");
+        assert!(index.writer_open("t"));
+        let found = index.search_blocking("t", request("زليج")).expect("search");
+        let mut got = ids(&found);
+        got.sort();
+        assert_eq!(got, ["a", "b"]);
     }
 }

@@ -191,6 +191,11 @@ pub trait SearchBackend: Send + Sync {
     /// Whether every node writes to the same index (a service): then one node applies each
     /// batch. A node-local index is kept by each node for itself.
     fn shared(&self) -> bool;
+    /// Gives back what an idle index holds for writing (the embedded index's writers); the
+    /// indexer calls it between passes.
+    fn release_idle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// The search service: a backend and what it has applied, per tenant.

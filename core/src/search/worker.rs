@@ -63,6 +63,7 @@ pub async fn run(
                 }
             }
         }
+        search.backend().release_idle().await;
     }
 }
 
