@@ -342,10 +342,22 @@ fn memchr_lt(bytes: &[u8], from: usize) -> usize {
 /// Appends a text run, decoded and escaped as the serializer writes it; `None` for what the
 /// parser would not keep as it is.
 fn text(run: &str, in_table: bool, out: &mut String) -> Option<()> {
-    let mut chars = run.char_indices();
+    decode(run, |c| {
+        if in_table && !matches!(c, ' ' | '\t' | '\n') {
+            return None;
+        }
+        escape_char(c, false, out);
+        Some(())
+    })
+}
+
+/// Calls `each` with the characters of `raw`, character references decoded; `None` as soon as
+/// a reference is not one the fast path knows, a character is not plain, or `each` refuses.
+fn decode(raw: &str, mut each: impl FnMut(char) -> Option<()>) -> Option<()> {
+    let mut chars = raw.char_indices();
     while let Some((at, c)) = chars.next() {
         let c = if c == '&' {
-            let (decoded, len) = entity(&run[at..])?;
+            let (decoded, len) = entity(&raw[at..])?;
             for _ in 1..len {
                 chars.next();
             }
@@ -353,10 +365,10 @@ fn text(run: &str, in_table: bool, out: &mut String) -> Option<()> {
         } else {
             c
         };
-        if !plain_char(c) || (in_table && !matches!(c, ' ' | '\t' | '\n')) {
+        if !plain_char(c) {
             return None;
         }
-        escape_char(c, false, out);
+        each(c)?;
     }
     Some(())
 }
@@ -462,22 +474,10 @@ fn parse_attrs(
 /// An attribute value with its character references decoded.
 fn attr_value(raw: &str) -> Option<String> {
     let mut value = String::with_capacity(raw.len());
-    let mut chars = raw.char_indices();
-    while let Some((at, c)) = chars.next() {
-        let c = if c == '&' {
-            let (decoded, len) = entity(&raw[at..])?;
-            for _ in 1..len {
-                chars.next();
-            }
-            decoded
-        } else {
-            c
-        };
-        if !plain_char(c) {
-            return None;
-        }
+    decode(raw, |c| {
         value.push(c);
-    }
+        Some(())
+    })?;
     Some(value)
 }
 
