@@ -395,6 +395,11 @@ pub fn search_field(page_max: u64) -> Field {
                     }
                 }
             }
+            // Every type of the tenant is no filter at all: a union of every type's postings,
+            // intersected with each match, cost more than the words themselves.
+            if model.types.iter().all(|ct| types.contains(&ct.name)) {
+                types.clear();
+            }
             let locale = match ctx.args.get("locale") {
                 Some(v) if !v.is_null() => {
                     let l = v.string()?.to_owned();

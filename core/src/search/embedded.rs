@@ -2,8 +2,9 @@
 //! `data_dir/search/<tenant id>`, with the Arabic/French analyzer as its tokenizer. A tenant's
 //! query opens only that tenant's index, so no query can see another tenant's documents.
 //!
-//! Documents: `entry_id`, `type`, `locale` (raw terms), `title` and `text` (analyzed; every
-//! searchable field joined), `texts` (stored JSON of the searchable fields, for highlighting),
+//! Documents: `entry_id`, `type`, `locale` (raw terms), `title` (stored for display), `text`
+//! (the analyzed words of every searchable field, and the title's once more, each term written
+//! `<locale>:<word>`), `texts` (stored JSON of the searchable fields, for highlighting),
 //! `attrs` (facets `/<field>/<value>` of the filterable text fields and `/type/<type>`, used for
 //! filters and facet counts) and one i64 fast field per filterable date (`publishedAt`,
 //! `startsAt`, `endsAt`).
@@ -22,7 +23,7 @@ use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
@@ -33,7 +34,11 @@ use super::{
 
 /// Date fields kept as fast fields (the filterable dates of the built-in types).
 pub const DATE_FIELDS: [&str; 3] = ["publishedAt", "startsAt", "endsAt"];
-const TOKENIZER: &str = "zellige";
+/// The layout of the index this build reads and writes, recorded in [`FORMAT_FILE`] beside
+/// tantivy's `meta.json`. An index written by a build of another layout is reported unhealthy
+/// (the indexer then rebuilds it from the database) and replaced when it is created again.
+const FORMAT: &str = "2";
+const FORMAT_FILE: &str = "zellige-format";
 /// Memory of one tenant's index writer.
 const WRITER_BYTES: usize = 20_000_000;
 /// How long a tenant's index writer stays open after its last batch. An open writer keeps its
@@ -64,16 +69,16 @@ const TYPOS_BELOW: usize = 10;
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
+    // Pre-tokenized (see `words`): no tokenizer runs on it. No positions either: nothing
+    // searches phrases.
     let analyzed = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         entry_id: b.add_text_field("entry_id", STRING | STORED),
         entry_type: b.add_text_field("type", STRING | STORED),
         locale: b.add_text_field("locale", STRING),
-        title: b.add_text_field("title", analyzed.clone().set_stored()),
+        title: b.add_text_field("title", STORED),
         text: b.add_text_field("text", analyzed),
         texts: b.add_text_field("texts", STORED),
         attrs: b.add_facet_field("attrs", FacetOptions::default()),
@@ -82,63 +87,41 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// The analyzer as a tantivy tokenizer.
-#[derive(Clone, Default)]
-pub struct ZelligeTokenizer;
-
-pub struct ZelligeTokens {
-    tokens: Vec<Token>,
-    next: usize,
+/// A word of the index: the analyzed term in its document's locale. The same word in two
+/// locales is two terms, so a search reads only its locale's postings (no locale filter to
+/// intersect with every match) and weighs a word by how rare it is in that language.
+fn term(f: &Fields, locale: &str, word: &str) -> Term {
+    Term::from_field_text(f.text, &format!("{locale}:{word}"))
 }
 
-impl Tokenizer for ZelligeTokenizer {
-    type TokenStream<'a> = ZelligeTokens;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> ZelligeTokens {
-        // Each word gives its stemmed term and, at the same position, its unstemmed form
-        // (prefixes removed only), so that a half-typed last word can match as a prefix of
-        // what was written rather than of the stem, and its reading without a proclitic
-        // (`analyzer::proclitic_variant`).
-        let mut tokens = Vec::new();
-        for t in analyzer::analyze(text) {
-            let unstemmed = analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]);
-            let extra = (!unstemmed.is_empty() && unstemmed != t.text).then_some(Token {
-                offset_from: t.offset_from,
-                offset_to: t.offset_to,
-                position: t.position,
-                text: unstemmed,
-                position_length: 1,
-            });
-            let variant = analyzer::proclitic_variant(&t.text).map(|v| Token {
-                offset_from: t.offset_from,
-                offset_to: t.offset_to,
-                position: t.position,
-                text: v,
-                position_length: 1,
-            });
-            tokens.push(Token {
-                offset_from: t.offset_from,
-                offset_to: t.offset_to,
-                position: t.position,
-                text: t.text,
-                position_length: 1,
-            });
-            tokens.extend(extra);
-            tokens.extend(variant);
+/// The indexed words of a text in a locale. Each word gives its stemmed term and, at the same
+/// position, its unstemmed form (prefixes removed only), so that a half-typed last word can
+/// match as a prefix of what was written rather than of the stem, and its reading without a
+/// proclitic (`analyzer::proclitic_variant`).
+fn words(locale: &str, text: &str) -> PreTokenizedString {
+    let mut tokens = Vec::new();
+    for t in analyzer::analyze(text) {
+        let token = |word: &str| Token {
+            offset_from: t.offset_from,
+            offset_to: t.offset_to,
+            position: t.position,
+            text: format!("{locale}:{word}"),
+            position_length: 1,
+        };
+        let unstemmed = analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]);
+        let variant = analyzer::proclitic_variant(&t.text);
+        tokens.push(token(&t.text));
+        if !unstemmed.is_empty() && unstemmed != t.text {
+            tokens.push(token(&unstemmed));
         }
-        ZelligeTokens { tokens, next: 0 }
+        if let Some(v) = variant {
+            tokens.push(token(&v));
+        }
     }
-}
-
-impl TokenStream for ZelligeTokens {
-    fn advance(&mut self) -> bool {
-        self.next += 1;
-        self.next <= self.tokens.len()
-    }
-    fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
-    }
-    fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
+    // The text itself is neither stored nor highlighted from here (`texts` is).
+    PreTokenizedString {
+        text: String::new(),
+        tokens,
     }
 }
 
@@ -149,6 +132,10 @@ struct TenantIndex {
     writer: Mutex<Option<(IndexWriter<TantivyDocument>, std::time::Instant)>>,
     fields: Fields,
     dir: PathBuf,
+    /// Whether the index is of this build's layout and complete: false from its creation until
+    /// its first rebuild commits (searches answer `SEARCH_UNAVAILABLE` meanwhile, rather than
+    /// nothing).
+    ready: std::sync::atomic::AtomicBool,
 }
 
 /// Per-tenant tantivy indexes under one directory.
@@ -158,6 +145,12 @@ pub struct Embedded {
     /// Tenants whose index this process has opened: one that disappears afterwards is an
     /// outage (`SEARCH_UNAVAILABLE`), not a tenant with nothing published yet.
     seen: Mutex<std::collections::HashSet<String>>,
+}
+
+/// Whether `dir` holds an index of this build's layout.
+fn current(dir: &Path) -> bool {
+    dir.join("meta.json").is_file()
+        && std::fs::read_to_string(dir.join(FORMAT_FILE)).is_ok_and(|f| f.trim() == FORMAT)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SearchError {
@@ -186,24 +179,36 @@ impl Embedded {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(ix) = open.get(tenant) {
             if ix.dir.join("meta.json").is_file() {
+                if !create && !ix.ready.load(std::sync::atomic::Ordering::Acquire) {
+                    return Err(SearchError::Unavailable(
+                        "the index of this tenant is being rebuilt".into(),
+                    ));
+                }
                 return Ok(ix.clone());
             }
             open.remove(tenant);
         }
         let dir = self.dir(tenant);
-        if !create && !dir.join("meta.json").is_file() {
+        let ready = current(&dir);
+        if !ready && !create {
             return Err(SearchError::Unavailable(format!(
-                "the index of this tenant is missing at {}",
+                "the index of this tenant is missing at {} (or of an older layout, to be rebuilt)",
                 dir.display()
             )));
+        }
+        // An index of another layout is replaced, and not ready until the caller has rebuilt
+        // it whole; a new one is ready (empty: nothing was published yet).
+        let replaced = !ready && dir.join("meta.json").is_file();
+        if replaced {
+            std::fs::remove_dir_all(&dir).map_err(unavailable)?;
         }
         std::fs::create_dir_all(&dir).map_err(unavailable)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(&dir).map_err(unavailable)?;
         let index = Index::open_or_create(directory, schema).map_err(unavailable)?;
-        index
-            .tokenizers()
-            .register(TOKENIZER, TextAnalyzer::from(ZelligeTokenizer));
+        if !ready && !replaced {
+            std::fs::write(dir.join(FORMAT_FILE), FORMAT).map_err(unavailable)?;
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -215,6 +220,7 @@ impl Embedded {
             writer: Mutex::new(None),
             fields,
             dir,
+            ready: (!replaced).into(),
         });
         open.insert(tenant.to_owned(), ix.clone());
         self.seen
@@ -230,8 +236,10 @@ impl Embedded {
         doc.add_text(f.entry_type, &d.entry_type);
         doc.add_text(f.locale, &d.locale);
         doc.add_text(f.title, &d.title);
+        // The title's words count twice: a word of the title weighs more than one of the body.
+        doc.add_pre_tokenized_text(f.text, words(&d.locale, &d.title));
         for (_, t) in &d.texts {
-            doc.add_text(f.text, t);
+            doc.add_pre_tokenized_text(f.text, words(&d.locale, t));
         }
         let texts: serde_json::Map<String, serde_json::Value> = d
             .texts
@@ -359,7 +367,13 @@ impl Embedded {
             }
             writer.commit().map_err(unavailable).map(drop)
         })?;
-        ix.reader.reload().map_err(unavailable)
+        ix.reader.reload().map_err(unavailable)?;
+        // Complete and of this layout from now on (see `current`).
+        if !ix.ready.load(std::sync::atomic::Ordering::Acquire) {
+            std::fs::write(ix.dir.join(FORMAT_FILE), FORMAT).map_err(unavailable)?;
+            ix.ready.store(true, std::sync::atomic::Ordering::Release);
+        }
+        Ok(())
     }
 
     fn filter_query(f: &Fields, filter: &SearchFilter) -> Box<dyn Query> {
@@ -408,33 +422,33 @@ impl Embedded {
         }
     }
 
-    /// One term of the query in the text: exact or a synonym ([`super::synonyms`]), with one
-    /// typo in longer words when `typos`, and as a prefix for the last term (as-you-type). The
-    /// title's exact words add weight apart (see `run`): a union of the title and the text
-    /// here would visit every match twice.
+    /// One term of the query in the text of the search's locale: exact or a synonym
+    /// ([`super::synonyms`]), with one typo in longer words when `typos`, and as a prefix for
+    /// the last term (as-you-type). A plain word is a lone term query, which tantivy can prune
+    /// (block-max WAND) when it is all the query is, or intersect with other words' terms.
     ///
     /// Weights: the exact word 1, its synonyms and proclitic reading 0.75, a prefix 0.5 (a
     /// constant score), a typo 0.25.
     fn term_query(
         f: &Fields,
-        term: &str,
+        req: &SearchRequest,
+        word: &str,
         last: bool,
-        prefix: Option<&str>,
         typos: bool,
         indexed: &dyn Fn(&Term) -> bool,
     ) -> Box<dyn Query> {
-        let distance = analyzer::fuzzy_distance(term);
-        let t = Term::from_field_text(f.text, term);
+        let distance = analyzer::fuzzy_distance(word);
+        let t = term(f, &req.locale, word);
         let exact: Box<dyn Query> =
             Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs));
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for other in super::synonyms::of(term)
+        for other in super::synonyms::of(word)
             .iter()
             .cloned()
-            .chain(analyzer::proclitic_variant(term))
+            .chain(analyzer::proclitic_variant(word))
         {
             let q: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(f.text, &other),
+                term(f, &req.locale, &other),
                 IndexRecordOption::WithFreqs,
             ));
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.75))));
@@ -445,15 +459,14 @@ impl Embedded {
         if last && !indexed(&t) {
             let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true));
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.5))));
-            if let Some(p) = prefix.filter(|p| *p != term) {
-                let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(
-                    Term::from_field_text(f.text, p),
-                    0,
-                    true,
-                ));
+            if let Some(p) = req.prefix.as_deref().filter(|p| *p != word) {
+                let q: Box<dyn Query> =
+                    Box::new(FuzzyTermQuery::new_prefix(term(f, &req.locale, p), 0, true));
                 alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.5))));
             }
         }
+        // The edit may fall on the locale in front of the word (`ar:` → `fr:`): the typo
+        // pass filters on the locale (see `run`).
         if typos && distance > 0 {
             let fuzzy: Box<dyn Query> = if last {
                 Box::new(FuzzyTermQuery::new_prefix(t, distance, true))
@@ -471,6 +484,11 @@ impl Embedded {
 
     /// One pass of a search: the query (with or without typos), its exact count, the page and
     /// the facet counts (only when asked: counting visits every match's attributes).
+    ///
+    /// Without facets, typos or prefixes, the count and the page are two passes: tantivy counts
+    /// a lone term from its document frequency and an intersection without scoring, and finds
+    /// the page of a query made only of words with block-max pruning; one pass feeding both
+    /// would score every match.
     fn run(
         searcher: &tantivy::Searcher,
         f: &Fields,
@@ -480,32 +498,24 @@ impl Embedded {
         let indexed = |t: &Term| searcher.doc_freq(t).is_ok_and(|n| n > 0);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let n = req.terms.len();
-        for (i, term) in req.terms.iter().enumerate() {
+        for (i, word) in req.terms.iter().enumerate() {
             must.push((
                 Occur::Must,
-                Self::term_query(f, term, i + 1 == n, req.prefix.as_deref(), typos, &indexed),
+                Self::term_query(f, req, word, i + 1 == n, typos, &indexed),
             ));
         }
-        // The title's exact words weigh as much again, where they are (optional clauses: read
-        // only for the documents the required ones match).
-        for term in &req.terms {
-            must.push((
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.title, term),
-                    IndexRecordOption::WithFreqs,
-                )),
-            ));
-        }
-        // Filters select and do not score (a constant 0 rather than BM25 of a locale or a type
-        // every candidate shares).
+        // Filters select and do not score (a constant 0 rather than BM25 of a type every
+        // candidate shares).
         let filter = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
             (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
         };
-        must.push(filter(Box::new(TermQuery::new(
-            Term::from_field_text(f.locale, &req.locale),
-            IndexRecordOption::Basic,
-        ))));
+        // The words select the locale; without words (or with typos) a filter does.
+        if typos || req.terms.is_empty() {
+            must.push(filter(Box::new(TermQuery::new(
+                Term::from_field_text(f.locale, &req.locale),
+                IndexRecordOption::Basic,
+            ))));
+        }
         if !req.types.is_empty() {
             must.push(filter(Self::filter_query(
                 f,
@@ -518,10 +528,24 @@ impl Embedded {
         if let Some(where_) = &req.filter {
             must.push(filter(Self::filter_query(f, where_)));
         }
-        let query = BooleanQuery::new(must);
+        let query: Box<dyn Query> = match must.len() {
+            1 => must.remove(0).1,
+            _ => Box::new(BooleanQuery::new(must)),
+        };
         let top = TopDocs::with_limit(req.limit.max(1))
             .and_offset(req.offset)
             .order_by_score();
+        // Typos and prefixes walk the term dictionary for each pass: those take one.
+        let expands = typos
+            || req
+                .terms
+                .last()
+                .is_some_and(|w| !indexed(&term(f, &req.locale, w)));
+        if req.facets.is_empty() && !expands {
+            let total = searcher.search(&query, &Count).map_err(unavailable)?;
+            let top = searcher.search(&query, &top).map_err(unavailable)?;
+            return Ok((total, top, None));
+        }
         if req.facets.is_empty() {
             let (total, top) = searcher
                 .search(&query, &(Count, top))
@@ -573,7 +597,7 @@ impl Embedded {
         // index yet (see `term_query`).
         let prefix = req.terms.last().is_some_and(|last| {
             searcher
-                .doc_freq(&Term::from_field_text(f.text, last))
+                .doc_freq(&term(f, &req.locale, last))
                 .is_ok_and(|n| n == 0)
                 && req.prefix.as_deref().is_some_and(|p| p != last)
         });
@@ -678,7 +702,7 @@ impl SearchBackend for Arc<Embedded> {
 
     fn healthy<'a>(&'a self, tenant: &'a str) -> BoxFuture<'a, Result<bool, SearchError>> {
         let dir = self.dir(tenant);
-        Box::pin(async move { Ok(dir.join("meta.json").is_file()) })
+        Box::pin(async move { Ok(current(&dir)) })
     }
 
     fn reachable(&self) -> BoxFuture<'_, bool> {
@@ -845,5 +869,88 @@ mod tests {
         let mut got = ids(&found);
         got.sort();
         assert_eq!(got, ["a", "b"]);
+    }
+
+    /// An index written by a build of another layout is never searched: it is unhealthy (so
+    /// the indexer rebuilds it), answers `SEARCH_UNAVAILABLE` rather than nothing until the
+    /// rebuild commits, and is replaced by it.
+    #[test]
+    fn an_index_of_another_layout_is_rebuilt_before_it_is_searched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let upsert = |id: &str, text: &str| IndexOp::Upsert {
+            entry_id: id.into(),
+            docs: vec![SearchDoc {
+                entry_id: id.into(),
+                ..doc(1, text)
+            }],
+        };
+        Embedded::new(dir.path())
+            .apply_blocking("t", vec![upsert("a", "معرض الزليج بمراكش")])
+            .expect("apply");
+        let tenant_dir = dir.path().join("t");
+        assert!(current(&tenant_dir));
+        std::fs::write(tenant_dir.join(FORMAT_FILE), "1").expect("older layout");
+        assert!(!current(&tenant_dir), "unhealthy: the indexer rebuilds it");
+
+        let index = Embedded::new(dir.path());
+        assert!(matches!(
+            index.search_blocking("t", request("زليج")),
+            Err(SearchError::Unavailable(_))
+        ));
+        let IndexOp::Upsert { docs, .. } = upsert("b", "زليج فاس") else {
+            unreachable!()
+        };
+        index.rebuild_blocking("t", docs).expect("rebuild");
+        assert!(current(&tenant_dir));
+        let found = index.search_blocking("t", request("زليج")).expect("search");
+        assert_eq!(ids(&found), ["b"], "the rebuilt index only");
+    }
+
+    /// A word is a term of its locale: the same word in French documents is not found by an
+    /// Arabic search, and counts only its own locale's documents.
+    #[test]
+    fn words_are_terms_of_their_locale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Embedded::new(dir.path());
+        let ops = (0..4)
+            .map(|i| IndexOp::Upsert {
+                entry_id: format!("e{i}"),
+                docs: vec![
+                    doc(i, "Marrakech زليج"),
+                    SearchDoc {
+                        locale: "fr".into(),
+                        ..doc(i, "Marrakech zellige")
+                    },
+                ],
+            })
+            .collect();
+        index.apply_blocking("t", ops).expect("apply");
+        let ar = index
+            .search_blocking("t", request("marrakech"))
+            .expect("search");
+        assert_eq!(ar.total, 4, "one document per entry in the Arabic locale");
+        let fr = index
+            .search_blocking(
+                "t",
+                SearchRequest {
+                    locale: "fr".into(),
+                    ..request("زليج")
+                },
+            )
+            .expect("search");
+        assert_eq!(
+            fr.total, 0,
+            "the Arabic word is not a term of the French documents"
+        );
+        let all = index
+            .search_blocking(
+                "t",
+                SearchRequest {
+                    locale: "fr".into(),
+                    ..request("")
+                },
+            )
+            .expect("search");
+        assert_eq!(all.total, 4, "no words: every document of the locale");
     }
 }

@@ -114,6 +114,7 @@ pub struct SearchRequest {
     /// The last word unstemmed (prefixes removed only), also matched as a prefix: a word typed
     /// halfway may stop inside its stem's suffix.
     pub prefix: Option<String>,
+    /// The types to search; empty searches every type (no filter to intersect with each match).
     pub types: Vec<String>,
     pub locale: String,
     pub filter: Option<SearchFilter>,
