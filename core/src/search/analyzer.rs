@@ -133,12 +133,19 @@ pub fn analyze(text: &str) -> Vec<Token> {
     let mut out = Vec::with_capacity(4);
     for (at, c) in text.char_indices() {
         let end = at + c.len_utf8();
-        if !is_word_char(c) {
-            seg.flush(&mut tokens);
-            continue;
-        }
         out.clear();
-        fold_char(c, &mut |d| out.push(d));
+        match FOLDED.get(c as usize) {
+            Some(Folded::NotWord) => {
+                seg.flush(&mut tokens);
+                continue;
+            }
+            Some(Folded::Word { len, chars }) => out.extend_from_slice(&chars[..usize::from(*len)]),
+            _ if !is_word_char(c) => {
+                seg.flush(&mut tokens);
+                continue;
+            }
+            _ => fold_char(c, &mut |d| out.push(d)),
+        }
         if out.is_empty() {
             // A mark, tatweel or joiner: it belongs to the word being read.
             if !seg.text.is_empty() {
@@ -334,7 +341,59 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{00AD}')
 }
 
+/// How [`analyze`] reads a character of the first [`TABLE_END`] code points (Latin, Greek,
+/// Cyrillic, Hebrew and Arabic): computed once by the functions below, since the Unicode
+/// property lookups behind them cost more than the rest of the analysis.
+enum Folded {
+    /// Not part of a word (space, punctuation).
+    NotWord,
+    /// Part of a word, folded to these characters (none for a mark or tatweel).
+    Word { len: u8, chars: [char; 4] },
+    /// Folds to more characters than the table holds: computed each time.
+    Long,
+}
+
+const TABLE_END: u32 = 0x0800;
+
+static FOLDED: std::sync::LazyLock<Vec<Folded>> = std::sync::LazyLock::new(|| {
+    (0..TABLE_END)
+        .map(|u| {
+            let Some(c) = char::from_u32(u) else {
+                return Folded::Long;
+            };
+            if !is_word_char(c) {
+                return Folded::NotWord;
+            }
+            let mut chars = ['\0'; 4];
+            let mut len = 0usize;
+            fold_char(c, &mut |d| {
+                if let Some(slot) = chars.get_mut(len) {
+                    *slot = d;
+                }
+                len += 1;
+            });
+            match u8::try_from(len) {
+                Ok(len) if usize::from(len) <= chars.len() => Folded::Word { len, chars },
+                _ => Folded::Long,
+            }
+        })
+        .collect()
+});
+
+static CLASSES: std::sync::LazyLock<Vec<Option<Class>>> = std::sync::LazyLock::new(|| {
+    (0..TABLE_END)
+        .map(|u| char::from_u32(u).and_then(class_of_char))
+        .collect()
+});
+
 fn class_of(c: char) -> Option<Class> {
+    match CLASSES.get(c as usize) {
+        Some(class) => *class,
+        None => class_of_char(c),
+    }
+}
+
+fn class_of_char(c: char) -> Option<Class> {
     if c.is_numeric() {
         Some(Class::Digit)
     } else if is_arabic_block(c) && c.is_alphabetic() {
@@ -513,33 +572,53 @@ const PREFIXES: &[(&str, usize)] = &[
 /// Suffixes, longest first, in light10's order.
 const SUFFIXES: &[&str] = &["ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي"];
 
-fn eq(w: &[char], s: &str) -> bool {
-    w.iter().copied().eq(s.chars())
+/// The word lists above as characters, collected once: every word of every text is compared
+/// with them at each stemming step.
+struct Lists {
+    allah_forms: Vec<Vec<char>>,
+    keep: Vec<(Vec<char>, &'static str)>,
+    false_article: Vec<Vec<char>>,
+    false_article_tails: Vec<Vec<char>>,
+    prefixes: Vec<(Vec<char>, usize)>,
+    suffixes: Vec<Vec<char>>,
 }
 
-fn starts_with(w: &[char], s: &str) -> bool {
-    let mut it = w.iter();
-    s.chars().all(|c| it.next() == Some(&c))
-}
-
-fn ends_with(w: &[char], s: &str) -> bool {
-    let mut it = w.iter().rev();
-    s.chars().rev().all(|c| it.next() == Some(&c))
-}
+static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| {
+    let chars = |s: &str| s.chars().collect::<Vec<char>>();
+    Lists {
+        allah_forms: ALLAH_FORMS.iter().map(|s| chars(s)).collect(),
+        keep: KEEP.iter().map(|s| (chars(s), *s)).collect(),
+        false_article: FALSE_ARTICLE.iter().map(|s| chars(s)).collect(),
+        false_article_tails: FALSE_ARTICLE_TAILS.iter().map(|s| chars(s)).collect(),
+        prefixes: PREFIXES.iter().map(|&(p, n)| (chars(p), n)).collect(),
+        suffixes: SUFFIXES.iter().map(|s| chars(s)).collect(),
+    }
+});
 
 fn canonical(w: &[char]) -> Option<&'static str> {
-    if ALLAH_FORMS.iter().any(|f| eq(w, f)) {
+    let lists = &*LISTS;
+    if lists.allah_forms.iter().any(|f| f.as_slice() == w) {
         Some(ALLAH)
     } else {
-        KEEP.iter().find(|k| eq(w, k)).copied()
+        lists
+            .keep
+            .iter()
+            .find(|(k, _)| k.as_slice() == w)
+            .map(|(_, s)| *s)
     }
 }
 
 /// Length (in letters) of the false-article name `w` consists of, if any.
 fn false_article(w: &[char]) -> Option<usize> {
-    FALSE_ARTICLE.iter().find_map(|name| {
-        let n = name.chars().count();
-        (starts_with(w, name) && FALSE_ARTICLE_TAILS.iter().any(|t| eq(&w[n..], t))).then_some(n)
+    let lists = &*LISTS;
+    lists.false_article.iter().find_map(|name| {
+        let n = name.len();
+        (w.starts_with(name)
+            && lists
+                .false_article_tails
+                .iter()
+                .any(|t| &w[n..] == t.as_slice()))
+        .then_some(n)
     })
 }
 
@@ -573,11 +652,11 @@ fn strip_prefix_run(w: &[char]) -> Prefixed {
 
 /// Letters to remove from the front of `w`, if a prefix applies.
 fn strip_one_prefix(w: &[char]) -> Option<usize> {
-    PREFIXES.iter().find_map(|&(p, min_len)| {
-        if w.len() < min_len || !starts_with(w, p) {
+    LISTS.prefixes.iter().find_map(|(p, min_len)| {
+        if w.len() < *min_len || !w.starts_with(p) {
             return None;
         }
-        let n = p.chars().count();
+        let n = p.len();
         // و+الذين is و + a protected word, not وال + ذين.
         if n == 3 && is_protected(&w[1..]) {
             return Some(1);
@@ -600,9 +679,9 @@ fn stem_arabic_chars(w: &[char]) -> String {
         if let Some(c) = canonical(part) {
             return c.to_owned();
         }
-        let next = SUFFIXES.iter().find_map(|s| {
-            let n = s.chars().count();
-            (part.len() >= n + min && ends_with(part, s)).then_some(n)
+        let next = LISTS.suffixes.iter().find_map(|s| {
+            let n = s.len();
+            (part.len() >= n + min && part.ends_with(s)).then_some(n)
         });
         match next {
             Some(n) => end -= n,

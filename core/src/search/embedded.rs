@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -27,6 +27,7 @@ use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
+use super::facets::{FacetCache, FacetCounter};
 use super::{
     Hit, IndexOp, Matching, SearchBackend, SearchDoc, SearchError, SearchFilter, SearchRequest,
     SearchResults,
@@ -60,7 +61,14 @@ struct Fields {
 
 /// What one pass of a search collects: the exact count, the page (score and address) and the
 /// facet counts when asked.
-type Pass = (usize, Vec<(f32, tantivy::DocAddress)>, Option<FacetCounts>);
+type Pass = (
+    usize,
+    Vec<(f32, tantivy::DocAddress)>,
+    Vec<(String, Vec<(String, u64)>)>,
+);
+
+/// Values counted per facet at most.
+const FACET_VALUES: usize = 50;
 
 /// A search whose words as typed find fewer entries than this is run again with one typo
 /// forgiven in longer words (the rule of Typesense's `typo_tokens_threshold`, with a page's worth
@@ -136,6 +144,8 @@ struct TenantIndex {
     /// its first rebuild commits (searches answer `SEARCH_UNAVAILABLE` meanwhile, rather than
     /// nothing).
     ready: std::sync::atomic::AtomicBool,
+    /// Facet tables of the segments searched with facets.
+    facets: FacetCache,
 }
 
 /// Per-tenant tantivy indexes under one directory.
@@ -221,6 +231,7 @@ impl Embedded {
             fields,
             dir,
             ready: (!replaced).into(),
+            facets: FacetCache::default(),
         });
         open.insert(tenant.to_owned(), ix.clone());
         self.seen
@@ -491,10 +502,11 @@ impl Embedded {
     /// would score every match.
     fn run(
         searcher: &tantivy::Searcher,
-        f: &Fields,
+        ix: &TenantIndex,
         req: &SearchRequest,
         typos: bool,
     ) -> Result<Pass, SearchError> {
+        let f = &ix.fields;
         let indexed = |t: &Term| searcher.doc_freq(t).is_ok_and(|n| n > 0);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let n = req.terms.len();
@@ -541,25 +553,42 @@ impl Embedded {
                 .terms
                 .last()
                 .is_some_and(|w| !indexed(&term(f, &req.locale, w)));
-        if req.facets.is_empty() && !expands {
-            let total = searcher.search(&query, &Count).map_err(unavailable)?;
-            let top = searcher.search(&query, &top).map_err(unavailable)?;
-            return Ok((total, top, None));
+        let counter = FacetCounter {
+            cache: &ix.facets,
+            attributes: &req.facets,
+            limit: FACET_VALUES,
+        };
+        let (total, top, facets) = match (req.facets.is_empty(), expands) {
+            (true, false) => (
+                searcher.search(&query, &Count).map_err(unavailable)?,
+                searcher.search(&query, &top).map_err(unavailable)?,
+                Vec::new(),
+            ),
+            (true, true) => {
+                let (total, top) = searcher
+                    .search(&query, &(Count, top))
+                    .map_err(unavailable)?;
+                (total, top, Vec::new())
+            }
+            (false, false) => {
+                let (total, facets) = searcher.search(&query, &counter).map_err(unavailable)?;
+                (
+                    total,
+                    searcher.search(&query, &top).map_err(unavailable)?,
+                    facets,
+                )
+            }
+            (false, true) => {
+                let (top, (total, facets)) = searcher
+                    .search(&query, &(top, counter))
+                    .map_err(unavailable)?;
+                (total, top, facets)
+            }
+        };
+        if !req.facets.is_empty() {
+            ix.facets.retain(searcher);
         }
-        if req.facets.is_empty() {
-            let (total, top) = searcher
-                .search(&query, &(Count, top))
-                .map_err(unavailable)?;
-            return Ok((total, top, None));
-        }
-        let mut facets = FacetCollector::for_field("attrs");
-        for name in &req.facets {
-            facets.add_facet(Facet::from_path([name.as_str()]));
-        }
-        let (total, top, counts) = searcher
-            .search(&query, &(Count, top, facets))
-            .map_err(unavailable)?;
-        Ok((total, top, Some(counts)))
+        Ok((total, top, facets))
     }
 
     fn search_blocking(
@@ -587,11 +616,11 @@ impl Embedded {
         // Typos are forgiven only when the words as typed find too few entries: a common word
         // spelled right would otherwise also match every indexed word one edit away from it
         // (noise ranked below the real matches, and a union over many posting lists).
-        let (mut total, mut top, mut facet_counts) = Self::run(&searcher, f, &req, false)?;
+        let (mut total, mut top, mut facets) = Self::run(&searcher, &ix, &req, false)?;
         let typo_tolerant = req.terms.iter().any(|t| analyzer::fuzzy_distance(t) > 0);
         let typos = total < TYPOS_BELOW && typo_tolerant;
         if typos {
-            (total, top, facet_counts) = Self::run(&searcher, f, &req, true)?;
+            (total, top, facets) = Self::run(&searcher, &ix, &req, true)?;
         }
         // The unstemmed last word is looked up as a prefix when its stem is not a word of the
         // index yet (see `term_query`).
@@ -632,22 +661,6 @@ impl Embedded {
         }
         // Relevance first, then the newest.
         hits.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));
-        let facets = req
-            .facets
-            .iter()
-            .map(|name| {
-                let values = facet_counts
-                    .as_ref()
-                    .map(|counts| counts.top_k(Facet::from_path([name.as_str()]), 50))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|(facet, count)| {
-                        facet.to_path().last().map(|v| ((*v).to_owned(), count))
-                    })
-                    .collect();
-                (name.clone(), values)
-            })
-            .collect();
         Ok(SearchResults {
             matching: Matching { typos, prefix },
             total,
@@ -952,5 +965,62 @@ mod tests {
             )
             .expect("search");
         assert_eq!(all.total, 4, "no words: every document of the locale");
+    }
+
+    /// Facet counts cover the matches of every segment, without the deleted documents, per
+    /// requested attribute, the most frequent value first.
+    #[test]
+    fn facets_count_matches_across_segments_without_deleted_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Embedded::new(dir.path());
+        let at = |id: usize, city: &str| IndexOp::Upsert {
+            entry_id: format!("e{id}"),
+            docs: vec![SearchDoc {
+                attrs: vec![("city".into(), city.into())],
+                ..doc(id, "معرض الزليج")
+            }],
+        };
+        // Three batches: three segments.
+        index
+            .apply_blocking("t", vec![at(1, "مراكش"), at(2, "آسفي")])
+            .expect("apply");
+        index
+            .apply_blocking("t", vec![at(3, "مراكش"), at(4, "مراكش")])
+            .expect("apply");
+        index
+            .apply_blocking(
+                "t",
+                vec![
+                    IndexOp::Delete {
+                        entry_id: "e4".into(),
+                    },
+                    at(5, "الصويرة"),
+                ],
+            )
+            .expect("apply");
+        let counted = index
+            .search_blocking(
+                "t",
+                SearchRequest {
+                    facets: vec!["city".into(), "type".into()],
+                    ..request("معرض")
+                },
+            )
+            .expect("search");
+        assert_eq!(counted.total, 4);
+        assert_eq!(
+            counted.facets,
+            [
+                (
+                    "city".to_owned(),
+                    vec![
+                        ("مراكش".to_owned(), 2),
+                        ("آسفي".to_owned(), 1),
+                        ("الصويرة".to_owned(), 1)
+                    ]
+                ),
+                ("type".to_owned(), vec![("article".to_owned(), 4)]),
+            ]
+        );
     }
 }

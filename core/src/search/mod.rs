@@ -9,6 +9,7 @@
 
 pub mod analyzer;
 pub mod embedded;
+pub mod facets;
 pub mod highlight;
 pub mod meili;
 pub mod synonyms;
