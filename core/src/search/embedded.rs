@@ -99,7 +99,12 @@ fn schema() -> (Schema, Fields) {
 /// locales is two terms, so a search reads only its locale's postings (no locale filter to
 /// intersect with every match) and weighs a word by how rare it is in that language.
 fn term(f: &Fields, locale: &str, word: &str) -> Term {
-    Term::from_field_text(f.text, &format!("{locale}:{word}"))
+    Term::from_field_text(f.text, &term_text(locale, word))
+}
+
+/// The text of a word's term in a locale (see [`term`]).
+fn term_text(locale: &str, word: &str) -> String {
+    format!("{locale}:{word}")
 }
 
 /// The indexed words of a text in a locale. Each word gives its stemmed term and, at the same
@@ -113,7 +118,7 @@ fn words(locale: &str, text: &str) -> PreTokenizedString {
             offset_from: t.offset_from,
             offset_to: t.offset_to,
             position: t.position,
-            text: format!("{locale}:{word}"),
+            text: term_text(locale, word),
             position_length: 1,
         };
         let unstemmed = analyzer::strip_prefixes(&text[t.offset_from..t.offset_to]);
@@ -364,7 +369,15 @@ impl Embedded {
             }
             writer.commit().map_err(unavailable).map(drop)
         })?;
-        ix.reader.reload().map_err(unavailable)
+        Self::reload(&ix)
+    }
+
+    /// Makes the last commit searchable and drops the facet tables of the segments it
+    /// replaced.
+    fn reload(ix: &TenantIndex) -> Result<(), SearchError> {
+        ix.reader.reload().map_err(unavailable)?;
+        ix.facets.retain(&ix.reader.searcher());
+        Ok(())
     }
 
     fn rebuild_blocking(&self, tenant: &str, docs: Vec<SearchDoc>) -> Result<(), SearchError> {
@@ -378,7 +391,7 @@ impl Embedded {
             }
             writer.commit().map_err(unavailable).map(drop)
         })?;
-        ix.reader.reload().map_err(unavailable)?;
+        Self::reload(&ix)?;
         // Complete and of this layout from now on (see `current`).
         if !ix.ready.load(std::sync::atomic::Ordering::Acquire) {
             std::fs::write(ix.dir.join(FORMAT_FILE), FORMAT).map_err(unavailable)?;
@@ -446,7 +459,7 @@ impl Embedded {
         word: &str,
         last: bool,
         typos: bool,
-        indexed: &dyn Fn(&Term) -> bool,
+        halfway: bool,
     ) -> Box<dyn Query> {
         let distance = analyzer::fuzzy_distance(word);
         let t = term(f, &req.locale, word);
@@ -467,7 +480,7 @@ impl Embedded {
         // As-you-type: a last word that is not an indexed term yet is typed halfway. One that
         // is already meets its other forms through the stem, and expanding it (every term it
         // begins) would visit most of the index for a common word.
-        if last && !indexed(&t) {
+        if last && halfway {
             let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true));
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(q, 0.5))));
             if let Some(p) = req.prefix.as_deref().filter(|p| *p != word) {
@@ -505,15 +518,15 @@ impl Embedded {
         ix: &TenantIndex,
         req: &SearchRequest,
         typos: bool,
+        halfway: bool,
     ) -> Result<Pass, SearchError> {
         let f = &ix.fields;
-        let indexed = |t: &Term| searcher.doc_freq(t).is_ok_and(|n| n > 0);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let n = req.terms.len();
         for (i, word) in req.terms.iter().enumerate() {
             must.push((
                 Occur::Must,
-                Self::term_query(f, req, word, i + 1 == n, typos, &indexed),
+                Self::term_query(f, req, word, i + 1 == n, typos, halfway),
             ));
         }
         // Filters select and do not score (a constant 0 rather than BM25 of a type every
@@ -548,11 +561,7 @@ impl Embedded {
             .and_offset(req.offset)
             .order_by_score();
         // Typos and prefixes walk the term dictionary for each pass: those take one.
-        let expands = typos
-            || req
-                .terms
-                .last()
-                .is_some_and(|w| !indexed(&term(f, &req.locale, w)));
+        let expands = typos || halfway;
         let counter = FacetCounter {
             cache: &ix.facets,
             attributes: &req.facets,
@@ -585,9 +594,6 @@ impl Embedded {
                 (total, top, facets)
             }
         };
-        if !req.facets.is_empty() {
-            ix.facets.retain(searcher);
-        }
         Ok((total, top, facets))
     }
 
@@ -613,23 +619,27 @@ impl Embedded {
         };
         let f = &ix.fields;
         let searcher = ix.reader.searcher();
-        // Typos are forgiven only when the words as typed find too few entries: a common word
-        // spelled right would otherwise also match every indexed word one edit away from it
-        // (noise ranked below the real matches, and a union over many posting lists).
-        let (mut total, mut top, mut facets) = Self::run(&searcher, &ix, &req, false)?;
-        let typo_tolerant = req.terms.iter().any(|t| analyzer::fuzzy_distance(t) > 0);
-        let typos = total < TYPOS_BELOW && typo_tolerant;
-        if typos {
-            (total, top, facets) = Self::run(&searcher, &ix, &req, true)?;
-        }
-        // The unstemmed last word is looked up as a prefix when its stem is not a word of the
-        // index yet (see `term_query`).
-        let prefix = req.terms.last().is_some_and(|last| {
+        // A last word that is not a term of the index is being typed (see `term_query`).
+        let halfway = req.terms.last().is_some_and(|last| {
             searcher
                 .doc_freq(&term(f, &req.locale, last))
                 .is_ok_and(|n| n == 0)
-                && req.prefix.as_deref().is_some_and(|p| p != last)
         });
+        // Typos are forgiven only when the words as typed find too few entries: a common word
+        // spelled right would otherwise also match every indexed word one edit away from it
+        // (noise ranked below the real matches, and a union over many posting lists).
+        let (mut total, mut top, mut facets) = Self::run(&searcher, &ix, &req, false, halfway)?;
+        let typo_tolerant = req.terms.iter().any(|t| analyzer::fuzzy_distance(t) > 0);
+        let typos = total < TYPOS_BELOW && typo_tolerant;
+        if typos {
+            (total, top, facets) = Self::run(&searcher, &ix, &req, true, halfway)?;
+        }
+        // The unstemmed last word is looked up as a prefix when it differs from the stem.
+        let prefix = halfway
+            && req
+                .terms
+                .last()
+                .is_some_and(|last| req.prefix.as_deref().is_some_and(|p| p != last));
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(unavailable)?;
