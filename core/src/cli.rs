@@ -66,6 +66,10 @@ pub enum Command {
     /// Manage plugins: install components, enable them per tenant.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Internal: compile one component into the disk cache for a running server (reads the
+    /// job and the component on standard input; see `plugins::compiler`).
+    #[command(hide = true)]
+    CompilePlugin,
 }
 
 #[derive(Debug, Subcommand)]
@@ -336,6 +340,7 @@ pub async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Plugin(cmd) => plugin(&config, &db, &content, cmd).await?,
         Command::Reindex { tenant } => reindex(&config, &db, &content, tenant).await?,
+        Command::CompilePlugin => crate::plugins::compiler::compile_from_stdin()?,
         Command::Import(args) => import(&content, &media_of(&config, &content)?, &args).await?,
         Command::Export(args) => export(&content, &media_of(&config, &content)?, &args).await?,
     }
@@ -530,6 +535,10 @@ async fn serve(
     let addr = listener.local_addr()?;
     let state = AppState::new(config.clone(), db)?;
     if let Some(host) = &state.plugins {
+        match std::env::current_exe() {
+            Ok(exe) => host.compile_in_child(crate::plugins::compiler::ChildCompiler::new(exe)),
+            Err(e) => tracing::warn!(error = %e, "plugins compile in process"),
+        }
         match host.warm().await {
             Ok(n) => tracing::info!(components = n, "plugins loaded"),
             Err(e) => tracing::warn!(error = %e, "loading plugins"),

@@ -17,6 +17,10 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = zellige::cli::Cli::parse();
+    if let zellige::cli::Command::CompilePlugin = cli.command {
+        // A child of the server: no configuration, database or telemetry of its own.
+        return zellige::plugins::compiler::compile_from_stdin();
+    }
     let config = zellige::Config::load(cli.config.as_deref())?;
     zellige::telemetry::init(&config.log);
     zellige::cli::run(cli, config).await

@@ -13,6 +13,7 @@
 
 pub mod bindings;
 pub mod bundled;
+pub mod compiler;
 pub mod manifest;
 pub mod registry;
 pub mod sanitize;
@@ -203,6 +204,10 @@ struct Inner {
     engine: Engine,
     linker: Linker<CallState>,
     config: PluginsConfig,
+    /// Where the engine keeps compiled components (when `config.compile_cache`).
+    cache_dir: std::path::PathBuf,
+    /// Set by the server: components are compiled in a child process into the disk cache.
+    child: std::sync::OnceLock<compiler::ChildCompiler>,
     db: Db,
     content: Content,
     /// Ready-to-instantiate components by content hash.
@@ -241,6 +246,8 @@ impl PluginHost {
                 engine,
                 linker,
                 config: config.clone(),
+                cache_dir: cache_dir.to_owned(),
+                child: std::sync::OnceLock::new(),
                 db,
                 content,
                 pres: Mutex::default(),
@@ -278,9 +285,24 @@ impl PluginHost {
         self.prepare(wasm).map(|_| ())
     }
 
+    /// Compiles components in a child process (see [`compiler`]) from now on; needs the disk
+    /// cache (`plugins.compile_cache`), without which this does nothing.
+    pub fn compile_in_child(&self, compiler: compiler::ChildCompiler) {
+        if self.inner.config.compile_cache {
+            let _ = self.inner.child.set(compiler);
+        }
+    }
+
     /// Compiles a component and checks that it implements the world with the imports this host
     /// provides. Returns the ready instance factory; used at install and on a cache miss.
     fn prepare(&self, wasm: &[u8]) -> Result<PluginPre<CallState>, PluginError> {
+        if let Some(child) = self.inner.child.get() {
+            let limit = Duration::from_millis(self.inner.config.install_timeout_ms.max(1));
+            if let Err(e) = child.compile(&self.inner.config, &self.inner.cache_dir, wasm, limit) {
+                // The compile below runs in process and reports the compiler's own error.
+                tracing::debug!(error = %e, "compiling a component in a child process failed");
+            }
+        }
         let component = Component::new(&self.inner.engine, wasm).map_err(|e| {
             PluginError::invalid(
                 "component",
