@@ -58,6 +58,15 @@ pub async fn record(conn: &impl crate::store::reads::Exec, event: Event<'_>) -> 
     repo::insert(conn, &event.into_row()).await
 }
 
+/// Appends several events with one statement (the rows of a group of writes).
+pub async fn record_many<'a>(
+    conn: &impl crate::store::reads::Exec,
+    events: impl IntoIterator<Item = Event<'a>>,
+) -> Result<(), DbErr> {
+    let rows: Vec<AuditRow> = events.into_iter().map(Event::into_row).collect();
+    repo::insert_many(conn, &rows).await
+}
+
 impl Event<'_> {
     /// The row an event is stored as, stamped now.
     fn into_row(self) -> AuditRow {

@@ -1461,3 +1461,140 @@ async fn compound_index_pages_equal_the_plain_ones() {
         assert_eq!(names, sorted);
     });
 }
+
+/// A batch of creates is checked in order against the database and the creates before it
+/// (unique values, requested slugs), a refused create writes nothing, and each accepted one
+/// has exactly its document, version, outbox event and audit row. A write of another kind in
+/// the middle is seen by the creates after it.
+#[tokio::test]
+async fn a_batch_of_creates_checks_each_against_the_ones_before_it() {
+    use zellige::content::BatchWrite;
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        t.content
+            .create_type(
+                &ctx,
+                json!({"name": "licence", "plural": "licences", "slugFrom": "code", "fields": [
+                    {"name": "code", "type": "string", "required": true, "unique": true, "maxLength": 40},
+                    {"name": "holder", "type": "string", "maxLength": 80}
+                ]}),
+                None,
+            )
+            .await
+            .expect("type");
+        let ctx = t.ctx("marrakech-safi").await;
+        let existing = t
+            .content
+            .create(&ctx, "licence", input(json!({"code": "MRK-001"})), None)
+            .await
+            .expect("existing");
+        let before = outbox::read(&t.db, &ctx, 0, 1000)
+            .await
+            .expect("read")
+            .len();
+        let taken_slug = zellige::content::slug::slugify("ASF-001");
+        let create = |v: Value| BatchWrite::Create(input(v));
+        let writes = vec![
+            create(json!({"code": "ASF-001", "holder": "محمد الزليجي"})),
+            create(json!({"code": "MRK-001"})),
+            create(json!({"code": "ASF-001"})),
+            create(json!({"holder": "بلا رقم"})),
+            BatchWrite::Create(EntryInput {
+                slug: Some(taken_slug.clone()),
+                ..input(json!({"code": "ASF-002"}))
+            }),
+            BatchWrite::Update {
+                id: existing.id.clone(),
+                input: input(json!({"code": "MRK-001-B"})),
+                expected_version: Some(1),
+            },
+            create(json!({"code": "SAF-003"})),
+            create(json!({"code": "MRK-001"})),
+        ];
+        let results = t
+            .content
+            .write_batch(&ctx, "licence", writes, Some("user:editor"))
+            .await
+            .expect("batch");
+        let code = |r: &Result<Option<zellige::content::Entry>, ContentError>| match r {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => format!("{:?} {:?}", e.code(), rules(e)),
+        };
+        let codes: Vec<String> = results.iter().map(code).collect();
+        assert_eq!(
+            codes,
+            [
+                "ok".to_owned(),
+                r#"Conflict [("code", "unique")]"#.to_owned(),
+                r#"Conflict [("code", "unique")]"#.to_owned(),
+                r#"BadUserInput [("code", "required")]"#.to_owned(),
+                r#"Conflict [("slug", "unique")]"#.to_owned(),
+                "ok".to_owned(),
+                "ok".to_owned(),
+                "ok".to_owned(),
+            ],
+            "{}",
+            t.name
+        );
+        let first = results[0].as_ref().expect("ok").as_ref().expect("entry");
+        assert_eq!(first.slug, taken_slug);
+        assert_eq!(first.created_by.as_deref(), Some("user:editor"));
+        // Exactly the accepted writes are stored, each with its history and events.
+        let page = t
+            .content
+            .list(&ctx, "licence", &PageArgs::default(), Stage::Draft)
+            .await
+            .expect("list");
+        let mut stored: Vec<String> = page
+            .entries
+            .iter()
+            .map(|(e, _)| e.data["code"].as_str().unwrap_or("").to_owned())
+            .collect();
+        stored.sort();
+        assert_eq!(stored, ["ASF-001", "MRK-001", "MRK-001-B", "SAF-003"]);
+        for r in [&results[0], &results[6], &results[7]] {
+            let e = r.as_ref().expect("ok").as_ref().expect("entry");
+            let stored = t
+                .content
+                .get(&ctx, "licence", &Lookup::Id(e.id.clone()), Stage::Draft)
+                .await
+                .expect("read")
+                .expect("an accepted create is stored");
+            assert_eq!(stored.data, e.data);
+            assert_eq!(stored.slug, e.slug);
+            let versions = t
+                .content
+                .versions(&ctx, "licence", &e.id)
+                .await
+                .expect("versions");
+            assert_eq!(versions.len(), 1, "one version per create");
+            assert_eq!(versions[0].action, "create");
+        }
+        let events = outbox::read(&t.db, &ctx, 0, 1000).await.expect("read");
+        let kinds: Vec<&str> = events[before..].iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "entry.created",
+                "entry.updated",
+                "entry.created",
+                "entry.created"
+            ],
+            "{}",
+            t.name
+        );
+        let audit = zellige::audit::list(&t.db, &ctx, None, Some("entry.created"), 100)
+            .await
+            .expect("audit");
+        let by_editor: Vec<&str> = audit
+            .iter()
+            .filter(|a| a.actor == "user:editor")
+            .map(|a| a.target.as_str())
+            .collect();
+        assert_eq!(by_editor.len(), 3, "{by_editor:?}");
+        for r in [&results[0], &results[6], &results[7]] {
+            let e = r.as_ref().expect("ok").as_ref().expect("entry");
+            assert!(by_editor.contains(&format!("licence/{}", e.id).as_str()));
+        }
+    });
+}

@@ -3,7 +3,6 @@
 //! version row and an outbox event, or nothing.
 
 use crate::store::reads::Exec;
-use crate::store::writer::savepoint;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -67,7 +66,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn from_doc(doc: DocRow, stage: Stage) -> Entry {
+    pub(super) fn from_doc(doc: DocRow, stage: Stage) -> Entry {
         Entry {
             id: doc.entry_id,
             entry_type: doc.entry_type,
@@ -603,7 +602,7 @@ impl Content {
     }
 
     /// Turns client input into the stored shape, merged over `base` (the current draft).
-    fn merge_input(
+    pub(super) fn merge_input(
         &self,
         ctx: &TenantCtx,
         ct: &ContentType,
@@ -654,7 +653,7 @@ impl Content {
         Ok(data)
     }
 
-    fn check(
+    pub(super) fn check(
         &self,
         ctx: &TenantCtx,
         ct: &ContentType,
@@ -1090,23 +1089,33 @@ impl Content {
         }
         let (txn, model) = self.begin_write(ctx).await?;
         let mut results = Vec::with_capacity(prepared.len());
+        let mut writes = Vec::with_capacity(prepared.len());
         for write in prepared {
-            let write = match write {
-                Ok(w) => w,
-                Err(e) => {
-                    results.push(Err(e));
-                    continue;
+            match write {
+                Ok(write) => {
+                    results.push(None);
+                    writes.push(super::bulk::Write {
+                        ctx: ctx.clone(),
+                        entry_type: entry_type.to_owned(),
+                        write,
+                        actor: actor.map(str::to_owned),
+                    });
                 }
-            };
-            let result = savepoint(
-                &txn,
-                self.apply_locked(&txn, &model, ctx, entry_type, write, actor),
-            )
-            .await?;
-            results.push(result);
+                Err(e) => results.push(Some(Err(e))),
+            }
         }
+        let mut applied = self.apply_all(&txn, &model, writes).await?.into_iter();
         txn.commit().await?;
-        Ok(results)
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| applied.next()).unwrap_or_else(|| {
+                    Err(ContentError::Db(sea_orm::DbErr::Custom(
+                        "a write of the batch was lost".into(),
+                    )))
+                })
+            })
+            .collect())
     }
 
     /// One prepared write, inside a transaction that holds the tenant's lock.
@@ -1290,7 +1299,8 @@ pub(crate) async fn choose_slug(
     Ok(first_free(&base, |s| taken.contains(s)))
 }
 
-/// Like [`choose_slug`], also avoiding slugs taken earlier in the same import batch.
+/// Like [`choose_slug`], also avoiding slugs taken earlier in the same batch (an import's, or
+/// a group of creates').
 pub(crate) async fn choose_slug_in_batch(
     conn: &impl Exec,
     ctx: &TenantCtx,
@@ -1304,11 +1314,11 @@ pub(crate) async fn choose_slug_in_batch(
     let slug = match requested {
         Some(s) if batch.contains(&key(s)) => {
             return Err(ContentError::Conflict {
-                message: format!("slug `{s}` appears twice"),
+                message: format!("slug `{s}` is already used by another {}", ct.name),
                 fields: vec![FieldError::new(
                     "slug",
                     "unique",
-                    format!("`{s}` appears twice in this import"),
+                    format!("`{s}` is already used by another {} of this batch", ct.name),
                 )],
             });
         }

@@ -5,7 +5,8 @@
 //! `COMMIT` alone (WAL frames and checkpoints), most of it pages every write touches (the tenant
 //! row, the tails of the outbox, the audit log and the version table). Here a write joins its
 //! tenant's queue; one task per tenant takes the lock, applies everything queued by then, each
-//! in a savepoint of its own, in arrival order, and commits once. Each write keeps its own
+//! in a savepoint of its own, in arrival order, and commits once (`bulk`: consecutive creates are checked together and
+//! written with one statement per table). Each write keeps its own
 //! result and its own checks (`expectedVersion`, unique values, slugs) against the writes
 //! before it, exactly as if they had run one after another; one that fails is undone alone.
 //! A write is answered only after the commit that holds it.
@@ -15,12 +16,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use super::entries::{Entry, Prepared};
+use super::bulk::{Outcome, Write};
+use super::entries::Prepared;
 use super::{Content, ContentError};
-use crate::store::writer::savepoint;
 use crate::tenancy::TenantCtx;
-
-type Outcome = Result<Option<Entry>, ContentError>;
 
 /// Queued writes per tenant.
 #[derive(Default)]
@@ -47,10 +46,7 @@ struct Queue {
 }
 
 struct Pending {
-    ctx: TenantCtx,
-    entry_type: String,
-    write: Prepared,
-    actor: Option<String>,
+    write: Write,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -65,10 +61,12 @@ impl Content {
     ) -> Outcome {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
-            ctx: ctx.clone(),
-            entry_type: entry_type.to_owned(),
-            write,
-            actor: actor.map(str::to_owned),
+            write: Write {
+                ctx: ctx.clone(),
+                entry_type: entry_type.to_owned(),
+                write,
+                actor: actor.map(str::to_owned),
+            },
             reply,
         };
         let lead = {
@@ -111,7 +109,7 @@ impl Content {
         let mut queues = self.groups.lock();
         let queue = queues.get_mut(tenant)?;
         match queue.pending.first() {
-            Some(first) => Some(first.ctx.clone()),
+            Some(first) => Some(first.write.ctx.clone()),
             None => {
                 queues.remove(tenant);
                 None
@@ -141,51 +139,31 @@ impl Content {
             }
         };
         // Taken once the lock is held: the writes that queued while it was awaited join.
-        let mut group = self.take_group(tenant).into_iter();
-        let mut answers = Vec::with_capacity(group.len());
-        while let Some(p) = group.next() {
-            let applied = savepoint(
-                &txn,
-                self.apply_locked(
-                    &txn,
-                    &model,
-                    &p.ctx,
-                    &p.entry_type,
-                    p.write,
-                    p.actor.as_deref(),
-                ),
-            )
-            .await;
-            match applied {
-                Ok(outcome) => answers.push((p.reply, outcome)),
-                Err(e) => {
-                    // The savepoint itself failed: the transaction is unusable, and nothing
-                    // in it will be committed.
-                    let _ = txn.rollback().await;
-                    let e = ContentError::Db(e);
-                    let replies = answers.into_iter().map(|(r, _)| r);
-                    for reply in replies
-                        .chain(std::iter::once(p.reply))
-                        .chain(group.map(|p| p.reply))
-                    {
-                        let _ = reply.send(Err(replicate(&e)));
+        let (writes, replies): (Vec<Write>, Vec<_>) = self
+            .take_group(tenant)
+            .into_iter()
+            .map(|p| (p.write, p.reply))
+            .unzip();
+        let failed = match self.apply_all(&txn, &model, writes).await {
+            Ok(outcomes) => match txn.commit().await {
+                Ok(()) => {
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(outcome);
                     }
                     return;
                 }
-            }
-        }
-        match txn.commit().await {
-            Ok(()) => {
-                for (reply, outcome) in answers {
-                    let _ = reply.send(outcome);
-                }
-            }
+                Err(e) => e,
+            },
             Err(e) => {
-                let e = ContentError::Db(e);
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(replicate(&e)));
-                }
+                // A statement failed outside any write's savepoint: the transaction is
+                // unusable, and nothing in it will be committed.
+                let _ = txn.rollback().await;
+                e
             }
+        };
+        let e = ContentError::Db(failed);
+        for reply in replies {
+            let _ = reply.send(Err(replicate(&e)));
         }
     }
 }

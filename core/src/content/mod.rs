@@ -2,6 +2,7 @@
 //! (SPEC §5). The service functions here are the only way HTTP, GraphQL and the CLI change or
 //! read content; each takes a [`TenantCtx`](crate::tenancy::TenantCtx) and goes to the store.
 
+mod bulk;
 mod compound;
 pub mod entries;
 pub mod filter;

@@ -44,6 +44,42 @@ pub async fn insert(conn: &impl Exec, row: &AuditRow) -> Result<(), DbErr> {
     conn.exec(sql).await.map(|_| ())
 }
 
+/// Inserts rows with as few statements as the parameter limit allows.
+pub async fn insert_many(conn: &impl Exec, rows: &[AuditRow]) -> Result<(), DbErr> {
+    use sea_orm::Value;
+    let values = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Value::from(r.id.clone()),
+                Value::from(r.tenant_id.clone()),
+                Value::from(r.at),
+                Value::from(r.actor.clone()),
+                Value::from(r.action.clone()),
+                Value::from(r.target.clone()),
+                Value::from(r.detail.to_string()),
+                Value::from(r.client.clone()),
+            ]
+        })
+        .collect();
+    super::sql::insert_rows(
+        conn,
+        "audit_log",
+        &[
+            "id",
+            "tenant_id",
+            "at",
+            "actor",
+            "action",
+            "target",
+            "detail",
+            "client",
+        ],
+        values,
+    )
+    .await
+}
+
 /// A tenant's events, newest first, older than `before` (an event id) when given.
 pub async fn list(
     conn: &impl Exec,
