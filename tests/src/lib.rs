@@ -173,11 +173,15 @@ impl Drop for TestApp {
 }
 
 fn uuid_like() -> String {
+    // The clock alone is not unique: tests of one binary start on parallel threads and
+    // can read the same (coarse) instant, so a process-wide counter is part of the name.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{nanos:x}{:x}", std::process::id())
+    format!("{nanos:x}{:x}-{n}", std::process::id())
 }
 
 /// The demo tenants of a test app, with their tokens.
