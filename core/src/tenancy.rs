@@ -30,6 +30,9 @@ pub struct TenantCtx {
     settings_digest: u64,
     media: MediaLimits,
     versions: Option<VersionPolicy>,
+    /// The revision of the tenant's plugin setups this request read with its credential;
+    /// `None` when it did not read one (sessions, commands), and setups are then read afresh.
+    plugins_rev: Option<i64>,
 }
 
 /// The tenant's own media quotas (setting `media`), which narrow the configuration's.
@@ -100,6 +103,7 @@ impl TenantCtx {
             locales: row.locales,
             default_locale: row.default_locale,
             schema_version: row.schema_version,
+            plugins_rev: None,
         }
     }
     pub fn id(&self) -> &str {
@@ -146,6 +150,16 @@ impl TenantCtx {
     }
     pub fn schema_version(&self) -> i64 {
         self.schema_version
+    }
+    /// See [`Self::with_plugins_rev`].
+    pub fn plugins_rev(&self) -> Option<i64> {
+        self.plugins_rev
+    }
+    /// The same tenant as seen by a request that read `tenants.plugins_rev` with its
+    /// credential: plugin setups kept in memory at that revision are still current.
+    pub fn with_plugins_rev(mut self, rev: Option<i64>) -> Self {
+        self.plugins_rev = rev;
+        self
     }
     /// The locale a reader gets: the requested one if the tenant has it, else the default.
     pub fn resolve_locale<'a>(&'a self, requested: Option<&'a str>) -> &'a str {

@@ -1466,6 +1466,30 @@ async fn compound_index_pages_equal_the_plain_ones() {
 /// (unique values, requested slugs), a refused create writes nothing, and each accepted one
 /// has exactly its document, version, outbox event and audit row. A write of another kind in
 /// the middle is seen by the creates after it.
+/// An entry a create answered is stored as answered, with one version: its creation.
+async fn assert_created_once(
+    t: &common::TestDb,
+    ctx: &zellige::tenancy::TenantCtx,
+    entry_type: &str,
+    e: &zellige::content::Entry,
+) {
+    let stored = t
+        .content
+        .get(ctx, entry_type, &Lookup::Id(e.id.clone()), Stage::Draft)
+        .await
+        .expect("read")
+        .expect("an accepted create is stored");
+    assert_eq!(stored.data, e.data, "{}", t.name);
+    assert_eq!(stored.slug, e.slug, "{}", t.name);
+    let versions = t
+        .content
+        .versions(ctx, entry_type, &e.id)
+        .await
+        .expect("versions");
+    assert_eq!(versions.len(), 1, "{}: one version per create", t.name);
+    assert_eq!(versions[0].action, "create", "{}", t.name);
+}
+
 #[tokio::test]
 async fn a_batch_of_creates_checks_each_against_the_ones_before_it() {
     use zellige::content::BatchWrite;
@@ -1554,21 +1578,7 @@ async fn a_batch_of_creates_checks_each_against_the_ones_before_it() {
         assert_eq!(stored, ["ASF-001", "MRK-001", "MRK-001-B", "SAF-003"]);
         for r in [&results[0], &results[6], &results[7]] {
             let e = r.as_ref().expect("ok").as_ref().expect("entry");
-            let stored = t
-                .content
-                .get(&ctx, "licence", &Lookup::Id(e.id.clone()), Stage::Draft)
-                .await
-                .expect("read")
-                .expect("an accepted create is stored");
-            assert_eq!(stored.data, e.data);
-            assert_eq!(stored.slug, e.slug);
-            let versions = t
-                .content
-                .versions(&ctx, "licence", &e.id)
-                .await
-                .expect("versions");
-            assert_eq!(versions.len(), 1, "one version per create");
-            assert_eq!(versions[0].action, "create");
+            assert_created_once(&t, &ctx, "licence", e).await;
         }
         let events = outbox::read(&t.db, &ctx, 0, 1000).await.expect("read");
         let kinds: Vec<&str> = events[before..].iter().map(|e| e.kind.as_str()).collect();
@@ -1596,5 +1606,101 @@ async fn a_batch_of_creates_checks_each_against_the_ones_before_it() {
             let e = r.as_ref().expect("ok").as_ref().expect("entry");
             assert!(by_editor.contains(&format!("licence/{}", e.id).as_str()));
         }
+    });
+}
+
+/// A run of creates is written with one statement per table; when one of those statements
+/// fails (here a trigger refuses one row, as a full disk or a constraint added behind our back
+/// would), the run is undone and its creates go one by one: the others are still written, once,
+/// with their events and history, and the refused one leaves nothing behind.
+#[tokio::test]
+async fn a_failed_statement_in_a_run_of_creates_retries_them_one_by_one() {
+    use sea_orm::ConnectionTrait;
+    use zellige::content::BatchWrite;
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        t.content
+            .create_type(
+                &ctx,
+                json!({"name": "notice", "plural": "notices", "slugFrom": "title", "fields": [
+                    {"name": "title", "type": "string", "required": true, "maxLength": 120}
+                ]}),
+                None,
+            )
+            .await
+            .expect("type");
+        let ctx = t.ctx("marrakech-safi").await;
+        let trigger = if t.name == "postgres" {
+            vec![
+                "CREATE FUNCTION zt_refuse() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.data LIKE '%مرفوض%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER zt_refuse BEFORE INSERT ON entry_docs \
+                 FOR EACH ROW EXECUTE FUNCTION zt_refuse()",
+            ]
+        } else {
+            vec![
+                "CREATE TRIGGER zt_refuse BEFORE INSERT ON entry_docs \
+                 WHEN NEW.data LIKE '%مرفوض%' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+            ]
+        };
+        for sql in trigger {
+            t.db.execute_unprepared(sql).await.expect("trigger");
+        }
+        let before = outbox::read(&t.db, &ctx, 0, 10_000)
+            .await
+            .expect("read")
+            .len();
+        let create = |title: &str| BatchWrite::Create(input(json!({"title": title})));
+        let writes = vec![
+            create("افتتاح معرض الصناعة التقليدية"),
+            create("خبر مرفوض"),
+            create("تكوين الحرفيين في الزليج"),
+        ];
+        let results = t
+            .content
+            .write_batch(&ctx, "notice", writes, Some("user:editor"))
+            .await
+            .expect("the batch itself is answered");
+        assert_eq!(results.len(), 3, "{}", t.name);
+        let refused = results[1].as_ref().expect_err("the refused create fails");
+        assert_eq!(
+            refused.code(),
+            ErrorCode::Internal,
+            "{}: {refused:?}",
+            t.name
+        );
+        let mut written = Vec::new();
+        for r in [&results[0], &results[2]] {
+            let e = r
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{}: the other creates succeed: {e:?}", t.name))
+                .as_ref()
+                .expect("entry");
+            assert_created_once(&t, &ctx, "notice", e).await;
+            written.push(e.id.clone());
+        }
+        let events = outbox::read(&t.db, &ctx, 0, 10_000).await.expect("read");
+        let created: Vec<&str> = events[before..]
+            .iter()
+            .map(|e| e.entry_id.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(created, written, "{}: one event per written create", t.name);
+        let refused_rows =
+            t.db.query_one_raw(sea_orm::Statement::from_string(
+                t.db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM entry_docs WHERE data LIKE '%مرفوض%'",
+            ))
+            .await
+            .expect("count")
+            .expect("row")
+            .try_get::<i64>("", "n")
+            .expect("n");
+        assert_eq!(
+            refused_rows, 0,
+            "{}: the refused create left nothing",
+            t.name
+        );
     });
 }

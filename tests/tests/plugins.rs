@@ -720,25 +720,30 @@ async fn a_looping_plugin_under_load_does_not_stop_other_tenants() {
     );
 }
 
+/// Installs the `test-hooks` fixture and enables it for Marrakech's articles.
+async fn enable_test_hooks(app: &TestApp) {
+    let a = app
+        .install_platform_plugin("fixtures/test-hooks")
+        .await
+        .expect("install");
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let e = app
+        .enable_plugin(
+            "marrakech-safi",
+            "test-hooks",
+            &["kv", "log"],
+            json!({"types": ["article"]}),
+        )
+        .await
+        .expect("enable");
+    assert_eq!(e.status, 200, "{:?}", e.body);
+}
+
 #[tokio::test]
 async fn content_hooks_run_before_save_and_after_publish() {
     for app in TestApp::both_with(unhurried).await.expect("spawn") {
         let demo = app.demo_with_plugins().await.expect("demo");
-        let a = app
-            .install_platform_plugin("fixtures/test-hooks")
-            .await
-            .expect("install");
-        assert_eq!(a.status, 201, "{:?}", a.body);
-        let e = app
-            .enable_plugin(
-                "marrakech-safi",
-                "test-hooks",
-                &["kv", "log"],
-                json!({"types": ["article"]}),
-            )
-            .await
-            .expect("enable");
-        assert_eq!(e.status, 200, "{:?}", e.body);
+        enable_test_hooks(&app).await;
         let editor = demo.marrakech.editor_token.as_str();
 
         // before-save refuses, naming the field and the plugin; nothing is written.
@@ -814,6 +819,52 @@ async fn content_hooks_run_before_save_and_after_publish() {
             "{}",
             cache.display()
         );
+    }
+}
+
+/// Every node keeps each tenant's `before-save` plugins in memory between writes, versioned by
+/// the revision a request reads with its token: a hook enabled or disabled through one node
+/// applies to the very next write on another, with no restart or delay.
+#[tokio::test]
+async fn hook_changes_reach_every_node_at_its_next_write() {
+    for app in TestApp::both_with(unhurried).await.expect("spawn") {
+        let demo = app.demo_with_plugins().await.expect("demo");
+        let other = app.another_node().await.expect("second node");
+        let editor = demo.marrakech.editor_token.as_str();
+        // The fixture's hook refuses a title with `REFUSE`: "ok" or the error code.
+        async fn create(node: &TestApp, editor: &str, title: &str) -> String {
+            let (_, _, body) = node
+                .graphql(
+                    Some(editor),
+                    "mutation($t: String!) { createArticle(data: {title: $t}) { id } }",
+                    json!({ "t": title }),
+                )
+                .await;
+            match body["data"]["createArticle"]["id"].is_string() {
+                true => "ok".to_owned(),
+                false => code(&body).to_string(),
+            }
+        }
+        // No hooks yet: the other node writes (and keeps the empty list of hooks).
+        assert_eq!(create(&other, editor, "REFUSE زرابي الرباط").await, "ok");
+        enable_test_hooks(&app).await;
+        // Enabled through the first node: the other runs the hook at once.
+        let refused = "BAD_USER_INPUT";
+        assert_eq!(create(&other, editor, "REFUSE معرض الخزف").await, refused);
+        assert_eq!(create(&other, editor, "نحاس فاس").await, "ok");
+        assert_eq!(create(&other, editor, "REFUSE نحاس فاس").await, refused);
+        let admin = app.admin_token("marrakech-safi").await.expect("admin");
+        let d = app
+            .admin(
+                "PUT",
+                "/plugins/test-hooks/setup",
+                Some(&admin),
+                Some(json!({"enabled": false})),
+            )
+            .await;
+        assert_eq!(d.status, 200, "{:?}", d.body);
+        // Disabled: the other node stops at its next write.
+        assert_eq!(create(&other, editor, "REFUSE خزف آسفي").await, "ok");
     }
 }
 

@@ -104,6 +104,8 @@ pub struct Authenticated {
     pub tenant_id: Option<String>,
     /// The tenant's outbox sequence, when the check read it on the way (API tokens).
     pub tenant_seq: Option<i64>,
+    /// The tenant's plugin setup revision, read with the sequence.
+    pub plugins_rev: Option<i64>,
 }
 
 /// Checks a bearer credential of either kind: an API token or a session token. `None` when it
@@ -124,6 +126,7 @@ pub async fn authenticate(
             },
             tenant_id: Some(p.tenant_id),
             tenant_seq: Some(p.tenant_seq),
+            plugins_rev: Some(p.plugins_rev),
         }))
 }
 

@@ -182,6 +182,7 @@ pub async fn authenticate_session(
             },
             tenant_id: None,
             tenant_seq: None,
+            plugins_rev: None,
         }),
         Subject::User => live
             .role
@@ -195,6 +196,7 @@ pub async fn authenticate_session(
                 },
                 tenant_id: s.tenant_id,
                 tenant_seq: None,
+                plugins_rev: None,
             }),
     })
 }

@@ -143,6 +143,8 @@ pub struct TokenPrincipal {
     pub kind: TokenKind,
     /// The tenant's outbox sequence when the token was checked.
     pub tenant_seq: i64,
+    /// The tenant's plugin setup revision when the token was checked.
+    pub plugins_rev: i64,
 }
 
 /// Checks an API token: known, not revoked, not expired. Records its use (at most once a minute).
@@ -153,7 +155,7 @@ pub async fn authenticate_token(
     if !token.starts_with("zlg_") || token.len() > 200 {
         return Ok(None);
     }
-    let Some((row, tenant_seq)) = tokens::find_by_hash(reads, &hash_token(token)).await? else {
+    let Some((row, revs)) = tokens::find_by_hash(reads, &hash_token(token)).await? else {
         return Ok(None);
     };
     let now = now_ms();
@@ -170,7 +172,8 @@ pub async fn authenticate_token(
         token_id: row.id,
         tenant_id: row.tenant_id,
         kind,
-        tenant_seq,
+        tenant_seq: revs.seq,
+        plugins_rev: revs.plugins,
     }))
 }
 

@@ -51,6 +51,7 @@ pub async fn authenticate(
             principal: Principal::Anonymous,
             tenant_id: None,
             tenant_seq: None,
+            plugins_rev: None,
         });
     };
     let Some(token) = authz
@@ -130,7 +131,7 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
             ));
         }
         return Ok(RequestContext {
-            tenant,
+            tenant: tenant.with_plugins_rev(who.plugins_rev),
             principal: who.principal,
             tenant_seq: who.tenant_seq,
         });

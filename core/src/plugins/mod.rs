@@ -224,7 +224,13 @@ struct Inner {
     /// at: every change to a setup records an outbox event, so a request that reads a newer
     /// sequence reads the setup again (see `registry::enabled`).
     setups: Mutex<HashMap<(String, String), SetupAt>>,
+    /// Each tenant's `before-save` plugins, with the `tenants.plugins_rev` they were read at:
+    /// a write whose credential read the same revision needs no lookup (see
+    /// [`PluginHost::before_save_plugins`]).
+    hooks: Mutex<HashMap<String, HooksAt>>,
 }
+
+type HooksAt = (i64, Arc<Vec<registry::Enabled>>);
 
 impl PluginHost {
     /// Builds the engine and linker. `cache_dir` holds compiled components across restarts.
@@ -255,6 +261,7 @@ impl PluginHost {
                 validators: Mutex::default(),
                 rates: Mutex::default(),
                 setups: Mutex::default(),
+                hooks: Mutex::default(),
                 widgets: moka::sync::Cache::builder()
                     .max_capacity(if config.widget_cache_entries == 0 {
                         0
@@ -658,17 +665,58 @@ impl PluginHost {
         Ok(out)
     }
 
-    /// The tenant's enabled plugins that declare `before-save`, in plugin id order (one
-    /// lookup; empty when there is nothing to run).
+    /// The tenant's enabled plugins that declare `before-save`, in plugin id order (empty when
+    /// there is nothing to run). Read once per revision of the tenant's setups when the request
+    /// read one with its credential (`TenantCtx::plugins_rev`): a setup change bumps the
+    /// revision in its own transaction, so any node sees it at its next request. Without a
+    /// revision (sessions, commands) they are read afresh.
     pub async fn before_save_plugins(
         &self,
         tenant: &TenantCtx,
     ) -> Result<Vec<registry::Enabled>, PluginError> {
-        Ok(registry::enabled_all(self, tenant)
+        let rev = tenant.plugins_rev();
+        if let Some(rev) = rev
+            && let Some(kept) = self.hooks_at(tenant.id(), rev)
+        {
+            return Ok(kept.as_ref().clone());
+        }
+        let hooked: Vec<registry::Enabled> = registry::enabled_all(self, tenant)
             .await?
             .into_iter()
             .filter(|s| s.manifest.hooks.contains(&Hook::BeforeSave))
-            .collect())
+            .collect();
+        if let Some(rev) = rev {
+            // Read after the credential, so at least as new as `rev`.
+            self.keep_hooks(tenant.id(), rev, Arc::new(hooked.clone()));
+        }
+        Ok(hooked)
+    }
+
+    fn lock_hooks(&self) -> std::sync::MutexGuard<'_, HashMap<String, HooksAt>> {
+        self.inner
+            .hooks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn hooks_at(&self, tenant: &str, rev: i64) -> Option<Arc<Vec<registry::Enabled>>> {
+        let hooks = self.lock_hooks();
+        let (at, kept) = hooks.get(tenant)?;
+        (*at == rev).then(|| kept.clone())
+    }
+
+    fn keep_hooks(&self, tenant: &str, rev: i64, hooked: Arc<Vec<registry::Enabled>>) {
+        let mut hooks = self.lock_hooks();
+        if hooks.len() >= 10_000 && !hooks.contains_key(tenant) {
+            hooks.clear();
+        }
+        match hooks.get(tenant) {
+            // Never replace what was read at a later revision by what was read earlier.
+            Some((at, _)) if *at > rev => {}
+            _ => {
+                hooks.insert(tenant.to_owned(), (rev, hooked));
+            }
+        }
     }
 
     /// Runs the `before-save` hooks of `hooked` (from [`Self::before_save_plugins`]) over an

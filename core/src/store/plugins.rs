@@ -156,6 +156,15 @@ pub async fn set_latest(
 }
 
 pub async fn delete_plugin(conn: &impl ConnectionTrait, row_id: &str) -> Result<bool, DbErr> {
+    // Every tenant that had it set up sees a new revision of its setups.
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push(
+        "UPDATE tenants SET plugins_rev = plugins_rev + 1 WHERE id IN \
+         (SELECT tenant_id FROM tenant_plugins WHERE plugin_row_id = ",
+    )
+    .bind(row_id.to_owned())
+    .push(")");
+    sql.execute(conn).await?;
     for table in ["tenant_plugins", "plugin_versions"] {
         let mut sql = Sql::new(conn.get_database_backend());
         sql.push("DELETE FROM ")
@@ -296,6 +305,11 @@ pub async fn upsert_tenant_plugin(
         .push(") ON CONFLICT (tenant_id, plugin_row_id) DO UPDATE SET version = excluded.version, \
                enabled = excluded.enabled, config = excluded.config, grants = excluded.grants, \
                limits = excluded.limits, updated_at = excluded.updated_at");
+    sql.execute(conn).await?;
+    // In the same transaction: no request can read the new revision with the old setup.
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("UPDATE tenants SET plugins_rev = plugins_rev + 1 WHERE id = ")
+        .bind(tenant_id.to_owned());
     sql.execute(conn).await.map(|_| ())
 }
 

@@ -56,25 +56,38 @@ fn from_row(row: &Row) -> Result<TokenRow, DbErr> {
     })
 }
 
+/// What a request learns about its tenant with its credential, from the same statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TenantRevs {
+    /// The outbox sequence (`tenants::event_seq`): versions the response cache.
+    pub seq: i64,
+    /// Changes to the plugin setups (`tenants.plugins_rev`): versions the setups kept in memory.
+    pub plugins: i64,
+}
+
 /// Looks a token up by hash, whatever its tenant: this is how a request finds its tenant. Also
-/// returns the tenant's current outbox sequence (`tenants::event_seq`) from the same statement,
-/// which versions the response cache at no extra round trip.
+/// returns the tenant's [`TenantRevs`] at no extra round trip.
 pub(crate) async fn find_by_hash(
     conn: &impl Fetch,
     hash: &str,
-) -> Result<Option<(TokenRow, i64)>, DbErr> {
+) -> Result<Option<(TokenRow, TenantRevs)>, DbErr> {
     let mut sql = Sql::new(conn.backend());
     sql.push("SELECT ")
         .push(COLUMNS)
         .push(
-            ", (SELECT n.event_seq FROM tenants n WHERE n.id = api_tokens.tenant_id) AS tenant_seq",
+            ", (SELECT n.event_seq FROM tenants n WHERE n.id = api_tokens.tenant_id) AS tenant_seq\
+             , (SELECT n.plugins_rev FROM tenants n WHERE n.id = api_tokens.tenant_id) AS plugins_rev",
         )
         .push(" FROM api_tokens WHERE hash = ")
         .bind(hash.to_owned());
     let Some(row) = conn.row(sql).await? else {
         return Ok(None);
     };
-    Ok(Some((from_row(&row)?, row.try_get("", "tenant_seq")?)))
+    let revs = TenantRevs {
+        seq: row.try_get("", "tenant_seq")?,
+        plugins: row.try_get("", "plugins_rev")?,
+    };
+    Ok(Some((from_row(&row)?, revs)))
 }
 
 /// The tenant's tokens, newest first (metadata only: the hash never leaves the store).
