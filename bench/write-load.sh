@@ -5,6 +5,7 @@
 #
 #   bench/write-load.sh                                          # SQLite in a temp dir
 #   ZELLIGE_DATABASE_URL=postgres://… bench/write-load.sh        # PostgreSQL (an empty database)
+#   ANALYZE=1 ZELLIGE_DATABASE_URL=postgres://… bench/write-load.sh  # … with statistics (below)
 #
 # Needs wrk (apt-get install -y wrk).
 set -euo pipefail
@@ -40,6 +41,11 @@ LUA
 echo "| query | req/s | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- |"
 wrk -t2 -c"$conns" -d2s -s "$data/create.lua" "http://127.0.0.1:$port/graphql" >/dev/null
+# ANALYZE=1 (PostgreSQL): statistics after the warm-up, as autovacuum keeps them on a database
+# that has been running; without it the planner still sees the empty tables it started with.
+if [ "${ANALYZE:-0}" = 1 ] && [ -n "${ZELLIGE_DATABASE_URL:-}" ]; then
+  psql -q "$ZELLIGE_DATABASE_URL" -c ANALYZE
+fi
 out=$(wrk -t2 -c"$conns" -d"$duration" --latency -s "$data/create.lua" "http://127.0.0.1:$port/graphql")
 wrk_row "createArticle, $conns connections" "$out"
 count=$(curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $editor" \

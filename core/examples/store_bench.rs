@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let lines = zellige::demo::synthetic(articles, events, artisans);
     let known: HashSet<(String, String)> = HashSet::new();
     let started = Instant::now();
+    let mut statistics = zellige::content::transfer::ImportStatistics::default();
     let mut rest = lines.into_iter().enumerate().peekable();
     while rest.peek().is_some() {
         let chunk: Vec<_> = rest
@@ -73,8 +74,12 @@ async fn main() -> anyhow::Result<()> {
             .take(config.limits.import_batch)
             .map(|(i, l)| (i + 1, l))
             .collect();
-        content
+        let stats = content
             .import_batch(&ctx, chunk, &known)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        content
+            .analyze_as_import_grows(&mut statistics, stats.created)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

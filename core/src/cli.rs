@@ -624,6 +624,7 @@ async fn import(
     let bar = progress(total, "importing");
     let batch = content_batch(content);
     let (mut created, mut skipped) = (0, 0);
+    let mut statistics = crate::content::transfer::ImportStatistics::default();
     let mut chunk = Vec::with_capacity(batch);
     let mut lines = entry_lines(open()?, &args.file);
     loop {
@@ -648,6 +649,9 @@ async fn import(
             })?;
         created += stats.created;
         skipped += stats.skipped;
+        content
+            .analyze_as_import_grows(&mut statistics, stats.created)
+            .await?;
         bar.inc(n);
         if done {
             break;

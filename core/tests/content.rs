@@ -1704,3 +1704,57 @@ async fn a_failed_statement_in_a_run_of_creates_retries_them_one_by_one() {
         );
     });
 }
+
+/// A long import keeps PostgreSQL's planner statistics in step with the tables it fills: the
+/// first refresh comes after 2,000 entries, not only at the end (SQLite needs none).
+#[tokio::test]
+async fn a_growing_import_refreshes_postgres_statistics() {
+    use sea_orm::ConnectionTrait;
+    let Some(t) = common::postgres().await else {
+        return;
+    };
+    let ctx = t.tenant("marrakech-safi").await;
+    let reltuples = || async {
+        t.db.query_one_raw(sea_orm::Statement::from_string(
+            t.db.get_database_backend(),
+            "SELECT reltuples::bigint AS n FROM pg_class WHERE relname = 'entry_docs'",
+        ))
+        .await
+        .expect("pg_class")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n")
+    };
+    let mut schedule = zellige::content::transfer::ImportStatistics::default();
+    let lines = zellige::demo::synthetic(1_200, 400, 1_000);
+    let mut numbered = lines.into_iter().enumerate().map(|(i, l)| (i + 1, l));
+    let mut imported = 0u64;
+    let mut seen_before_2000 = None;
+    loop {
+        let chunk: Vec<_> = numbered.by_ref().take(500).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let stats = t
+            .content
+            .import_batch(&ctx, chunk, &Default::default())
+            .await
+            .expect("import");
+        imported += stats.created;
+        if imported < 2_000 {
+            seen_before_2000 = Some(reltuples().await);
+        }
+        t.content
+            .analyze_as_import_grows(&mut schedule, stats.created)
+            .await
+            .expect("analyze");
+    }
+    assert_eq!(imported, 2_600);
+    // Never analyzed (-1) or an autovacuum estimate while the import was below the threshold;
+    // afterwards the statistics count at least the 2,000 entries imported by then.
+    assert!(
+        seen_before_2000.is_some_and(|n| n < 2_000),
+        "{seen_before_2000:?}"
+    );
+    assert!(reltuples().await >= 2_000, "{}", reltuples().await);
+}

@@ -22,6 +22,28 @@ use crate::store::outbox::{self, EventKind};
 use crate::tenancy::TenantCtx;
 use crate::time::{now_ms, parse_rfc3339, to_rfc3339};
 
+/// When a running import refreshes PostgreSQL's planner statistics. Each batch probes the
+/// tenant's documents for the ids, slugs and unique values it brings; planned from statistics
+/// taken when the tables were a tenth of their size, those probes scan every document of the
+/// tenant instead of looking each value up (measured: 127 ms instead of under 1 ms per batch of
+/// 500 at 20,000 entries), so an import that outgrows autovacuum's pace slows down quadratically.
+/// Refreshing each time the import doubles costs a handful of `ANALYZE`s, each reading a bounded
+/// sample. SQLite plans these probes by its indexes alone and is analyzed once at the end.
+#[derive(Debug)]
+pub struct ImportStatistics {
+    written: u64,
+    next: u64,
+}
+
+impl Default for ImportStatistics {
+    fn default() -> Self {
+        ImportStatistics {
+            written: 0,
+            next: 2_000,
+        }
+    }
+}
+
 /// One line of an import or export file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -376,6 +398,24 @@ impl Content {
     /// Refreshes planner statistics after a bulk import.
     pub async fn analyze(&self) -> Result<(), ContentError> {
         repo::analyze(&self.db).await?;
+        Ok(())
+    }
+
+    /// Call after each import batch with the entries it created: refreshes PostgreSQL's
+    /// statistics each time the import has doubled what it wrote (see [`ImportStatistics`]).
+    pub async fn analyze_as_import_grows(
+        &self,
+        schedule: &mut ImportStatistics,
+        created: u64,
+    ) -> Result<(), ContentError> {
+        if self.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        schedule.written += created;
+        if schedule.written >= schedule.next {
+            repo::analyze(&self.db).await?;
+            schedule.next = schedule.written.saturating_mul(2);
+        }
         Ok(())
     }
 
