@@ -76,6 +76,9 @@ pub async fn record(
     if events.is_empty() {
         return Ok(());
     }
+    if conn.backend() == DbBackend::Postgres {
+        return record_reserving(conn, ctx, events, now).await;
+    }
     let n = events.len() as i64;
     let last = tenants::reserve_event_seq(conn, ctx.id(), n).await?;
     let first = last - n + 1;
@@ -109,6 +112,53 @@ pub async fn record(
         rows,
     )
     .await
+}
+
+/// PostgreSQL: reserves the sequence numbers and inserts the events in one statement (a
+/// data-modifying `WITH`), one round trip fewer under the tenant's lock for every write. The
+/// events travel as one JSON array, whose `NULL`s (events without an entry) need no special
+/// case, and keep their order through `WITH ORDINALITY`.
+async fn record_reserving(
+    conn: &impl Exec,
+    ctx: &TenantCtx,
+    events: Vec<NewEvent>,
+    now: i64,
+) -> Result<(), DbErr> {
+    let n = events.len() as i64;
+    let rows: Vec<serde_json::Value> = events
+        .into_iter()
+        .map(|e| {
+            serde_json::json!([
+                e.kind.as_str(),
+                e.entry_type,
+                e.entry_id,
+                e.payload.to_string()
+            ])
+        })
+        .collect();
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("WITH s AS (UPDATE tenants SET event_seq = event_seq + ")
+        .bind(n)
+        .push(" WHERE id = ")
+        .bind(ctx.id().to_owned())
+        .push(
+            " RETURNING event_seq) INSERT INTO outbox \
+             (tenant_id, tenant_seq, kind, entry_type, entry_id, payload, created_at) SELECT ",
+        )
+        .bind(ctx.id().to_owned())
+        .push(", s.event_seq - ")
+        .bind(n)
+        .push(" + e.ord, e.v->>0, e.v->>1, e.v->>2, e.v->>3, ")
+        .bind(now)
+        .push(" FROM s, jsonb_array_elements(")
+        .bind(serde_json::Value::Array(rows).to_string())
+        .push("::jsonb) WITH ORDINALITY AS e(v, ord)");
+    let inserted = conn.exec(sql).await?;
+    if inserted != n as u64 {
+        // No tenant row to reserve from: nothing was written.
+        return Err(DbErr::RecordNotFound(format!("tenant {}", ctx.id())));
+    }
+    Ok(())
 }
 
 /// Events of a tenant after `after`, oldest first.
