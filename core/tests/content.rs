@@ -1796,47 +1796,26 @@ async fn outbox_events_round_trip_in_order() {
             .expect("record");
         txn.commit().await.expect("commit");
         let after = outbox::read(&t.db, &ctx, last, 10).await.expect("read");
-        let got: Vec<(i64, &str, Option<&str>, Option<&str>, &Value, i64)> = after
+        let got: Vec<Value> = after
             .iter()
             .map(|e| {
-                (
+                json!([
                     e.tenant_seq,
-                    e.kind.as_str(),
-                    e.entry_type.as_deref(),
-                    e.entry_id.as_deref(),
-                    &e.payload,
-                    e.created_at,
-                )
+                    e.kind,
+                    e.entry_type,
+                    e.entry_id,
+                    e.payload,
+                    e.created_at
+                ])
             })
             .collect();
-        let at = 1_700_000_000_000;
+        let at = 1_700_000_000_000_i64;
         assert_eq!(
             got,
             vec![
-                (
-                    last + 1,
-                    "entry.created",
-                    Some("article"),
-                    Some("e-1"),
-                    &payload,
-                    at
-                ),
-                (
-                    last + 2,
-                    "plugin.changed",
-                    None,
-                    None,
-                    &json!({"plugin": "calendar"}),
-                    at
-                ),
-                (
-                    last + 3,
-                    "entry.deleted",
-                    Some("article"),
-                    Some("e-1"),
-                    &Value::Null,
-                    at
-                ),
+                json!([last + 1, "entry.created", "article", "e-1", payload, at]),
+                json!([last + 2, "plugin.changed", null, null, {"plugin": "calendar"}, at]),
+                json!([last + 3, "entry.deleted", "article", "e-1", null, at]),
             ],
             "{}",
             t.name
