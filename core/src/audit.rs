@@ -67,6 +67,12 @@ pub async fn record_many<'a>(
     repo::insert_many(conn, &rows).await
 }
 
+/// The rows [`record_many`] would write, to be written with others (`store::sql::insert_all`).
+pub(crate) fn rows_of<'a>(events: impl IntoIterator<Item = Event<'a>>) -> crate::store::sql::Rows {
+    let rows: Vec<AuditRow> = events.into_iter().map(Event::into_row).collect();
+    repo::rows_of(&rows)
+}
+
 impl Event<'_> {
     /// The row an event is stored as, stamped now.
     fn into_row(self) -> AuditRow {

@@ -25,6 +25,7 @@ use super::{Content, ContentError, TenantModel, values};
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind};
 use crate::store::reads::Exec;
+use crate::store::sql::insert_all;
 use crate::store::writer::savepoint;
 use crate::tenancy::TenantCtx;
 use crate::time::now_ms;
@@ -297,8 +298,8 @@ async fn check_unique_in_run(
     Ok(())
 }
 
-/// The rows of the run's new drafts: documents, index rows, versions, outbox events and audit
-/// rows, one statement per table.
+/// The rows of the run's new drafts: documents, index rows, versions and audit rows in one
+/// statement on PostgreSQL (one per table on SQLite), and the outbox events.
 async fn write_created(
     txn: &impl Exec,
     ctx: &TenantCtx,
@@ -310,7 +311,7 @@ async fn write_created(
     let refs: Vec<(Stage, &DocRow)> = docs.iter().map(|d| (Stage::Draft, d)).collect();
     // Should a slug be taken after all, the statement fails, the run is undone, and the
     // write-by-write retry reports the conflict.
-    repo::insert_docs(txn, ctx, &refs).await?;
+    let docs_rows = repo::doc_rows(ctx, &refs);
     let mut batches = Vec::with_capacity(docs.len());
     for doc in docs {
         let ct = model.get(&doc.entry_type)?;
@@ -321,18 +322,13 @@ async fn write_created(
             rows: index_rows_of(ctx, ct, doc),
         });
     }
-    repo::insert_index(txn, ctx, batches).await?;
+    let index_rows = repo::index_rows(ctx, batches);
     let versions: Vec<_> = docs
         .iter()
         .zip(actors)
         .map(|(doc, actor)| version_row(doc, "create", Status::Draft, *actor, now))
         .collect();
-    repo::insert_versions(txn, ctx, &versions).await?;
-    let events = docs
-        .iter()
-        .map(|doc| event_for(EventKind::EntryCreated, doc))
-        .collect();
-    outbox::record(txn, ctx, events, now).await?;
+    let version_rows = repo::version_rows(ctx, &versions);
     let audit = docs.iter().zip(actors).map(|(doc, actor)| {
         crate::audit::Event::new(
             Some(ctx),
@@ -342,6 +338,12 @@ async fn write_created(
         .target(format!("{}/{}", doc.entry_type, doc.entry_id))
         .detail(serde_json::json!({ "slug": doc.slug, "version": doc.version }))
     });
-    crate::audit::record_many(txn, audit).await?;
+    let audit_rows = crate::audit::rows_of(audit);
+    insert_all(txn, vec![docs_rows, index_rows, version_rows, audit_rows]).await?;
+    let events = docs
+        .iter()
+        .map(|doc| event_for(EventKind::EntryCreated, doc))
+        .collect();
+    outbox::record(txn, ctx, events, now).await?;
     Ok(())
 }

@@ -46,6 +46,12 @@ pub async fn insert(conn: &impl Exec, row: &AuditRow) -> Result<(), DbErr> {
 
 /// Inserts rows with as few statements as the parameter limit allows.
 pub async fn insert_many(conn: &impl Exec, rows: &[AuditRow]) -> Result<(), DbErr> {
+    let r = rows_of(rows);
+    super::sql::insert_rows(conn, r.table, r.columns, r.rows).await
+}
+
+/// The rows of [`insert_many`], for `sql::insert_all`.
+pub(crate) fn rows_of(rows: &[AuditRow]) -> super::sql::Rows {
     use sea_orm::Value;
     let values = rows
         .iter()
@@ -62,10 +68,9 @@ pub async fn insert_many(conn: &impl Exec, rows: &[AuditRow]) -> Result<(), DbEr
             ]
         })
         .collect();
-    super::sql::insert_rows(
-        conn,
-        "audit_log",
-        &[
+    super::sql::Rows {
+        table: "audit_log",
+        columns: &[
             "id",
             "tenant_id",
             "at",
@@ -75,9 +80,8 @@ pub async fn insert_many(conn: &impl Exec, rows: &[AuditRow]) -> Result<(), DbEr
             "detail",
             "client",
         ],
-        values,
-    )
-    .await
+        rows: values,
+    }
 }
 
 /// A tenant's events, newest first, older than `before` (an event id) when given.

@@ -8,7 +8,7 @@ use serde_json::Map;
 
 use super::dialect;
 use super::reads::{Exec, Fetch, Row};
-use super::sql::{Sql, insert_rows};
+use super::sql::{Rows, Sql, insert_rows};
 use crate::content::values::{self, IndexRow};
 use crate::tenancy::TenantCtx;
 
@@ -400,11 +400,20 @@ pub async fn insert_docs(
     ctx: &TenantCtx,
     docs: &[(Stage, &DocRow)],
 ) -> Result<(), DbErr> {
-    let rows = docs
-        .iter()
-        .map(|(stage, doc)| doc_values(ctx, *stage, doc))
-        .collect();
-    insert_rows(conn, "entry_docs", &DOC_INSERT_COLUMNS, rows).await
+    let r = doc_rows(ctx, docs);
+    insert_rows(conn, r.table, r.columns, r.rows).await
+}
+
+/// The rows of [`insert_docs`], for `sql::insert_all`.
+pub(crate) fn doc_rows(ctx: &TenantCtx, docs: &[(Stage, &DocRow)]) -> Rows {
+    Rows {
+        table: "entry_docs",
+        columns: &DOC_INSERT_COLUMNS,
+        rows: docs
+            .iter()
+            .map(|(stage, doc)| doc_values(ctx, *stage, doc))
+            .collect(),
+    }
 }
 
 /// Rewrites the draft if its version is still `expected`; returns whether it did (optimistic lock).
@@ -486,6 +495,12 @@ pub async fn insert_index(
     ctx: &TenantCtx,
     batches: Vec<IndexBatch<'_>>,
 ) -> Result<(), DbErr> {
+    let r = index_rows(ctx, batches);
+    insert_rows(conn, r.table, r.columns, r.rows).await
+}
+
+/// The rows of [`insert_index`], for `sql::insert_all`.
+pub(crate) fn index_rows(ctx: &TenantCtx, batches: Vec<IndexBatch<'_>>) -> Rows {
     let mut rows = Vec::new();
     for b in batches {
         for r in b.rows {
@@ -500,10 +515,9 @@ pub async fn insert_index(
             ]);
         }
     }
-    insert_rows(
-        conn,
-        "entry_fields",
-        &[
+    Rows {
+        table: "entry_fields",
+        columns: &[
             "tenant_id",
             "type",
             "stage",
@@ -513,8 +527,7 @@ pub async fn insert_index(
             "v",
         ],
         rows,
-    )
-    .await
+    }
 }
 
 /// Replaces the index rows of one document.
@@ -553,6 +566,12 @@ pub async fn insert_versions(
     ctx: &TenantCtx,
     versions: &[VersionRow],
 ) -> Result<(), DbErr> {
+    let r = version_rows(ctx, versions);
+    insert_rows(conn, r.table, r.columns, r.rows).await
+}
+
+/// The rows of [`insert_versions`], for `sql::insert_all`.
+pub(crate) fn version_rows(ctx: &TenantCtx, versions: &[VersionRow]) -> Rows {
     let rows = versions
         .iter()
         .map(|v| {
@@ -570,10 +589,9 @@ pub async fn insert_versions(
             ]
         })
         .collect();
-    insert_rows(
-        conn,
-        "entry_versions",
-        &[
+    Rows {
+        table: "entry_versions",
+        columns: &[
             "entry_id",
             "version",
             "tenant_id",
@@ -586,8 +604,7 @@ pub async fn insert_versions(
             "created_by",
         ],
         rows,
-    )
-    .await
+    }
 }
 
 fn version_from_row(row: &Row) -> Result<VersionRow, DbErr> {
