@@ -1702,6 +1702,38 @@ async fn a_failed_statement_in_a_run_of_creates_retries_them_one_by_one() {
             "{}: the refused create left nothing",
             t.name
         );
+
+        // Single creates sent together share a group commit, written without the run's
+        // savepoint; the failed statement rolls the group back and it is applied again.
+        let titles = [
+            "نقش على الخشب",
+            "خبر مرفوض ثان",
+            "دباغة الجلود بفاس",
+            "صناعة الفخار بآسفي",
+        ];
+        let results = futures::future::join_all(titles.iter().map(|title| {
+            t.content
+                .create(&ctx, "notice", input(json!({ "title": title })), None)
+        }))
+        .await;
+        let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        assert_eq!(
+            outcome,
+            [true, false, true, true],
+            "{}: {results:?}",
+            t.name
+        );
+        for e in results.iter().filter_map(|r| r.as_ref().ok()) {
+            assert_created_once(&t, &ctx, "notice", e).await;
+        }
+        let events = outbox::read(&t.db, &ctx, 0, 10_000).await.expect("read");
+        for e in results.iter().filter_map(|r| r.as_ref().ok()) {
+            let n = events
+                .iter()
+                .filter(|ev| ev.entry_id.as_deref() == Some(e.id.as_str()))
+                .count();
+            assert_eq!(n, 1, "{}: one event for {}", t.name, e.id);
+        }
     });
 }
 

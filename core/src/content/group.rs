@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use super::bulk::{Outcome, Write};
+use super::bulk::{Applied, Outcome, Write};
 use super::entries::Prepared;
 use super::{Content, ContentError};
 use crate::tenancy::TenantCtx;
@@ -144,7 +144,26 @@ impl Content {
             .into_iter()
             .map(|p| (p.write, p.reply))
             .unzip();
-        let failed = match self.apply_all(&txn, &model, writes).await {
+        let (txn, applied) = match self.apply_group(&txn, &model, writes).await {
+            Ok(Applied::Retry(writes)) => {
+                let _ = txn.rollback().await;
+                match self.begin_write(ctx).await {
+                    Ok((txn, model)) => {
+                        let applied = self.apply_all(&txn, &model, writes).await;
+                        (txn, applied)
+                    }
+                    Err(e) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(replicate(&e)));
+                        }
+                        return;
+                    }
+                }
+            }
+            Ok(Applied::Done(outcomes)) => (txn, Ok(outcomes)),
+            Err(e) => (txn, Err(e)),
+        };
+        let failed = match applied {
             Ok(outcomes) => match txn.commit().await {
                 Ok(()) => {
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
