@@ -58,16 +58,7 @@ pub async fn record(conn: &impl crate::store::reads::Exec, event: Event<'_>) -> 
     repo::insert(conn, &event.into_row()).await
 }
 
-/// Appends several events with one statement (the rows of a group of writes).
-pub async fn record_many<'a>(
-    conn: &impl crate::store::reads::Exec,
-    events: impl IntoIterator<Item = Event<'a>>,
-) -> Result<(), DbErr> {
-    let rows: Vec<AuditRow> = events.into_iter().map(Event::into_row).collect();
-    repo::insert_many(conn, &rows).await
-}
-
-/// The rows [`record_many`] would write, to be written with others (`store::sql::insert_all`).
+/// The rows of `events`, to be written with others (`store::sql::insert_all`).
 pub(crate) fn rows_of<'a>(events: impl IntoIterator<Item = Event<'a>>) -> crate::store::sql::Rows {
     let rows: Vec<AuditRow> = events.into_iter().map(Event::into_row).collect();
     repo::rows_of(&rows)

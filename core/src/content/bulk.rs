@@ -6,10 +6,11 @@
 //! grouped. Consecutive plain creates (no `publish`) are therefore taken together, as an import
 //! batch is: their slugs are looked up in one statement per type, each is checked in order
 //! against the database and the creates before it (slugs, unique values), and all of them are
-//! written with one statement per table. A write that fails its checks fails alone and writes
-//! nothing. Should a statement of the run fail after all (the database went away), the run is
-//! undone to its savepoint and its creates go one by one, each in a savepoint of its own, as
-//! every other kind of write always does.
+//! written together (`store::sql::insert_all`: one statement on PostgreSQL, then the outbox's).
+//! A write that fails its checks fails alone and writes nothing. Should a statement of the run
+//! fail after all (the database went away), the run is undone to its savepoint and its creates
+//! go one by one, each in a savepoint of its own, as every other kind of write always does; a
+//! group that is one run has no savepoint, and the group commit rolls back and retries it so.
 
 use std::collections::{HashMap, HashSet};
 

@@ -44,13 +44,7 @@ pub async fn insert(conn: &impl Exec, row: &AuditRow) -> Result<(), DbErr> {
     conn.exec(sql).await.map(|_| ())
 }
 
-/// Inserts rows with as few statements as the parameter limit allows.
-pub async fn insert_many(conn: &impl Exec, rows: &[AuditRow]) -> Result<(), DbErr> {
-    let r = rows_of(rows);
-    super::sql::insert_rows(conn, r.table, r.columns, r.rows).await
-}
-
-/// The rows of [`insert_many`], for `sql::insert_all`.
+/// Audit rows as `sql::insert_all` writes them.
 pub(crate) fn rows_of(rows: &[AuditRow]) -> super::sql::Rows {
     use sea_orm::Value;
     let values = rows
