@@ -122,14 +122,14 @@ async fn main() -> anyhow::Result<()> {
             &ctx,
             "artisan",
             &PageArgs {
-                after: p1.entries.last().map(|e| e.1.clone()),
+                after: p1.entries.last().map(|e| e.1.encode()),
                 ..filtered.clone()
             },
             Stage::Published,
         )
         .await?;
     let page3 = PageArgs {
-        after: p2.entries.last().map(|e| e.1.clone()),
+        after: p2.entries.last().map(|e| e.1.encode()),
         ..filtered.clone()
     };
     let one = content

@@ -1308,13 +1308,13 @@ async fn walk(
             .expect("list");
         for (e, c) in &page.entries {
             ids.push(e.id.clone());
-            cursors.push(c.clone());
+            cursors.push(c.encode());
         }
         assert_eq!(page.has_previous_page, after.is_some());
         if !page.has_next_page {
             return (ids, cursors);
         }
-        after = page.entries.last().map(|(_, c)| c.clone());
+        after = page.entries.last().map(|(_, c)| c.encode());
     }
 }
 

@@ -253,7 +253,7 @@ pub fn groupable(f: &super::model::FieldDef) -> bool {
 /// One page of a list.
 #[derive(Debug, Clone)]
 pub struct Page {
-    pub entries: Vec<(Entry, String)>,
+    pub entries: Vec<(Entry, Cursor)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
 }
@@ -273,6 +273,21 @@ pub struct VersionInfo {
 
 /// Default page size.
 pub const PAGE_DEFAULT: u64 = 20;
+
+/// An entry's place in its list's order. Encoded to the opaque cursor clients see only when one
+/// is asked for: most pages are read without the cursor of every entry.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    signature: std::sync::Arc<str>,
+    position: Vec<Value>,
+}
+
+impl Cursor {
+    /// The opaque cursor (`after`/`before` of the same list and order accept it).
+    pub fn encode(&self) -> String {
+        encode_cursor(&self.signature, &self.position)
+    }
+}
 
 fn encode_cursor(signature: &str, position: &[Value]) -> String {
     let v = serde_json::json!({ "s": signature, "p": position });
@@ -420,10 +435,14 @@ impl Content {
         if q.backward {
             rows.reverse();
         }
+        let signature: std::sync::Arc<str> = signature.into();
         let entries = rows
             .into_iter()
             .map(|r| {
-                let cursor = encode_cursor(&signature, &r.position);
+                let cursor = Cursor {
+                    signature: signature.clone(),
+                    position: r.position,
+                };
                 (Entry::from_doc(r.doc, stage), cursor)
             })
             .collect();

@@ -22,7 +22,9 @@ use crate::error::{ErrorCode, FieldError};
 use crate::store::Db;
 use crate::tenancy::TenantCtx;
 
-pub use entries::{BatchWrite, Entry, EntryInput, Lookup, Page, PageArgs, Publication, Status};
+pub use entries::{
+    BatchWrite, Cursor, Entry, EntryInput, Lookup, Page, PageArgs, Publication, Status,
+};
 pub use model::ContentType;
 
 /// Errors of the content layer.

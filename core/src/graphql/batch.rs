@@ -158,7 +158,7 @@ fn results(
             Ok(entry) => ItemResult {
                 id: entry.as_ref().map(|e| e.id.clone()).or(id),
                 entry: entry.map(|entry| EntryView {
-                    entry,
+                    entry: std::sync::Arc::new(entry),
                     locale: locale.to_owned(),
                 }),
                 error: None,

@@ -18,7 +18,7 @@ use crate::access::Action;
 use crate::content::filter::operators;
 use crate::content::model::{ContentType, FieldDef, FieldKind};
 use crate::content::values::localized_value;
-use crate::content::{Entry, EntryInput, Lookup, Page, PageArgs, Publication, TenantModel};
+use crate::content::{Cursor, Entry, EntryInput, Lookup, PageArgs, Publication, TenantModel};
 use crate::error::ErrorCode;
 use crate::store::entries::Stage;
 use crate::time::to_rfc3339;
@@ -71,12 +71,15 @@ impl Default for GraphqlLimits {
 /// An entry as a GraphQL value: which copy, in which locale.
 #[derive(Debug, Clone)]
 pub struct EntryView {
-    pub entry: Entry,
+    /// Shared: a list's entries are held by its connection and by each node resolved from it.
+    pub entry: Arc<Entry>,
     pub locale: String,
 }
 
 struct ConnectionView {
-    page: Page,
+    entries: Vec<(Arc<Entry>, Cursor)>,
+    has_next_page: bool,
+    has_previous_page: bool,
     locale: String,
     entry_type: String,
     args: PageArgs,
@@ -410,7 +413,7 @@ fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field
                         .filter(|e| owner.is_none() || e.created_by == owner)
                         .map(|e| {
                             FieldValue::owned_any(EntryView {
-                                entry: e.clone(),
+                                entry: Arc::new(e.clone()),
                                 locale: view.locale.clone(),
                             })
                         })
@@ -814,12 +817,11 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::list(
-                        c.page
-                            .entries
+                        c.entries
                             .iter()
                             .map(|(e, cursor)| {
                                 FieldValue::owned_any(EdgeView {
-                                    cursor: cursor.clone(),
+                                    cursor: cursor.encode(),
                                     node: EntryView {
                                         entry: e.clone(),
                                         locale: c.locale.clone(),
@@ -838,8 +840,7 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::list(
-                        c.page
-                            .entries
+                        c.entries
                             .iter()
                             .map(|(e, _)| {
                                 FieldValue::owned_any(EntryView {
@@ -859,10 +860,10 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                 FieldFuture::new(async move {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::owned_any(PageInfoView {
-                        has_next_page: c.page.has_next_page,
-                        has_previous_page: c.page.has_previous_page,
-                        start_cursor: c.page.entries.first().map(|e| e.1.clone()),
-                        end_cursor: c.page.entries.last().map(|e| e.1.clone()),
+                        has_next_page: c.has_next_page,
+                        has_previous_page: c.has_previous_page,
+                        start_cursor: c.entries.first().map(|e| e.1.encode()),
+                        end_cursor: c.entries.last().map(|e| e.1.encode()),
                     })))
                 })
             },
@@ -981,7 +982,12 @@ fn single_query(ct: &ContentType, names: &TypeNames) -> Field {
                     .map_err(content_error)?
                     // Another author's draft is not there for this reader.
                     .filter(|e| owner.is_none() || e.created_by == owner);
-                Ok(entry.map(|entry| FieldValue::owned_any(EntryView { entry, locale })))
+                Ok(entry.map(|entry| {
+                    FieldValue::owned_any(EntryView {
+                        entry: Arc::new(entry),
+                        locale,
+                    })
+                }))
             })
         },
     )
@@ -1063,7 +1069,13 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                     .await
                     .map_err(content_error)?;
                 Ok(Some(FieldValue::owned_any(ConnectionView {
-                    page,
+                    entries: page
+                        .entries
+                        .into_iter()
+                        .map(|(e, c)| (Arc::new(e), c))
+                        .collect(),
+                    has_next_page: page.has_next_page,
+                    has_previous_page: page.has_previous_page,
                     locale,
                     entry_type: ty,
                     args,
@@ -1154,7 +1166,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                 .await
                 .map_err(content_error)?;
             Ok(Some(FieldValue::owned_any(EntryView {
-                entry,
+                entry: Arc::new(entry),
                 locale: args.read_locale,
             })))
         })
@@ -1186,7 +1198,7 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                 .await
                 .map_err(content_error)?;
             Ok(Some(FieldValue::owned_any(EntryView {
-                entry,
+                entry: Arc::new(entry),
                 locale: args.read_locale,
             })))
         })
@@ -1244,7 +1256,10 @@ fn mutations(ct: &ContentType, names: &TypeNames) -> Vec<Field> {
                 }
                 .map_err(content_error)?;
                 let locale = rc.tenant.default_locale().to_owned();
-                Ok(Some(FieldValue::owned_any(EntryView { entry, locale })))
+                Ok(Some(FieldValue::owned_any(EntryView {
+                    entry: Arc::new(entry),
+                    locale,
+                })))
             })
         })
         .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)))

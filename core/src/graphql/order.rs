@@ -73,27 +73,45 @@ fn collect<'a>(
 }
 
 fn reorder(doc: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {
+    if !matches!(value, Value::List(_) | Value::Object(_)) {
+        return;
+    }
+    // The keys are the same for every item of a list: collected once.
+    let mut keys = IndexMap::new();
+    collect(doc, sets, &mut Vec::new(), &mut keys);
+    apply(doc, &keys, value);
+}
+
+/// Moves the entries of `value` (each object of a list) into the order of `keys`. Nothing moves,
+/// and nothing is allocated, when the executor already produced that order.
+fn apply(doc: &ExecutableDocument, keys: &IndexMap<&Name, Vec<&SelectionSet>>, value: &mut Value) {
     match value {
         Value::List(items) => {
             for item in items {
-                reorder(doc, sets, item);
+                apply(doc, keys, item);
             }
         }
         Value::Object(map) => {
-            let mut keys = IndexMap::new();
-            collect(doc, sets, &mut Vec::new(), &mut keys);
-            let mut ordered = IndexMap::with_capacity(map.len());
+            let mut at = 0;
             for (key, children) in keys {
-                if let Some(mut v) = map.shift_remove(key) {
-                    if !children.is_empty() {
-                        reorder(doc, &children, &mut v);
-                    }
-                    ordered.insert(key.clone(), v);
+                let index = match map.get_index(at) {
+                    Some((k, _)) if k == *key => at,
+                    _ => match map.get_index_of(*key) {
+                        Some(i) => {
+                            map.move_index(i, at);
+                            at
+                        }
+                        None => continue,
+                    },
+                };
+                at += 1;
+                if !children.is_empty()
+                    && let Some((_, v)) = map.get_index_mut(index)
+                {
+                    reorder(doc, children, v);
                 }
             }
-            // Anything the selection does not name (none expected) keeps its place at the end.
-            ordered.extend(map.drain(..));
-            *map = ordered;
+            // Anything the selection does not name (none expected) stays after the rest.
         }
         _ => {}
     }
@@ -120,6 +138,20 @@ mod tests {
         assert_eq!(
             data.into_json().expect("json").to_string(),
             r#"{"c1":{"y":2,"x":1},"c3":3,"c4":[{"q":2,"p":1},{"q":4,"p":3}],"c2":{"x":1}}"#
+        );
+    }
+
+    #[test]
+    fn items_already_in_order_stay_and_the_others_move() {
+        let doc = async_graphql::parser::parse_query("{ c1 { a b } }").expect("parse");
+        let mut data = Value::from_json(serde_json::json!({
+            "c1": [{"a": 1, "b": 2}, {"b": 3, "z": 0, "a": 4}, {"b": 5}],
+        }))
+        .expect("value");
+        by_selection(&doc, None, &mut data);
+        assert_eq!(
+            data.into_json().expect("json").to_string(),
+            r#"{"c1":[{"a":1,"b":2},{"a":4,"b":3,"z":0},{"b":5}]}"#
         );
     }
 }

@@ -236,7 +236,7 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
                 let object = TypeNames::new(&ct.name, &ct.plural).object;
                 Ok(Some(
                     FieldValue::owned_any(EntryView {
-                        entry,
+                        entry: std::sync::Arc::new(entry),
                         locale: h.locale.clone(),
                     })
                     .with_type(object),

@@ -479,7 +479,7 @@ async fn run_query(
     );
     rc.plugins = state.plugins.clone();
     rc.search = Some(state.search.clone());
-    rc.media_config = std::sync::Arc::new(state.config.media.clone());
+    rc.media_config = state.media_config.clone();
     rc.event_seq = ctx.tenant_seq;
     let uncacheable = rc.uncacheable.clone();
     let mut request = async_graphql::Request::new(req.query)
@@ -536,13 +536,16 @@ async fn run_query(
                 .set("code", code.as_str());
         }
     }
+    if response.errors.is_empty() && !uncacheable.load(std::sync::atomic::Ordering::Relaxed) {
+        // The common answer is written straight from the executor's value.
+        return Ok(Bytes::from(
+            serde_json::to_vec(&response).unwrap_or_default(),
+        ));
+    }
     let mut body = serde_json::to_value(&response).unwrap_or_default();
     if request_error && let Some(obj) = body.as_object_mut() {
         // Nothing executed: no `data` entry at all.
         obj.remove("data");
-    }
-    if response.errors.is_empty() && !uncacheable.load(std::sync::atomic::Ordering::Relaxed) {
-        return Ok(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()));
     }
     let status = if request_error && !response.errors.is_empty() {
         StatusCode::BAD_REQUEST

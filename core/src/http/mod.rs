@@ -50,6 +50,8 @@ pub struct AppState {
     pub feed: crate::graphql::feed::Feed,
     /// Refusals in the audit log, aggregated and bounded.
     pub refusals: crate::audit::Refusals,
+    /// `config.media`, shared with every GraphQL request rather than copied into each.
+    pub media_config: Arc<crate::config::MediaConfig>,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
         Ok(AppState {
             refusals,
             feed,
+            media_config: Arc::new(config.media.clone()),
             config,
             db,
             content,

@@ -223,7 +223,7 @@ impl CallState {
                 .map_err(host_error)?
         };
         let end_cursor = if page.has_next_page {
-            page.entries.last().map(|(_, c)| c.clone())
+            page.entries.last().map(|(_, c)| c.encode())
         } else {
             None
         };

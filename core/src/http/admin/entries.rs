@@ -332,7 +332,7 @@ async fn list_entries(
         .count(&ctx.tenant, &entry_type, &args, stage.stage())
         .await?;
     let next_cursor = if page.has_next_page {
-        page.entries.last().map(|(_, c)| c.clone())
+        page.entries.last().map(|(_, c)| c.encode())
     } else {
         None
     };
