@@ -53,8 +53,8 @@ fn doc_from_row(row: &Row) -> Result<DocRow, DbErr> {
 
 /// A document with only the data fields in `keep` decoded (all of them with `None`).
 fn doc_with_fields(row: &Row, keep: Option<&[String]>) -> Result<DocRow, DbErr> {
-    let data: String = row.try_get("", "data")?;
-    let locales: String = row.try_get("", "locales")?;
+    let data = row.text("data")?;
+    let locales = row.text("locales")?;
     let published_at: i64 = row.try_get("", "published_at")?;
     Ok(DocRow {
         entry_id: row.try_get("", "entry_id")?,

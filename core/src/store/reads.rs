@@ -340,6 +340,16 @@ pub struct SqliteRow {
     cells: Vec<Cell>,
 }
 
+impl SqliteRow {
+    fn cell(&self, col: &str) -> Result<&Cell, DbErr> {
+        self.columns
+            .iter()
+            .position(|c| c == col)
+            .and_then(|i| self.cells.get(i))
+            .ok_or_else(|| DbErr::Type(format!("no column {col}")))
+    }
+}
+
 impl Row {
     /// A column by name (the first argument, a table prefix, is kept for the call shape of
     /// `QueryResult::try_get`).
@@ -347,15 +357,22 @@ impl Row {
         match self {
             Row::Orm(row) => row.try_get(pre, col),
             Row::Sqlite(row) => {
-                let cell = row
-                    .columns
-                    .iter()
-                    .position(|c| c == col)
-                    .and_then(|i| row.cells.get(i))
-                    .ok_or_else(|| DbErr::Type(format!("no column {col}")))?;
+                let cell = row.cell(col)?;
                 T::from_cell(cell)
                     .ok_or_else(|| DbErr::Type(format!("column {col}: unexpected {cell:?}")))
             }
+        }
+    }
+
+    /// A text column, borrowed where the row already holds it: a document's JSON is decoded
+    /// from the row rather than from a copy of it.
+    pub fn text(&self, col: &str) -> Result<std::borrow::Cow<'_, str>, DbErr> {
+        match self {
+            Row::Orm(row) => row.try_get::<String>("", col).map(std::borrow::Cow::Owned),
+            Row::Sqlite(row) => match row.cell(col)? {
+                Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(s)),
+                cell => Err(DbErr::Type(format!("column {col}: unexpected {cell:?}"))),
+            },
         }
     }
 }
