@@ -167,6 +167,12 @@ async fn arabic_queries(app: &TestApp) {
         body["data"]["search"]["totalHits"].as_u64().unwrap_or(0) >= 1,
         "{body}"
     );
+    // A symbol whose compatibility form is a word is found as that word, both ways.
+    let editor = demo.marrakech.editor_token.as_str();
+    let id = publish_article(app, editor, "زربية مراكشية بثمن ٥٠٠٠ ﷼").await;
+    eventually(app, t, "ريال زربية", &id, true).await;
+    let body = search(app, t, "﷼ زربية", "").await;
+    assert!(ids(&body).contains(&id), "{}: `﷼` → {body}", backend(app));
 }
 
 #[tokio::test]

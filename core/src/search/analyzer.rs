@@ -12,7 +12,8 @@
 //!
 //! 1. **Tokenizing.** A word is a run of letters and digits (`char::is_alphanumeric`,
 //!    so Arabic letters count); combining marks, tatweel and the joiners ZWNJ,
-//!    ZWJ, word joiner and soft hyphen stay inside a word. Everything else
+//!    ZWJ, word joiner and soft hyphen stay inside a word, and so does a symbol
+//!    that spells a word (the rial sign ﷼, see step 2). Everything else
 //!    separates words. A word is further split where it changes between
 //!    Arabic letters, other letters and digits (`2017م` → `2017`, `م`;
 //!    `كانون1` → `كانون`, `1`), because each kind is stemmed by its own rules.
@@ -25,7 +26,8 @@
 //!    (the hamza is dropped and its seat kept, which is what a compatibility
 //!    decomposition does and what people type when they skip the hamza);
 //!    Persian ک → ك, ی → ي, ۀ/ە → ه; Arabic-Indic and Persian digits → ASCII;
-//!    presentation forms (ligatures such as ﻻ, ﷲ) → ordinary letters.
+//!    presentation forms (ligatures such as ﻻ, ﷲ) → ordinary letters; a symbol
+//!    whose compatibility form is a word (the rial sign ﷼) → that word (ريال).
 //! 3. **Folding** ([`fold_latin`]): compatibility decomposition (NFKD), combining
 //!    marks dropped, lowercase; ß → ss, œ → oe, æ → ae, ø → o, ł → l, đ/ð → d,
 //!    þ → th, ı → i, ς → σ. So `Économie` and `economie` meet. It is applied to
@@ -332,7 +334,10 @@ impl Segment {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c) || is_joiner(c)
+    c.is_alphanumeric()
+        || is_combining_mark(c)
+        || is_joiner(c)
+        || (is_arabic_block(c) && spells_a_word(c))
 }
 
 /// Invisible characters that sit inside words: ZWNJ (Persian), ZWJ, word
@@ -396,13 +401,27 @@ fn class_of(c: char) -> Option<Class> {
 fn class_of_char(c: char) -> Option<Class> {
     if c.is_numeric() {
         Some(Class::Digit)
-    } else if is_arabic_block(c) && c.is_alphabetic() {
+    } else if is_arabic_block(c) && (c.is_alphabetic() || spells_a_word(c)) {
         Some(Class::Arabic)
     } else if c.is_alphanumeric() {
         Some(Class::Other)
     } else {
         None
     }
+}
+
+/// A symbol whose compatibility form is a word of letters, such as the rial sign ﷼ (U+FDFC,
+/// ریال): readers type the word, so the symbol is indexed and searched as that word.
+fn spells_a_word(c: char) -> bool {
+    let (mut letters, mut other) = (0, false);
+    decompose_compatible(c, |d| {
+        if d.is_alphabetic() {
+            letters += 1;
+        } else {
+            other = true;
+        }
+    });
+    letters > 1 && !other
 }
 
 fn is_arabic_block(c: char) -> bool {
@@ -941,6 +960,14 @@ mod tests {
     }
 
     #[test]
+    fn the_rial_sign_is_its_word() {
+        assert_eq!(terms("٥٠٠ ﷼"), terms("500 ريال"));
+        assert_eq!(terms("﷼"), ["ريال"]);
+        // Other symbols of the block stay separators.
+        assert!(analyze("\u{FDFD}").is_empty());
+    }
+
+    #[test]
     fn empty_and_separator_only_input() {
         assert!(analyze("").is_empty());
         assert!(analyze("  ،.؟!—«»").is_empty());
@@ -1193,8 +1220,7 @@ mod tests {
         #[test]
         fn prop_non_empty_word_gives_term(word in "[\\p{Arabic}\\p{Latin}\\p{Nd}]{1,12}") {
             // A word with at least one letter or digit that survives
-            // normalization yields at least one token. Symbols are separators even where
-            // their compatibility form spells letters (the rial sign U+FDFC is "ریال").
+            // normalization yields at least one token.
             if word.chars().any(char::is_alphanumeric)
                 && normalize(&word).chars().any(char::is_alphanumeric)
             {
