@@ -413,6 +413,11 @@ fn class_of_char(c: char) -> Option<Class> {
 /// A symbol whose compatibility form is a word of letters, such as the rial sign ﷼ (U+FDFC,
 /// ریال): readers type the word, so the symbol is indexed and searched as that word.
 fn spells_a_word(c: char) -> bool {
+    // Only the presentation-form blocks hold such symbols; the rest of the Arabic blocks
+    // (punctuation such as ، and ؟ included) is not decomposed on the tokenizer's path.
+    if c < '\u{FB50}' {
+        return false;
+    }
     let (mut letters, mut other) = (0, false);
     decompose_compatible(c, |d| {
         if d.is_alphabetic() {

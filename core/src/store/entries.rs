@@ -608,7 +608,7 @@ pub(crate) fn version_rows(ctx: &TenantCtx, versions: &[VersionRow]) -> Rows {
 }
 
 fn version_from_row(row: &Row) -> Result<VersionRow, DbErr> {
-    let data: String = row.try_get("", "data")?;
+    let data = row.text("data")?;
     Ok(VersionRow {
         entry_id: row.try_get("", "entry_id")?,
         version: row.try_get("", "version")?,
