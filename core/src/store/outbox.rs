@@ -330,10 +330,17 @@ pub async fn latest(conn: &impl Exec, ctx: &TenantCtx) -> Result<i64, DbErr> {
 
 /// The oldest and the newest sequence in a tenant's outbox, in one statement (0, 0 when it is
 /// empty): a consumer whose position is below the oldest minus one has missed pruned events.
+///
+/// One scalar subquery per end: SQLite reads a lone `MIN` or `MAX` from the end of the index,
+/// but `MIN` and `MAX` in one select scan every row of the tenant's outbox (16 ms at 100,000
+/// events, for each pass of the search indexer).
 pub async fn bounds(conn: &impl Exec, ctx: &TenantCtx) -> Result<(i64, i64), DbErr> {
     let mut sql = Sql::new(conn.backend());
-    sql.push("SELECT COALESCE(MIN(tenant_seq), 0) AS lo, COALESCE(MAX(tenant_seq), 0) AS hi FROM outbox WHERE tenant_id = ")
-        .bind(ctx.id().to_owned());
+    sql.push("SELECT COALESCE((SELECT MIN(tenant_seq) FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push("), 0) AS lo, COALESCE((SELECT MAX(tenant_seq) FROM outbox WHERE tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push("), 0) AS hi");
     match conn.row(sql).await? {
         Some(row) => Ok((row.try_get("", "lo")?, row.try_get("", "hi")?)),
         None => Ok((0, 0)),
