@@ -6,7 +6,8 @@
 //! grouped. Consecutive plain creates (no `publish`) are therefore taken together, as an import
 //! batch is: their slugs are looked up in one statement per type, each is checked in order
 //! against the database and the creates before it (slugs, unique values), and all of them are
-//! written together (`store::sql::insert_all`: one statement on PostgreSQL, then the outbox's).
+//! written together with their outbox events (`store::outbox::insert_and_record`: one statement
+//! on PostgreSQL).
 //! A write that fails its checks fails alone and writes nothing. Should a statement of the run
 //! fail after all (the database went away), the run is undone to its savepoint and its creates
 //! go one by one, each in a savepoint of its own, as every other kind of write always does; a
@@ -26,7 +27,6 @@ use super::{Content, ContentError, TenantModel, values};
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
 use crate::store::outbox::{self, EventKind};
 use crate::store::reads::Exec;
-use crate::store::sql::insert_all;
 use crate::store::writer::savepoint;
 use crate::tenancy::TenantCtx;
 use crate::time::now_ms;
@@ -371,11 +371,17 @@ async fn write_created(
         .detail(serde_json::json!({ "slug": doc.slug, "version": doc.version }))
     });
     let audit_rows = crate::audit::rows_of(audit);
-    insert_all(txn, vec![docs_rows, index_rows, version_rows, audit_rows]).await?;
     let events = docs
         .iter()
         .map(|doc| event_for(EventKind::EntryCreated, doc))
         .collect();
-    outbox::record(txn, ctx, events, now).await?;
+    outbox::insert_and_record(
+        txn,
+        ctx,
+        vec![docs_rows, index_rows, version_rows, audit_rows],
+        events,
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -149,9 +149,20 @@ pub(crate) async fn insert_all(conn: &impl Exec, parts: Vec<Rows>) -> Result<(),
         return Ok(());
     }
     let mut sql = Sql::new(DbBackend::Postgres);
+    let (ctes, apart) = push_insert_ctes(&mut sql, parts.collect());
+    if ctes > 0 {
+        sql.push(" SELECT 1");
+        conn.exec(sql).await?;
+    }
+    insert_apart(conn, apart).await
+}
+
+/// PostgreSQL: appends `WITH i0 AS (INSERT …), i1 AS (…)` for the parts [`insert_unnest`] can
+/// write; returns how many were appended and the parts left for [`insert_apart`].
+pub(crate) fn push_insert_ctes(sql: &mut Sql, parts: Vec<Rows>) -> (usize, Vec<Rows>) {
     let mut ctes = 0;
     let mut apart = Vec::new();
-    for p in parts {
+    for p in parts.into_iter().filter(|p| !p.rows.is_empty()) {
         let Some(groups) = by_nulls(p.columns.len(), p.rows.iter()) else {
             apart.push(p);
             continue;
@@ -159,15 +170,16 @@ pub(crate) async fn insert_all(conn: &impl Exec, parts: Vec<Rows>) -> Result<(),
         for (nulls, group) in groups {
             sql.push(if ctes == 0 { "WITH " } else { ", " })
                 .push(&format!("i{ctes} AS ("));
-            push_insert_unnest(&mut sql, p.table, p.columns, &nulls, &group);
+            push_insert_unnest(sql, p.table, p.columns, &nulls, &group);
             sql.push(")");
             ctes += 1;
         }
     }
-    if ctes > 0 {
-        sql.push(" SELECT 1");
-        conn.exec(sql).await?;
-    }
+    (ctes, apart)
+}
+
+/// The parts [`push_insert_ctes`] left, a statement per table.
+pub(crate) async fn insert_apart(conn: &impl Exec, apart: Vec<Rows>) -> Result<(), DbErr> {
     for p in apart {
         insert_rows(conn, p.table, p.columns, p.rows).await?;
     }
