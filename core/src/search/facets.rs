@@ -118,8 +118,12 @@ pub struct SegmentCounter {
     counts: Vec<u64>,
 }
 
+/// One segment's count of matches and its counts by ordinal, with the table that names them:
+/// values are looked up (and copied) once, for the merged counts, not once per segment.
+pub type SegmentFruit = (usize, Arc<SegmentFacets>, Vec<u64>);
+
 impl SegmentCollector for SegmentCounter {
-    type Fruit = (usize, HashMap<(String, String), u64>);
+    type Fruit = SegmentFruit;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         self.matches += 1;
@@ -131,14 +135,7 @@ impl SegmentCollector for SegmentCounter {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let counts = self
-            .counts
-            .iter()
-            .zip(&self.segment.values)
-            .filter(|(c, _)| **c > 0)
-            .filter_map(|(c, v)| v.clone().map(|v| (v, *c)))
-            .collect();
-        (self.matches, counts)
+        (self.matches, self.segment, self.counts)
     }
 }
 
@@ -164,20 +161,20 @@ impl Collector for FacetCounter<'_> {
         false
     }
 
-    fn merge_fruits(
-        &self,
-        fruits: Vec<(usize, HashMap<(String, String), u64>)>,
-    ) -> tantivy::Result<Counts> {
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Counts> {
         let mut matches = 0;
-        let mut by_attribute: HashMap<&str, HashMap<String, u64>> = HashMap::new();
-        for (n, counts) in fruits {
+        let mut by_attribute: HashMap<&str, HashMap<&str, u64>> = HashMap::new();
+        for (n, segment, counts) in &fruits {
             matches += n;
-            for ((attribute, value), c) in counts {
-                if let Some(wanted) = self.attributes.iter().find(|a| **a == attribute) {
+            for (c, value) in counts.iter().zip(&segment.values) {
+                let Some((attribute, value)) = value.as_ref().filter(|_| *c > 0) else {
+                    continue;
+                };
+                if let Some(wanted) = self.attributes.iter().find(|a| *a == attribute) {
                     *by_attribute
                         .entry(wanted.as_str())
                         .or_default()
-                        .entry(value)
+                        .entry(value.as_str())
                         .or_default() += c;
                 }
             }
@@ -186,13 +183,14 @@ impl Collector for FacetCounter<'_> {
             .attributes
             .iter()
             .map(|attribute| {
-                let mut values: Vec<(String, u64)> = by_attribute
+                let mut values: Vec<(&str, u64)> = by_attribute
                     .remove(attribute.as_str())
                     .unwrap_or_default()
                     .into_iter()
                     .collect();
-                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
                 values.truncate(self.limit);
+                let values = values.into_iter().map(|(v, c)| (v.to_owned(), c)).collect();
                 (attribute.clone(), values)
             })
             .collect();
