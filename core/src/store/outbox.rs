@@ -77,7 +77,7 @@ pub async fn record(
         return Ok(());
     }
     if conn.backend() == DbBackend::Postgres {
-        return record_reserving(conn, ctx, events, now).await;
+        return record_reserving(conn, ctx, Vec::new(), events, now).await;
     }
     let n = events.len() as i64;
     let last = tenants::reserve_event_seq(conn, ctx.id(), n).await?;
@@ -114,26 +114,9 @@ pub async fn record(
     .await
 }
 
-/// PostgreSQL: reserves the sequence numbers and inserts the events in one statement (a
-/// data-modifying `WITH`), one round trip fewer under the tenant's lock for every write. The
-/// events travel as one JSON array, whose `NULL`s (events without an entry) need no special
-/// case, and keep their order through `WITH ORDINALITY`.
-async fn record_reserving(
-    conn: &impl Exec,
-    ctx: &TenantCtx,
-    events: Vec<NewEvent>,
-    now: i64,
-) -> Result<(), DbErr> {
-    let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("WITH ");
-    let n = push_record_ctes(&mut sql, ctx, events, now);
-    sql.push(" SELECT count(*) AS n FROM recorded");
-    check_recorded(conn, ctx, sql, n).await
-}
-
-/// Inserts `parts` (see [`super::sql::insert_all`]) and records `events` after them. On
-/// PostgreSQL this is one statement: the rows of a group's creates and their events cost one
-/// round trip under the tenant's lock instead of two.
+/// Inserts `parts` (see [`super::sql::insert_all`]) and records `events` after them: on
+/// PostgreSQL in one statement, so the rows of a group's creates and their events cost one
+/// round trip under the tenant's lock.
 pub(crate) async fn insert_and_record(
     conn: &impl Exec,
     ctx: &TenantCtx,
@@ -141,22 +124,29 @@ pub(crate) async fn insert_and_record(
     events: Vec<NewEvent>,
     now: i64,
 ) -> Result<(), DbErr> {
-    if conn.backend() != DbBackend::Postgres || events.is_empty() {
-        insert_all(conn, parts).await?;
-        return record(conn, ctx, events, now).await;
+    if conn.backend() == DbBackend::Postgres && !events.is_empty() {
+        return record_reserving(conn, ctx, parts, events, now).await;
     }
+    insert_all(conn, parts).await?;
+    record(conn, ctx, events, now).await
+}
+
+/// PostgreSQL: inserts `parts`, reserves the events' sequence numbers and inserts the events,
+/// in one statement (data-modifying `WITH`s), one round trip under the tenant's lock for every
+/// write. The events travel as one JSON array, whose `NULL`s (events without an entry) need no
+/// special case, and keep their order through `WITH ORDINALITY`.
+async fn record_reserving(
+    conn: &impl Exec,
+    ctx: &TenantCtx,
+    parts: Vec<Rows>,
+    events: Vec<NewEvent>,
+    now: i64,
+) -> Result<(), DbErr> {
     let mut sql = Sql::new(DbBackend::Postgres);
     let (ctes, apart) = push_insert_ctes(&mut sql, parts);
     sql.push(if ctes == 0 { "WITH " } else { ", " });
     let n = push_record_ctes(&mut sql, ctx, events, now);
     sql.push(" SELECT count(*) AS n FROM recorded");
-    check_recorded(conn, ctx, sql, n).await?;
-    insert_apart(conn, apart).await
-}
-
-/// Runs a statement that ends `SELECT count(*) AS n FROM recorded` and checks that every
-/// event was recorded.
-async fn check_recorded(conn: &impl Exec, ctx: &TenantCtx, sql: Sql, n: i64) -> Result<(), DbErr> {
     let recorded: i64 = match conn.row(sql).await? {
         Some(row) => row.try_get("", "n")?,
         None => 0,
@@ -165,7 +155,7 @@ async fn check_recorded(conn: &impl Exec, ctx: &TenantCtx, sql: Sql, n: i64) -> 
         // No tenant row to reserve from: nothing was written.
         return Err(DbErr::RecordNotFound(format!("tenant {}", ctx.id())));
     }
-    Ok(())
+    insert_apart(conn, apart).await
 }
 
 /// Appends the two data-modifying `WITH` parts that reserve the events' sequence numbers and
