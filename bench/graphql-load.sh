@@ -4,7 +4,7 @@
 #
 #   bench/graphql-load.sh [ARTICLES] [EVENTS] [ARTISANS]        # SQLite in a temp dir
 #   ZELLIGE_DATABASE_URL=postgres://… bench/graphql-load.sh …  # PostgreSQL (an empty database)
-#   CACHE=off bench/graphql-load.sh …                            # without the response cache
+#   CACHE=off bench/graphql-load.sh …                            # without the caches
 #
 # Needs wrk (apt-get install -y wrk).
 set -euo pipefail
@@ -18,7 +18,11 @@ data=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
 export ZELLIGE_DATA_DIR=$data RUST_LOG=warn
-if [ "${CACHE:-on}" = off ]; then export ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0; fi
+# Off means every cache of the query path: the responses and the parsed query documents (each
+# run repeats one query text).
+if [ "${CACHE:-on}" = off ]; then
+  export ZELLIGE_LIMITS__GRAPHQL_CACHE_BYTES=0 ZELLIGE_LIMITS__GRAPHQL_DOCUMENT_CACHE_BYTES=0
+fi
 port=$((20000 + RANDOM % 20000))
 "$bin/examples/gen_data" "$articles" "$events" "$artisans" > "$data/load.jsonl"
 "$bin/zellige" serve --demo --bind 127.0.0.1:$port > "$data/serve.log" &

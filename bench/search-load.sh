@@ -11,7 +11,9 @@
 # - a full rebuild: `zellige reindex` handed to the running server, start to finish;
 # - query latency over GraphQL `search` with wrk at 1 and 16 connections. The requests rotate
 #   over 48 different searches (common and rare words, prefixes, filters, facets, French), so
-#   no answer is repeated back to back; the response cache is off.
+#   no answer is repeated back to back; the response cache is off. The searches are sent as a
+#   search page sends them, two query texts with the words and filters in variables: once with
+#   the parsed-document cache (the default), once without it, every text parsed again.
 #
 # Needs wrk (apt-get install -y wrk).
 set -euo pipefail
@@ -59,23 +61,28 @@ queries=(
   "Safi" "Marrakech" "essaouira"
 )
 filters=(
-  "" ", types: [\\\"article\\\"]" ", types: [\\\"artisan\\\"], where: {city: {eq: \\\"مراكش\\\"}}"
-  ", where: {craft: {eq: \\\"زليج\\\"}}" ", types: [\\\"article\\\", \\\"event\\\"]"
-  ", types: [\\\"event\\\"], where: {startsAt: {gte: \\\"2015-03-01T00:00:00Z\\\", lt: \\\"2015-06-01T00:00:00Z\\\"}}"
+  "" ', "types": ["article"]' ', "types": ["artisan"], "where": {"city": {"eq": "مراكش"}}'
+  ', "where": {"craft": {"eq": "زليج"}}' ', "types": ["article", "event"]'
+  ', "types": ["event"], "where": {"startsAt": {"gte": "2015-03-01T00:00:00Z", "lt": "2015-06-01T00:00:00Z"}}'
 )
+# As a search page sends them: two query texts (with and without facets), the words and
+# filters in variables.
+args='query Search($q: String!, $types: [String!], $where: SearchWhere, $locale: String) { search(query: $q, types: $types, where: $where, locale: $locale, first: 10) { totalHits hits { id type title score highlights { field snippet } }'
+with_facets="$args facets { field values { value count } } } }"
+without="$args } }"
 {
   echo 'local bodies = {}'
   i=0
   for q in "${queries[@]}"; do
     f=${filters[$((i % ${#filters[@]}))]}
-    loc=""; case "$q" in [A-Za-z]*) loc=", locale: \\\"fr\\\"";; esac
-    echo "bodies[#bodies + 1] = [==[{\"query\": \"{ search(query: \\\"$q\\\"$f$loc, first: 10) { totalHits hits { id type title score highlights { field snippet } } facets { field values { value count } } } }\"}]==]"
+    loc=""; case "$q" in [A-Za-z]*) loc=', "locale": "fr"';; esac
+    echo "bodies[#bodies + 1] = [==[{\"query\": \"$with_facets\", \"variables\": {\"q\": \"$q\"$f$loc}}]==]"
     i=$((i + 1))
   done
   # The same words again with the next filter, for 48 in all.
   for q in "${queries[@]:0:16}"; do
     f=${filters[$(((i + 1) % ${#filters[@]}))]}
-    echo "bodies[#bodies + 1] = [==[{\"query\": \"{ search(query: \\\"$q\\\"$f, first: 10) { totalHits hits { id type title score highlights { field snippet } } } }\"}]==]"
+    echo "bodies[#bodies + 1] = [==[{\"query\": \"$without\", \"variables\": {\"q\": \"$q\"$f}}]==]"
     i=$((i + 1))
   done
   cat <<LUA
@@ -94,13 +101,27 @@ grep -o '\[==\[.*\]==\]' "$data/search.lua" | sed 's/^\[==\[//; s/\]==\]$//' | w
   out=$(curl -s "http://127.0.0.1:$port/graphql" -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$body")
   case "$out" in *'"errors"'*) echo "query failed: $body → $out" >&2; exit 1;; esac
 done
-echo "| clients | req/s | p50 | p99 | non-2xx |"
-echo "| --- | --- | --- | --- | --- |"
-for conns in 1 16; do
-  threads=$([ "$conns" = 1 ] && echo 1 || echo 2)
-  wrk -t"$threads" -c"$conns" -d2s -s "$data/search.lua" "http://127.0.0.1:$port/graphql" >/dev/null
-  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$data/search.lua" "http://127.0.0.1:$port/graphql")
-  echo "| $conns | $(echo "$out" | awk '/Requests\/sec/ {print $2}') | $(echo "$out" | awk '$1=="50%" {print $2}') | $(echo "$out" | awk '$1=="99%" {print $2}') | $(echo "$out" | awk '/Non-2xx/ {print $5}') |"
-done
+load() {
+  echo "| clients | req/s | p50 | p99 | non-2xx |"
+  echo "| --- | --- | --- | --- | --- |"
+  for conns in 1 16; do
+    threads=$([ "$conns" = 1 ] && echo 1 || echo 2)
+    wrk -t"$threads" -c"$conns" -d2s -s "$data/search.lua" "http://127.0.0.1:$port/graphql" >/dev/null
+    out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$data/search.lua" "http://127.0.0.1:$port/graphql")
+    echo "| $conns | $(echo "$out" | awk '/Requests\/sec/ {print $2}') | $(echo "$out" | awk '$1=="50%" {print $2}') | $(echo "$out" | awk '$1=="99%" {print $2}') | $(echo "$out" | awk '/Non-2xx/ {print $5}') |"
+  done
+}
+echo "parsed-document cache on (the default; the response cache is off throughout):"
+echo
+load
 echo
 echo "server RSS: after indexing $((rss / 1024)) MiB, after load $(( $(ps -o rss= -p $server) / 1024 )) MiB"
+# The same searches with every query text parsed again for each request.
+kill $server; wait $server 2>/dev/null || true
+ZELLIGE_LIMITS__GRAPHQL_DOCUMENT_CACHE_BYTES=0 "$bin/zellige" serve --demo --bind 127.0.0.1:$port >> "$data/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+echo
+echo "parsed-document cache off (\`ZELLIGE_LIMITS__GRAPHQL_DOCUMENT_CACHE_BYTES=0\`):"
+echo
+load

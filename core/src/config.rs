@@ -418,6 +418,10 @@ pub struct Limits {
     pub graphql_cache_bytes: u64,
     /// GraphQL: the largest response that is cached, bytes.
     pub graphql_cache_entry_bytes: usize,
+    /// GraphQL: memory for parsed query documents, by query text (estimated as ten times the
+    /// text), bytes; 0 turns it off. Answers are not kept, only the parse: see
+    /// `graphql::documents`.
+    pub graphql_document_cache_bytes: u64,
 }
 
 impl Default for Config {
@@ -493,6 +497,7 @@ impl Default for Limits {
             subscription_recheck_ms: 2_000,
             graphql_cache_bytes: 32 * 1024 * 1024,
             graphql_cache_entry_bytes: 512 * 1024,
+            graphql_document_cache_bytes: 8 * 1024 * 1024,
         }
     }
 }

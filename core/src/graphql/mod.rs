@@ -9,6 +9,7 @@ mod batch;
 pub mod builder;
 pub mod cache;
 pub mod checks;
+pub mod documents;
 pub mod feed;
 pub mod loader;
 pub mod names;

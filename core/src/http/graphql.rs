@@ -17,8 +17,10 @@ use super::error::ApiError;
 use crate::error::ErrorCode;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
+use crate::graphql::RequestCtx;
 use crate::graphql::cache::{Key, Uncached};
-use crate::graphql::{RequestCtx, checks};
+use crate::graphql::documents::Checked;
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -240,7 +242,7 @@ async fn get_graphql(
             "`extensions` must be a JSON object",
         );
     }
-    let checked = checks::check(&query, state.graphql.limits());
+    let checked = state.documents.check(&query, state.graphql.limits());
     // Mutations only over POST.
     if let Ok(Some(doc)) = &checked
         && operation_type(doc, params.operation_name.as_deref()) == Some(OperationType::Mutation)
@@ -345,7 +347,7 @@ async fn post_graphql(
             );
         }
     }
-    let checked = checks::check(&query, state.graphql.limits());
+    let checked = state.documents.check(&query, state.graphql.limits());
     execute(
         state,
         headers,
@@ -367,12 +369,13 @@ fn api_error(media: Media, e: &ApiError) -> Response {
     r
 }
 
-/// Runs a request whose query text went through `checks::check` (`checked`).
+/// Runs a request whose query text went through `checks::check` (`checked`, by way of
+/// `graphql::documents`).
 async fn execute(
     state: AppState,
     headers: HeaderMap,
     media: Media,
-    checked: Result<Option<ExecutableDocument>, String>,
+    checked: Checked,
     req: GqlRequest,
 ) -> Response {
     let doc = match checked {
@@ -455,7 +458,7 @@ async fn execute(
 async fn run_query(
     state: AppState,
     ctx: super::context::RequestContext,
-    doc: Option<ExecutableDocument>,
+    doc: Option<Arc<ExecutableDocument>>,
     req: GqlRequest,
 ) -> Result<Bytes, Uncached> {
     let uncached = |status: StatusCode, body: &serde_json::Value| Uncached {
@@ -490,12 +493,11 @@ async fn run_query(
     }
     // The executor collects a selection's fields as they complete; the answer follows the
     // selection (see `graphql::order`), which needs the document after execution.
-    let selection = doc.clone();
-    if let Some(doc) = doc {
-        request.set_parsed_query(doc);
+    if let Some(doc) = &doc {
+        request.set_parsed_query(ExecutableDocument::clone(doc));
     }
     let mut response = schema.execute(request).await;
-    if let Some(doc) = &selection {
+    if let Some(doc) = &doc {
         crate::graphql::order::by_selection(doc, req.operation_name.as_deref(), &mut response.data);
     }
     // Every error carries a code. Resolver errors already have one; the executor's own (parse,

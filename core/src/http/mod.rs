@@ -39,6 +39,8 @@ pub struct AppState {
     pub tenants: crate::tenancy::TenantCache,
     pub login_limiter: crate::auth::LoginLimiter,
     pub graphql_cache: crate::graphql::cache::ResponseCache,
+    /// Parsed query documents, by query text.
+    pub documents: crate::graphql::documents::Documents,
     /// The plugin host; `None` only when its engine could not start (logged at start).
     pub plugins: Option<crate::plugins::PluginHost>,
     /// Search: the embedded index under the data directory, or Meilisearch.
@@ -66,6 +68,8 @@ impl AppState {
             config.limits.graphql_cache_bytes,
             config.limits.graphql_cache_entry_bytes,
         );
+        let documents =
+            crate::graphql::documents::Documents::new(config.limits.graphql_document_cache_bytes);
         let plugins = match crate::plugins::PluginHost::new(
             &config.plugins,
             &config.data_dir.join("plugin-cache"),
@@ -111,6 +115,7 @@ impl AppState {
             tenants: Default::default(),
             login_limiter,
             graphql_cache,
+            documents,
             plugins,
             search,
             metrics: Arc::default(),

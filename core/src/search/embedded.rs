@@ -580,15 +580,7 @@ impl Embedded {
                     .map_err(unavailable)?;
                 (total, top, Vec::new())
             }
-            (false, false) => {
-                let (total, facets) = searcher.search(&query, &counter).map_err(unavailable)?;
-                (
-                    total,
-                    searcher.search(&query, &top).map_err(unavailable)?,
-                    facets,
-                )
-            }
-            (false, true) => {
+            (false, _) => {
                 let (top, (total, facets)) = searcher
                     .search(&query, &(top, counter))
                     .map_err(unavailable)?;
