@@ -228,7 +228,10 @@ async fn load(
     name: &str,
     mut lines: Vec<(usize, EntryLine)>,
 ) -> anyhow::Result<DemoTenant> {
-    let _created = match tenancy::create(
+    // A database that has the demo while this data directory has not (a second node, a
+    // removed directory): its content stays as the editors left it, and the credentials,
+    // stored only as hashes, are issued anew.
+    let (_created, existed) = match tenancy::create(
         content.db(),
         NewTenant {
             slug: slug.into(),
@@ -240,22 +243,24 @@ async fn load(
     )
     .await
     {
-        Ok(ctx) => ctx,
-        Err(TenancyError::Exists(_)) => tenancy::by_slug(content.db(), slug).await?,
+        Ok(ctx) => (ctx, false),
+        Err(TenancyError::Exists(_)) => (tenancy::by_slug(content.db(), slug).await?, true),
         Err(e) => return Err(e.into()),
     };
     // The demo is browsable without a token (GraphiQL in a browser).
     let ctx = tenancy::set_anonymous_read(content.db(), slug, true).await?;
-    let pictures = pictures(media, &ctx, tenant_no).await?;
-    illustrate(&mut lines, &pictures);
-    let known: HashSet<(String, String)> = lines
-        .iter()
-        .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
-        .collect();
-    content
-        .import_batch(&ctx, lines, &known)
-        .await
-        .with_context(|| format!("loading demo content of {slug}"))?;
+    if !existed {
+        let pictures = pictures(media, &ctx, tenant_no).await?;
+        illustrate(&mut lines, &pictures);
+        let known: HashSet<(String, String)> = lines
+            .iter()
+            .filter_map(|(_, l)| l.id.clone().map(|id| (l.entry_type.clone(), id)))
+            .collect();
+        content
+            .import_batch(&ctx, lines, &known)
+            .await
+            .with_context(|| format!("loading demo content of {slug}"))?;
+    }
     let public = auth::create_token(
         content.db(),
         &ctx,
@@ -278,7 +283,7 @@ async fn load(
     // and kept with the tokens.
     let admin_email = format!("admin@{slug}.demo");
     let admin_password = uuid::Uuid::new_v4().simple().to_string();
-    auth::create_user(
+    let created = auth::create_user(
         content.db(),
         &ctx,
         auth::NewUser {
@@ -288,7 +293,30 @@ async fn load(
         },
         "demo",
     )
-    .await?;
+    .await;
+    match created {
+        Ok(_) => {}
+        Err(auth::AuthError::Exists) => {
+            let user = auth::list_users(content.db(), &ctx)
+                .await?
+                .into_iter()
+                .find(|u| u.email == admin_email)
+                .with_context(|| format!("the demo account {admin_email} of {slug}"))?;
+            auth::update_user(
+                content.db(),
+                &ctx,
+                &user.id,
+                auth::UserChange {
+                    role: None,
+                    password: Some(admin_password.clone()),
+                    disabled: Some(false),
+                },
+                "demo",
+            )
+            .await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(DemoTenant {
         slug: slug.into(),
         name: name.into(),

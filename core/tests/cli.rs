@@ -65,6 +65,17 @@ fn write_lines(path: &Path, lines: &[zellige::content::transfer::EntryLine]) {
     f.flush().expect("flush");
 }
 
+/// The media library of a test database, as `serve` sets it up.
+fn media_of(t: &common::TestDb) -> zellige::media::Media {
+    zellige::media::Media::new(
+        t.content.db().clone(),
+        t.content.clone(),
+        &t.config.media,
+        &t.config.data_dir,
+    )
+    .expect("media")
+}
+
 async fn entry_count(t: &common::TestDb) -> i64 {
     t.count("entry_docs WHERE stage = 0").await
 }
@@ -193,13 +204,7 @@ async fn export_then_import_reproduces_a_tenant() {
             .expect("list");
         let first = &page.entries[0].0;
         // Media travel with the tenant: one picture the artisan's draft uses, one unused.
-        let media = zellige::media::Media::new(
-            t.content.db().clone(),
-            t.content.clone(),
-            &t.config.media,
-            &t.config.data_dir,
-        )
-        .expect("media");
+        let media = media_of(&t);
         let mut pictures = Vec::new();
         for (name, bytes) in [("ورشة.png", tiny_png(3)), ("atelier.png", tiny_png(5))] {
             let meta = zellige::media::AssetMeta {
@@ -443,13 +448,7 @@ fn serve_demo_answers_and_prints_tokens() {
 #[tokio::test]
 async fn reindex_rebuilds_the_search_index_from_the_database() {
     on_backends!(|t| {
-        let media = zellige::media::Media::new(
-            t.content.db().clone(),
-            t.content.clone(),
-            &t.config.media,
-            &t.config.data_dir,
-        )
-        .expect("media");
+        let media = media_of(&t);
         zellige::demo::ensure(&t.content, &media, &t.config.data_dir)
             .await
             .expect("demo");
@@ -488,6 +487,74 @@ async fn reindex_rebuilds_the_search_index_from_the_database() {
                 .iter()
                 .any(|h| h.entry_id == "015d186a-3580-7000-8000-000000000001"),
             "{results:?}"
+        );
+    });
+}
+
+#[tokio::test]
+async fn the_demo_over_a_database_that_has_it_issues_new_credentials_and_keeps_the_content() {
+    // A second node (or a removed data directory) meets a database that already has the demo,
+    // without the file its tokens were saved in: it must start, with working credentials.
+    on_backends!(|t| {
+        let media = media_of(&t);
+        let first = zellige::demo::ensure(&t.content, &media, &t.config.data_dir)
+            .await
+            .expect("demo");
+        let entries = entry_count(&t).await;
+        let other = tempfile::tempdir().expect("tempdir");
+        let second = zellige::demo::ensure(&t.content, &media, other.path())
+            .await
+            .expect("the demo over a database that has it");
+        assert_eq!(
+            entry_count(&t).await,
+            entries,
+            "the content is not loaded twice"
+        );
+        assert_eq!(first.len(), second.len());
+        let reads = zellige::store::Reads::for_config(&t.config, t.content.db().clone());
+        for (a, b) in first.iter().zip(&second) {
+            assert_eq!(a.slug, b.slug);
+            assert_ne!(a.public_token, b.public_token, "new tokens are issued");
+            for token in [&a.public_token, &b.public_token, &b.editor_token] {
+                let principal = zellige::auth::authenticate_token(&reads, token)
+                    .await
+                    .expect("lookup");
+                assert!(principal.is_some(), "{token} authenticates");
+            }
+            // The account's password is the newly printed one.
+            let ctx = t.ctx(&b.slug).await;
+            let users = zellige::auth::list_users(t.content.db(), &ctx)
+                .await
+                .expect("users");
+            assert_eq!(
+                users.iter().filter(|u| u.email == b.admin_email).count(),
+                1,
+                "{users:?}"
+            );
+            let row = t
+                .content
+                .db()
+                .query_one_raw(Statement::from_string(
+                    t.content.db().get_database_backend(),
+                    format!(
+                        "SELECT password_hash FROM users WHERE email = '{}'",
+                        b.admin_email
+                    ),
+                ))
+                .await
+                .expect("query")
+                .expect("the account");
+            let hash: String = row.try_get("", "password_hash").expect("hash");
+            assert!(zellige::auth::verify_password(&b.admin_password, &hash));
+            assert!(!zellige::auth::verify_password(&a.admin_password, &hash));
+        }
+        // The saved tokens of the new directory are reused on its next start.
+        let third = zellige::demo::ensure(&t.content, &media, other.path())
+            .await
+            .expect("demo again");
+        assert_eq!(
+            second.iter().map(|d| &d.public_token).collect::<Vec<_>>(),
+            third.iter().map(|d| &d.public_token).collect::<Vec<_>>()
         );
     });
 }
