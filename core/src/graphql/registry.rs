@@ -8,27 +8,32 @@ use std::sync::{Arc, RwLock};
 use async_graphql::dynamic::Schema;
 
 use super::builder::{GraphqlLimits, build_schema};
+use super::documents::{Checked, Documents};
 use crate::content::{Content, ContentError};
 use crate::tenancy::TenantCtx;
 
 /// tenant id → (schema version, schema).
 type Schemas = HashMap<String, (i64, Arc<Schema>)>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SchemaRegistry {
     schemas: Arc<RwLock<Schemas>>,
     /// One build at a time: a burst of first requests (after a start or a type change) builds
     /// a tenant's schema once instead of once per request.
     building: Arc<tokio::sync::Mutex<()>>,
     limits: GraphqlLimits,
+    /// Query texts parsed and checked against `limits`.
+    documents: Documents,
 }
 
 impl SchemaRegistry {
-    pub fn new(limits: GraphqlLimits) -> Self {
+    /// `document_cache_bytes`: see `graphql::documents`.
+    pub fn new(limits: GraphqlLimits, document_cache_bytes: u64) -> Self {
         SchemaRegistry {
             schemas: Arc::default(),
             building: Arc::default(),
             limits,
+            documents: Documents::new(document_cache_bytes),
         }
     }
 
@@ -38,8 +43,10 @@ impl SchemaRegistry {
         (*version >= ctx.schema_version()).then(|| schema.clone())
     }
 
-    pub fn limits(&self) -> &GraphqlLimits {
-        &self.limits
+    /// A query text parsed and checked against the limits (`checks::check`), parsed once while
+    /// its document stays cached.
+    pub fn check(&self, query: &str) -> Checked {
+        self.documents.check(query, &self.limits)
     }
 
     /// The tenant's schema at its current version.

@@ -242,7 +242,7 @@ async fn get_graphql(
             "`extensions` must be a JSON object",
         );
     }
-    let checked = state.documents.check(&query, state.graphql.limits());
+    let checked = state.graphql.check(&query);
     // Mutations only over POST.
     if let Ok(Some(doc)) = &checked
         && operation_type(doc, params.operation_name.as_deref()) == Some(OperationType::Mutation)
@@ -347,7 +347,7 @@ async fn post_graphql(
             );
         }
     }
-    let checked = state.documents.check(&query, state.graphql.limits());
+    let checked = state.graphql.check(&query);
     execute(
         state,
         headers,
@@ -369,8 +369,7 @@ fn api_error(media: Media, e: &ApiError) -> Response {
     r
 }
 
-/// Runs a request whose query text went through `checks::check` (`checked`, by way of
-/// `graphql::documents`).
+/// Runs a request whose query text went through `SchemaRegistry::check` (`checked`).
 async fn execute(
     state: AppState,
     headers: HeaderMap,

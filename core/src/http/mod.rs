@@ -39,8 +39,6 @@ pub struct AppState {
     pub tenants: crate::tenancy::TenantCache,
     pub login_limiter: crate::auth::LoginLimiter,
     pub graphql_cache: crate::graphql::cache::ResponseCache,
-    /// Parsed query documents, by query text.
-    pub documents: crate::graphql::documents::Documents,
     /// The plugin host; `None` only when its engine could not start (logged at start).
     pub plugins: Option<crate::plugins::PluginHost>,
     /// Search: the embedded index under the data directory, or Meilisearch.
@@ -62,14 +60,15 @@ impl AppState {
     pub fn new(config: Arc<Config>, db: Db) -> anyhow::Result<Self> {
         let reads = crate::store::Reads::for_config(&config, db.clone());
         let content = Content::new(db.clone(), &config.limits).with_reads(reads);
-        let graphql = crate::graphql::registry::SchemaRegistry::new(config.graphql_limits());
+        let graphql = crate::graphql::registry::SchemaRegistry::new(
+            config.graphql_limits(),
+            config.limits.graphql_document_cache_bytes,
+        );
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
         let graphql_cache = crate::graphql::cache::ResponseCache::new(
             config.limits.graphql_cache_bytes,
             config.limits.graphql_cache_entry_bytes,
         );
-        let documents =
-            crate::graphql::documents::Documents::new(config.limits.graphql_document_cache_bytes);
         let plugins = match crate::plugins::PluginHost::new(
             &config.plugins,
             &config.data_dir.join("plugin-cache"),
@@ -115,7 +114,6 @@ impl AppState {
             tenants: Default::default(),
             login_limiter,
             graphql_cache,
-            documents,
             plugins,
             search,
             metrics: Arc::default(),

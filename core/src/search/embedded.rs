@@ -561,31 +561,30 @@ impl Embedded {
         let top = TopDocs::with_limit(req.limit.max(1))
             .and_offset(req.offset)
             .order_by_score();
-        // Typos and prefixes walk the term dictionary for each pass: those take one.
-        let expands = typos || halfway;
         let counter = FacetCounter {
             cache: &ix.facets,
             attributes: &req.facets,
             limit: FACET_VALUES,
         };
-        let (total, top, facets) = match (req.facets.is_empty(), expands) {
-            (true, false) => (
+        // Facet counts visit every match: the top hits are kept in that same pass. Without
+        // facets a count alone is cheap and the top hits alone can skip blocks, so two passes
+        // beat one, except where typos and prefixes walk the term dictionary for each pass.
+        let (total, top, facets) = if !req.facets.is_empty() {
+            let (top, (total, facets)) = searcher
+                .search(&query, &(top, counter))
+                .map_err(unavailable)?;
+            (total, top, facets)
+        } else if typos || halfway {
+            let (total, top) = searcher
+                .search(&query, &(Count, top))
+                .map_err(unavailable)?;
+            (total, top, Vec::new())
+        } else {
+            (
                 searcher.search(&query, &Count).map_err(unavailable)?,
                 searcher.search(&query, &top).map_err(unavailable)?,
                 Vec::new(),
-            ),
-            (true, true) => {
-                let (total, top) = searcher
-                    .search(&query, &(Count, top))
-                    .map_err(unavailable)?;
-                (total, top, Vec::new())
-            }
-            (false, _) => {
-                let (top, (total, facets)) = searcher
-                    .search(&query, &(top, counter))
-                    .map_err(unavailable)?;
-                (total, top, facets)
-            }
+            )
         };
         Ok((total, top, facets))
     }
