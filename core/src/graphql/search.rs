@@ -44,9 +44,9 @@ fn filter_fields(model: &TenantModel) -> (BTreeSet<String>, Vec<&'static str>) {
 
 struct SearchView {
     total: usize,
-    hits: Vec<(Hit, Vec<(String, String)>)>,
+    /// Each hit with its highlights; the hit's texts, read for highlighting, are dropped.
+    hits: Vec<HitView>,
     facets: Vec<(String, Vec<(String, u64)>)>,
-    locale: String,
     page: PageInfoView,
 }
 
@@ -106,13 +106,10 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
             |ctx| {
                 FieldFuture::new(async move {
                     let v = ctx.parent_value.try_downcast_ref::<SearchView>()?;
-                    Ok(Some(FieldValue::list(v.hits.iter().map(|(h, hl)| {
-                        FieldValue::owned_any(HitView {
-                            hit: h.clone(),
-                            highlights: hl.clone(),
-                            locale: v.locale.clone(),
-                        })
-                    }))))
+                    // Borrowed from the result: a hit is read, not copied, by its fields.
+                    Ok(Some(FieldValue::list(
+                        v.hits.iter().map(|h| FieldValue::borrowed_any(h)),
+                    )))
                 })
             },
         ))
@@ -459,13 +456,18 @@ pub fn search_field(page_max: u64) -> Field {
             let hits = results
                 .hits
                 .into_iter()
-                .map(|h| {
-                    let hl = if with_highlights {
+                .map(|mut h| {
+                    let highlights = if with_highlights {
                         highlight::highlights(&terms, prefix.as_deref(), results.matching, &h.texts)
                     } else {
                         Vec::new()
                     };
-                    (h, hl)
+                    h.texts = Vec::new();
+                    HitView {
+                        hit: h,
+                        highlights,
+                        locale: locale.clone(),
+                    }
                 })
                 .collect();
             let cursor = |n: usize| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("s:{n}"));
@@ -479,7 +481,6 @@ pub fn search_field(page_max: u64) -> Field {
                 total: results.total,
                 hits,
                 facets: results.facets.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-                locale,
                 page,
             })))
         })

@@ -566,10 +566,16 @@ impl Embedded {
             attributes: &req.facets,
             limit: FACET_VALUES,
         };
-        // Facet counts visit every match: the top hits are kept in that same pass. Without
-        // facets a count alone is cheap and the top hits alone can skip blocks, so two passes
-        // beat one, except where typos and prefixes walk the term dictionary for each pass.
-        let (total, top, facets) = if !req.facets.is_empty() {
+        // Facet counts visit every match, so the top hits are kept in that same pass, except
+        // for a lone word: its top hits skip blocks (block-max pruning) in a pass of their
+        // own, and its matches are counted without scores. Without facets a count alone is
+        // cheap and the top hits alone can skip blocks, so two passes beat one, except where
+        // typos and prefixes walk the term dictionary for each pass.
+        let (total, top, facets) = if !req.facets.is_empty() && query.is::<TermQuery>() {
+            let (total, facets) = searcher.search(&query, &counter).map_err(unavailable)?;
+            let top = searcher.search(&query, &top).map_err(unavailable)?;
+            (total, top, facets)
+        } else if !req.facets.is_empty() {
             let (top, (total, facets)) = searcher
                 .search(&query, &(top, counter))
                 .map_err(unavailable)?;
@@ -1010,6 +1016,10 @@ mod tests {
             )
             .expect("search");
         assert_eq!(counted.total, 4);
+        // A lone word's page comes from a pass of its own (see `run`): the same matches.
+        let mut found = ids(&counted);
+        found.sort();
+        assert_eq!(found, ["e1", "e2", "e3", "e5"]);
         assert_eq!(
             counted.facets,
             [
