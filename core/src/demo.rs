@@ -297,10 +297,8 @@ async fn load(
     match created {
         Ok(_) => {}
         Err(auth::AuthError::Exists) => {
-            let user = auth::list_users(content.db(), &ctx)
+            let user = crate::store::users::find_by_email(content.db(), &ctx, &admin_email)
                 .await?
-                .into_iter()
-                .find(|u| u.email == admin_email)
                 .with_context(|| format!("the demo account {admin_email} of {slug}"))?;
             auth::update_user(
                 content.db(),

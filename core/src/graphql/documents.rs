@@ -62,26 +62,29 @@ impl Documents {
 mod tests {
     use super::*;
 
+    /// A text within the limits that parses, checked through `documents`.
+    fn parsed(
+        documents: &Documents,
+        query: &str,
+        limits: &GraphqlLimits,
+    ) -> Arc<ExecutableDocument> {
+        documents
+            .check(query, limits)
+            .expect("within the limits")
+            .expect("parses")
+    }
+
     #[test]
     fn a_cached_document_is_the_one_parsed_from_the_same_text() {
         let documents = Documents::new(1024 * 1024);
         let limits = GraphqlLimits::default();
-        let first = documents
-            .check("{ articles { id } }", &limits)
-            .expect("within the limits")
-            .expect("parses");
-        let again = documents
-            .check("{ articles { id } }", &limits)
-            .expect("within the limits")
-            .expect("parses");
+        let first = parsed(&documents, "{ articles { id } }", &limits);
+        let again = parsed(&documents, "{ articles { id } }", &limits);
         assert!(
             Arc::ptr_eq(&first, &again),
             "the second check reuses the parse"
         );
-        let other = documents
-            .check("{ articles { title } }", &limits)
-            .expect("within the limits")
-            .expect("parses");
+        let other = parsed(&documents, "{ articles { title } }", &limits);
         assert!(!Arc::ptr_eq(&first, &other));
     }
 
@@ -110,14 +113,8 @@ mod tests {
     fn a_zero_budget_turns_the_cache_off() {
         let documents = Documents::new(0);
         let limits = GraphqlLimits::default();
-        let a = documents
-            .check("{ a }", &limits)
-            .expect("ok")
-            .expect("parses");
-        let b = documents
-            .check("{ a }", &limits)
-            .expect("ok")
-            .expect("parses");
+        let a = parsed(&documents, "{ a }", &limits);
+        let b = parsed(&documents, "{ a }", &limits);
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(documents.inner.is_none());
     }
