@@ -314,7 +314,7 @@ pub fn check(query: &str, limits: &GraphqlLimits) -> Result<Option<ExecutableDoc
             limits.query_bytes
         ));
     }
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+    let Ok(doc) = super::parse::parse_query(query) else {
         return Ok(None);
     };
     measure(&doc, None, &ListFields::new(), limits)?;

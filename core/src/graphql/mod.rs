@@ -14,6 +14,7 @@ pub mod feed;
 pub mod loader;
 pub mod names;
 pub mod order;
+pub mod parse;
 pub mod registry;
 pub mod schedule;
 pub mod search;
