@@ -2,11 +2,14 @@
 //! grammar character by character and took a tenth of a search request's CPU when its
 //! documents were not kept (`graphql::documents`). This one reads the documents real clients
 //! send in one pass over the bytes and builds exactly the document async-graphql's parser
-//! builds, positions included. Whatever it does not handle, or doubts (block strings,
-//! several operations named twice, any syntax error, the grammar's odd corners such as
-//! `queryFoo {` read as a query named `Foo`), goes to async-graphql's parser, which then
-//! decides and words the error: this module never accepts a text that one refuses, and never
-//! answers differently (`tests` compares the two on generated and mangled documents).
+//! builds, positions included. Whatever it does not handle, or doubts (block strings, two
+//! operations of one name, any syntax error, the grammar's odd corners such as `queryFoo {`
+//! read as a query named `Foo`), goes to async-graphql's parser, which then decides and words
+//! the error: this module never accepts a text that one refuses, and never reads one
+//! differently (`tests` compares the two on generated and mangled documents).
+//!
+//! Subscriptions over WebSocket are still parsed by async-graphql (their texts do not pass
+//! through `checks::check`); one parse per subscription does not matter.
 
 use std::collections::HashMap;
 
