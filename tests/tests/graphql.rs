@@ -537,6 +537,41 @@ async fn hostile_input_is_refused_cleanly() {
     );
 }
 
+/// Errors point at the query text as its author sees it: lines split at `\n` (a `\r\n` counts
+/// once), columns counted in characters, Arabic ones included.
+#[tokio::test]
+async fn errors_point_at_the_query_text() {
+    let app = TestApp::spawn().await.expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let token = Some(demo.marrakech.public_token.as_str());
+    let line2 = "  articles(where: {city: {eq: \"زليج مراكش\"}}) { nope }";
+    let text = format!("query Q {{\r\n{line2}\r\n}}");
+    let (status, _, b) = app.graphql(token, &text, json!({})).await;
+    assert_eq!(status, 400, "{b}");
+    let at = line2.find("nope").expect("in the line");
+    let column = line2[..at].chars().count() + 1;
+    assert_ne!(
+        column,
+        at + 1,
+        "the line has characters of several bytes before the field"
+    );
+    assert_eq!(
+        b["errors"][0]["locations"],
+        json!([{"line": 2, "column": column}]),
+        "{b}"
+    );
+    // A syntax error, located by async-graphql's parser.
+    let (status, _, b) = app
+        .graphql(
+            token,
+            "{\n  locales\n  articles(first: ) { totalCount }\n}",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 400, "{b}");
+    assert_eq!(b["errors"][0]["locations"][0]["line"], 3, "{b}");
+}
+
 #[tokio::test]
 async fn http_semantics() {
     let app = TestApp::spawn().await.expect("spawn");
