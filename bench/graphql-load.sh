@@ -9,6 +9,7 @@
 # Needs wrk (apt-get install -y wrk), and psql for PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 articles=${1:-10000}; events=${2:-5000}; artisans=${3:-10000}
 duration=${DURATION:-10s}; conns=${CONNECTIONS:-16}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
@@ -58,12 +59,8 @@ case "${ZELLIGE_DATABASE_URL:-}" in
     ;;
 esac
 # And the search index merges its new segments in the background: the load starts once the
-# server is idle (under 5% of a core over a second, at most two minutes).
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-for _ in $(seq 1 120); do
-  a=$(cpu); sleep 1; b=$(cpu)
-  [ $((b - a)) -lt 5 ] && break
-done
+# server is idle.
+wait_idle 120
 rss_idle=$(ps -o rss= -p $server)
 
 q_latest='{ articles(orderBy: [{field: publishedAt, direction: DESC}], first: 20) { nodes { id slug title excerpt publishedAt city } } }'

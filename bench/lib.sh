@@ -61,3 +61,15 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $2"
 LUA
 }
+
+# Waits until the server is idle: under 5% of a core over a second, at most SECONDS (default
+# 60). The search index merges its segments in the background after indexing; a load run
+# measured against those merges measures them.
+wait_idle() {
+  local a b
+  for _ in $(seq 1 "${1:-60}"); do
+    a=$(awk '{print $14 + $15}' "/proc/$server/stat"); sleep 1
+    b=$(awk '{print $14 + $15}' "/proc/$server/stat")
+    [ $((b - a)) -lt 5 ] && return 0
+  done
+}

@@ -18,6 +18,7 @@
 # Needs wrk (apt-get install -y wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 total=${1:-100000}
 duration=${DURATION:-10s}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
@@ -45,13 +46,8 @@ start=$(now)
 rebuild=$(echo "$(now) - $start" | bc)
 rss=$(ps -o rss= -p $server)
 # The index merges its segments in the background after a rebuild: the queries are measured
-# once the server is idle (under 5% of a core over a second, at most a minute), not against
-# those merges.
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-for _ in $(seq 1 60); do
-  a=$(cpu); sleep 1; b=$(cpu)
-  [ $((b - a)) -lt 5 ] && break
-done
+# once the server is idle, not against those merges.
+wait_idle 60
 docs=$((2 * (total + 92)))
 echo "entries: $((total + 92)) published (about $docs documents: one per locale, ar and fr)"
 echo

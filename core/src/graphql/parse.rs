@@ -51,9 +51,9 @@ struct Reader<'a> {
     mark: usize,
 }
 
-/// What the grammar skips between tokens, without comments: the only separators allowed
-/// between `on` and its type name.
-fn is_whitespace_at(bytes: &[u8], at: usize) -> usize {
+/// The length of the separator at `at` (0 if none): what the grammar skips between tokens,
+/// without comments, and the only separators allowed between `on` and its type name.
+fn whitespace_len(bytes: &[u8], at: usize) -> usize {
     match bytes.get(at) {
         Some(b' ' | b',' | b'\t' | b'\r' | b'\n') => 1,
         Some(0xEF) if bytes.get(at + 1..at + 3) == Some(&[0xBB, 0xBF]) => 3,
@@ -111,10 +111,8 @@ impl<'a> Reader<'a> {
     /// Skips whitespace, commas and comments.
     fn skip(&mut self) {
         loop {
-            let n = is_whitespace_at(self.bytes, self.at);
-            if n > 0 {
-                self.at += n;
-            } else if self.peek() == Some(b'#') {
+            self.at = self.whitespace_end(self.at);
+            if self.peek() == Some(b'#') {
                 while !matches!(self.peek(), None | Some(b'\n' | b'\r')) {
                     self.at += 1;
                 }
@@ -306,22 +304,11 @@ impl<'a> Reader<'a> {
 
     /// `on Type`: the grammar wants `on`, whitespace (no comment) and the name.
     fn type_condition(&mut self) -> Read<Positioned<TypeCondition>> {
+        if !self.type_condition_ahead() {
+            return None;
+        }
         let pos = self.pos();
-        if self.name()? != "on" {
-            return None;
-        }
-        let mut spaced = false;
-        loop {
-            let n = is_whitespace_at(self.bytes, self.at);
-            if n == 0 {
-                break;
-            }
-            self.at += n;
-            spaced = true;
-        }
-        if !spaced {
-            return None;
-        }
+        self.at = self.whitespace_end(self.at + 2);
         let on = self.positioned_name()?;
         self.skip();
         Some(Positioned::new(TypeCondition { on }, pos))
@@ -330,20 +317,21 @@ impl<'a> Reader<'a> {
     /// Whether `on`, whitespace and a name come next: a type condition, where otherwise
     /// `...on` spreads a fragment named `on`.
     fn type_condition_ahead(&self) -> bool {
-        let rest = &self.bytes[self.at..];
-        if !rest.starts_with(b"on") {
+        if !self.bytes[self.at..].starts_with(b"on") {
             return false;
         }
-        let mut at = self.at + 2;
-        let start = at;
+        let end = self.whitespace_end(self.at + 2);
+        end > self.at + 2 && self.bytes.get(end).is_some_and(|&b| is_name_start(b))
+    }
+
+    /// Where the whitespace (no comment) from byte `at` ends.
+    fn whitespace_end(&self, mut at: usize) -> usize {
         loop {
-            let n = is_whitespace_at(self.bytes, at);
-            if n == 0 {
-                break;
+            match whitespace_len(self.bytes, at) {
+                0 => return at,
+                n => at += n,
             }
-            at += n;
         }
-        at > start && self.bytes.get(at).is_some_and(|&b| is_name_start(b))
     }
 
     /// Any directives, and the whitespace after them.
