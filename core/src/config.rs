@@ -422,6 +422,11 @@ pub struct Limits {
     /// text), bytes; 0 turns it off. Answers are not kept, only the parse: see
     /// `graphql::documents`.
     pub graphql_document_cache_bytes: u64,
+    /// `search`: most words in one query (each word is a term, its variants and, when few
+    /// entries match, a typo-tolerant walk of the term dictionary).
+    pub search_words: usize,
+    /// `search`: longest query, characters.
+    pub search_query_chars: usize,
 }
 
 impl Default for Config {
@@ -498,6 +503,8 @@ impl Default for Limits {
             graphql_cache_bytes: 32 * 1024 * 1024,
             graphql_cache_entry_bytes: 512 * 1024,
             graphql_document_cache_bytes: 8 * 1024 * 1024,
+            search_words: 10,
+            search_query_chars: 200,
         }
     }
 }
@@ -561,6 +568,8 @@ impl Config {
             cost: self.limits.graphql_cost,
             reference_first: self.limits.graphql_reference_first,
             reference_first_max: self.limits.graphql_reference_first_max,
+            search_words: self.limits.search_words,
+            search_query_chars: self.limits.search_query_chars,
         }
     }
 

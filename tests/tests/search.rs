@@ -558,6 +558,11 @@ async fn the_admin_search_finds_what_graphql_finds_in_its_own_tenant() {
         let long = admin_search(&demo.marrakech.editor_token, &"زليج ".repeat(60)).await;
         assert_eq!(long.status, 400);
         assert_eq!(long.body["fields"][0]["path"], "q");
+        assert_eq!(long.body["fields"][0]["rule"], "maxLength");
+        let wordy = admin_search(&demo.marrakech.editor_token, &"زليج ".repeat(11)).await;
+        assert_eq!(wordy.status, 400, "{wordy:?}");
+        assert_eq!(wordy.body["fields"][0]["path"], "q");
+        assert_eq!(wordy.body["fields"][0]["rule"], "maxWords");
         let unknown = app
             .admin(
                 "GET",
@@ -639,4 +644,53 @@ async fn an_index_behind_pruned_events_rebuilds() {
 
 async fn search_as(app: &TestApp, token: &str, query: &str) -> Value {
     search(app, token, query, ", first: 50").await
+}
+
+/// A search's work grows with its words and their length: both are bounded
+/// (`limits.search_words`, `limits.search_query_chars`), counted in words after analysis and in
+/// characters (not bytes) of the query as typed, and a refusal names the field and the rule.
+#[tokio::test]
+async fn queries_over_the_search_limits_are_refused_naming_the_rule() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.search_words = 4;
+        c.limits.search_query_chars = 40;
+    })
+    .await
+    .expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let t = demo.marrakech.public_token.as_str();
+    eventually(&app, t, "التعاونيات", SEED_ID, true).await;
+    // Four words (the diacritics and the article count for nothing) are searched.
+    let four = "التَّعاونيات الحرفية بمراكش آسفي";
+    let body = search(&app, t, four, "").await;
+    assert!(body["errors"].is_null(), "{four}: {body}");
+    // A fifth word is refused, with the field and the rule.
+    let body = search(&app, t, &format!("{four} معرض"), "").await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let field = &body["errors"][0]["extensions"]["fields"][0];
+    assert_eq!(field["path"], "query", "{body}");
+    assert_eq!(field["rule"], "maxWords", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("at most 4 words") && message.contains("5"), "{message}");
+    // Forty Arabic characters are eighty bytes, and within the limit; forty-one are not.
+    let forty = "م".repeat(40);
+    let body = search(&app, t, &forty, "").await;
+    assert!(body["errors"].is_null(), "40 characters: {body}");
+    let body = search(&app, t, &format!("{forty}ر"), "").await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let field = &body["errors"][0]["extensions"]["fields"][0];
+    assert_eq!(
+        (field["path"].as_str(), field["rule"].as_str()),
+        (Some("query"), Some("maxLength")),
+        "{body}"
+    );
+    // The defaults: ten words.
+    let app = TestApp::spawn().await.expect("spawn");
+    let demo = app.demo().await.expect("demo");
+    let t = demo.marrakech.public_token.as_str();
+    let ten = "معرض خزف زليج نحاس فضة جلد نسيج دباغة مراكش آسفي";
+    let body = search(&app, t, ten, "").await;
+    assert!(body["errors"].is_null(), "ten words: {body}");
+    let body = search(&app, t, &format!("{ten} الصويرة"), "").await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
 }

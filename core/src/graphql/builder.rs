@@ -48,6 +48,10 @@ pub struct GraphqlLimits {
     pub reference_first: u64,
     /// Largest `first` of a `many` reference field.
     pub reference_first_max: u64,
+    /// `search`: most words in one query.
+    pub search_words: usize,
+    /// `search`: longest query, characters.
+    pub search_query_chars: usize,
 }
 
 impl Default for GraphqlLimits {
@@ -64,6 +68,8 @@ impl Default for GraphqlLimits {
             cost: 50_000,
             reference_first: 20,
             reference_first_max: 100,
+            search_words: 10,
+            search_query_chars: 200,
         }
     }
 }
@@ -1558,7 +1564,7 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
         for i in inputs {
             builder = builder.register(i);
         }
-        query = query.field(super::search::search_field(limits.page_max));
+        query = query.field(super::search::search_field(limits));
         let (action, objects) = super::schedule::types();
         builder = builder.register(action);
         for o in objects {

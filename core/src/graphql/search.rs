@@ -282,6 +282,14 @@ fn bad(path: &str, message: impl Into<String>) -> async_graphql::Error {
     )
 }
 
+/// A `query` over one of the search limits: `BAD_USER_INPUT` naming the rule.
+fn over_limit(rule: &str, message: String) -> async_graphql::Error {
+    super::with_fields(
+        coded(ErrorCode::BadUserInput, format!("`query`: {message}")),
+        &[crate::error::FieldError::new("query", rule, message)],
+    )
+}
+
 /// `SearchWhere` → a filter of the search layer.
 fn parse_where(
     v: &ValueAccessor<'_>,
@@ -351,7 +359,9 @@ fn parse_where(
     })
 }
 
-pub fn search_field(page_max: u64) -> Field {
+pub fn search_field(limits: &super::builder::GraphqlLimits) -> Field {
+    let page_max = limits.page_max;
+    let (max_words, max_chars) = (limits.search_words, limits.search_query_chars);
     Field::new("search", TypeRef::named_nn("SearchResult"), move |ctx| {
         FieldFuture::new(async move {
             let rc = ctx.data::<RequestCtx>()?;
@@ -364,6 +374,12 @@ pub fn search_field(page_max: u64) -> Field {
                 rc.uncacheable.store(true, Ordering::Relaxed);
             }
             let query = ctx.args.try_get("query")?.string()?.to_owned();
+            // The work of a search grows with its words and their length (a typo-tolerant word
+            // is an automaton over the term dictionary): both are bounded.
+            let chars = query.chars().count();
+            if chars > max_chars {
+                return Err(over_limit("maxLength", format!("at most {max_chars} characters (`limits.search_query_chars`); this one has {chars}")));
+            }
             let model = rc.content.model(&rc.tenant).await.map_err(super::content_error)?;
             let requested: Option<Vec<String>> = match ctx.args.get("types") {
                 Some(v) if !v.is_null() => Some(v.list()?.iter().map(|t| t.string().map(str::to_owned)).collect::<Result<_, _>>()?),
@@ -425,6 +441,9 @@ pub fn search_field(page_max: u64) -> Field {
                 _ => 0,
             };
             let (terms, prefix) = crate::search::query_terms(&query);
+            if terms.len() > max_words {
+                return Err(over_limit("maxWords", format!("at most {max_words} words (`limits.search_words`); this one has {}", terms.len())));
+            }
             let (text_fields, _) = filter_fields(&model);
             // Facet counts and highlights cost work per match and per hit: only when selected.
             let look = ctx.look_ahead();

@@ -188,6 +188,14 @@ impl Embedded {
 
     /// The tenant's index, opened (or created when `create`) on first use. An index whose
     /// directory disappeared is dropped, so the next use fails (or recreates it).
+    /// Whether the tenant's index is open in this process (searching it reads no files).
+    fn is_open(&self, tenant: &str) -> bool {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(tenant)
+    }
+
     fn index(&self, tenant: &str, create: bool) -> Result<Arc<TenantIndex>, SearchError> {
         let mut open = self
             .open
@@ -712,9 +720,19 @@ impl SearchBackend for Arc<Embedded> {
         tenant: &'a str,
         req: SearchRequest,
     ) -> BoxFuture<'a, Result<SearchResults, SearchError>> {
-        let this = self.clone();
-        let tenant = tenant.to_owned();
         Box::pin(async move {
+            // On the calling task, not the blocking pool, once the index is open: a search is
+            // CPU work of a fraction of a millisecond (its words and length are bounded by
+            // `limits.search_words` and `limits.search_query_chars`), and the hand-off to a
+            // pool thread and back cost about a seventh of a search request's CPU
+            // (`bench/README.md`). It also bounds the searches running at once by the
+            // runtime's workers, where the pool would start a thread each. Opening an index
+            // reads files, so the first search of a tenant goes to the pool.
+            if self.is_open(tenant) {
+                return self.search_blocking(tenant, req);
+            }
+            let this = self.clone();
+            let tenant = tenant.to_owned();
             tokio::task::spawn_blocking(move || this.search_blocking(&tenant, req))
                 .await
                 .map_err(unavailable)?

@@ -18,14 +18,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
 }
 
-/// Longest query accepted, in characters.
-const QUERY_CHARS: usize = 200;
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// The words to find, as a reader types them (Arabic or French).
+    /// The words to find, as a reader types them (Arabic or French): at most
+    /// `limits.search_query_chars` characters (200) and `limits.search_words` words (10).
     pub q: String,
     /// One content type; default: every type the caller may read.
     #[serde(rename = "type")]
@@ -63,11 +61,12 @@ async fn search(
     AdminContext(ctx): AdminContext,
     AppQuery(p): AppQuery<SearchParams>,
 ) -> Result<AppJson<SearchAnswer>, ApiError> {
-    if p.q.chars().count() > QUERY_CHARS {
+    let max_chars = state.config.limits.search_query_chars;
+    if p.q.chars().count() > max_chars {
         return Err(ApiError::invalid(
             "q",
             "maxLength",
-            format!("at most {QUERY_CHARS} characters"),
+            format!("at most {max_chars} characters (`limits.search_query_chars`)"),
         ));
     }
     let limit = page_size(p.first, state.config.limits.page_size_max)?;
@@ -107,6 +106,14 @@ async fn search(
         .filter(|l| ctx.tenant.locales().contains(l))
         .unwrap_or_else(|| ctx.tenant.default_locale().to_owned());
     let (terms, prefix) = crate::search::query_terms(&p.q);
+    let max_words = state.config.limits.search_words;
+    if terms.len() > max_words {
+        return Err(ApiError::invalid(
+            "q",
+            "maxWords",
+            format!("at most {max_words} words (`limits.search_words`)"),
+        ));
+    }
     if (terms.is_empty() && prefix.is_none()) || types.is_empty() {
         return Ok(AppJson(SearchAnswer {
             total: 0,
