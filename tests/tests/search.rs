@@ -671,7 +671,10 @@ async fn queries_over_the_search_limits_are_refused_naming_the_rule() {
     assert_eq!(field["path"], "query", "{body}");
     assert_eq!(field["rule"], "maxWords", "{body}");
     let message = body["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(message.contains("at most 4 words") && message.contains("5"), "{message}");
+    assert!(
+        message.contains("at most 4 words") && message.contains("5"),
+        "{message}"
+    );
     // Forty Arabic characters are eighty bytes, and within the limit; forty-one are not.
     let forty = "م".repeat(40);
     let body = search(&app, t, &forty, "").await;
