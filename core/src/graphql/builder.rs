@@ -118,7 +118,7 @@ fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -
     // Account ids are internal: only readers of drafts (the tenant's own staff) see them.
     let internal = matches!(name, "createdBy" | "updatedBy");
     Field::new(name, ty, move |ctx| {
-        FieldFuture::new(async move {
+        super::ready((|| {
             let view = entry_view(&ctx)?;
             if internal {
                 let rc = ctx.data::<RequestCtx>()?;
@@ -130,7 +130,7 @@ fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -
                 }
             }
             Ok(Some(FieldValue::value(get(view))))
-        })
+        })())
     })
 }
 
@@ -350,11 +350,46 @@ fn paged_list(f: &FieldDef) -> bool {
     f.many && matches!(f.kind, FieldKind::Reference { .. } | FieldKind::Media)
 }
 
+/// A field that is neither a reference nor media: its value in the entry's document, in the
+/// view's locale.
+fn plain_value<'a>(
+    ctx: &ResolverContext<'a>,
+    def: &FieldDef,
+) -> async_graphql::Result<Option<FieldValue<'a>>> {
+    let view = entry_view(ctx)?;
+    let rc = ctx.data::<RequestCtx>()?;
+    let value = view
+        .entry
+        .data
+        .get(&def.name)
+        .and_then(|v| localized_value(def, v, &view.locale, rc.tenant.default_locale()));
+    // A stored value the enum no longer lists reads as null rather than failing.
+    let value = match (&def.kind, value) {
+        (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
+        (_, v) => v,
+    };
+    Ok(match (value, def.many) {
+        (Some(Json::Array(items)), true) => Some(FieldValue::list(
+            items
+                .iter()
+                .map(|i| FieldValue::value(json_to_value(i)))
+                .collect::<Vec<_>>(),
+        )),
+        (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
+        (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
+        (None, false) => None,
+    })
+}
+
 fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field {
     let def = Arc::new(f.clone());
     let (first_default, first_max) = (limits.reference_first, limits.reference_first_max);
     let mut field =
         Field::new(f.name.clone(), output_type(type_name, f), move |ctx| {
+            // A value of the entry's own document is at hand: answered without a future.
+            if !matches!(def.kind, FieldKind::Reference { .. } | FieldKind::Media) {
+                return super::ready(plain_value(&ctx, &def));
+            }
             let def = def.clone();
             FieldFuture::new(async move {
                 let view = entry_view(&ctx)?;
@@ -460,22 +495,7 @@ fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field
                         views.into_iter().next()
                     });
                 }
-                // A stored value the enum no longer lists reads as null rather than failing.
-                let value = match (&def.kind, value) {
-                    (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
-                    (_, v) => v,
-                };
-                Ok(match (value, def.many) {
-                    (Some(Json::Array(items)), true) => Some(FieldValue::list(
-                        items
-                            .iter()
-                            .map(|i| FieldValue::value(json_to_value(i)))
-                            .collect::<Vec<_>>(),
-                    )),
-                    (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
-                    (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
-                    (None, false) => None,
-                })
+                Ok(None)
             })
         });
     if f.localized {

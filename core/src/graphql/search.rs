@@ -164,10 +164,11 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
         ));
     let hit_field = |name: &'static str, ty: TypeRef, get: fn(&HitView) -> Value| {
         Field::new(name, ty, move |ctx| {
-            FieldFuture::new(async move {
-                let h = ctx.parent_value.try_downcast_ref::<HitView>()?;
-                Ok(Some(FieldValue::value(get(h))))
-            })
+            super::ready(
+                ctx.parent_value
+                    .try_downcast_ref::<HitView>()
+                    .map(|h| Some(FieldValue::value(get(h)))),
+            )
         })
     };
     let hit = Object::new("SearchHit")
