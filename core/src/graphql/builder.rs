@@ -118,7 +118,7 @@ fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -
     // Account ids are internal: only readers of drafts (the tenant's own staff) see them.
     let internal = matches!(name, "createdBy" | "updatedBy");
     Field::new(name, ty, move |ctx| {
-        super::ready((|| {
+        super::ready(|| {
             let view = entry_view(&ctx)?;
             if internal {
                 let rc = ctx.data::<RequestCtx>()?;
@@ -130,7 +130,7 @@ fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -
                 }
             }
             Ok(Some(FieldValue::value(get(view))))
-        })())
+        })
     })
 }
 
@@ -388,7 +388,7 @@ fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field
         Field::new(f.name.clone(), output_type(type_name, f), move |ctx| {
             // A value of the entry's own document is at hand: answered without a future.
             if !matches!(def.kind, FieldKind::Reference { .. } | FieldKind::Media) {
-                return super::ready(plain_value(&ctx, &def));
+                return super::ready(|| plain_value(&ctx, &def));
             }
             let def = def.clone();
             FieldFuture::new(async move {
@@ -533,15 +533,15 @@ fn media_type() -> Object {
     let plain =
         |name: &str, ty: TypeRef, get: fn(&crate::store::media::AssetRow) -> Option<Value>| {
             Field::new(name, ty, move |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let v = ctx.parent_value.try_downcast_ref::<MediaView>()?;
                     Ok(get(&v.asset).map(FieldValue::value))
-                })())
+                })
             })
         };
     let localized = |name: &'static str, column: fn(&crate::store::media::AssetRow) -> &str| {
         Field::new(name, TypeRef::named(TypeRef::STRING), move |ctx| {
-            super::ready((|| {
+            super::ready(|| {
                 let v = ctx.parent_value.try_downcast_ref::<MediaView>()?;
                 let rc = ctx.data::<RequestCtx>()?;
                 let map: serde_json::Map<String, Json> =
@@ -552,7 +552,7 @@ fn media_type() -> Object {
                     .and_then(Json::as_str)
                     .map(|s| FieldValue::value(Value::from(s.to_owned())));
                 Ok(text)
-            })())
+            })
         })
         .description("In the requested locale, else in the tenant's default locale")
     };
@@ -615,17 +615,17 @@ fn shared_types(
 ) -> async_graphql::dynamic::SchemaBuilder {
     let page_info = |name: &'static str, ty: TypeRef, get: fn(&PageInfoView) -> Value| {
         Field::new(name, ty, move |ctx| {
-            super::ready((|| {
+            super::ready(|| {
                 Ok(Some(FieldValue::value(get(ctx
                     .parent_value
                     .try_downcast_ref::<PageInfoView>(
                 )?))))
-            })())
+            })
         })
     };
     let geo = |name: &'static str| {
         Field::new(name, TypeRef::named_nn(TypeRef::FLOAT), move |ctx| {
-            super::ready({
+            super::ready(|| {
                 let v = ctx.parent_value.as_value().and_then(|v| match v {
                     Value::Object(m) => m.get(name).cloned(),
                     _ => None,
@@ -811,28 +811,28 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
             "cursor",
             TypeRef::named_nn(TypeRef::STRING),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     Ok(Some(FieldValue::value(
                         ctx.parent_value
                             .try_downcast_ref::<EdgeView>()?
                             .cursor
                             .clone(),
                     )))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "node",
             TypeRef::named_nn(node_type.clone()),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     Ok(Some(FieldValue::owned_any(
                         ctx.parent_value
                             .try_downcast_ref::<EdgeView>()?
                             .node
                             .clone(),
                     )))
-                })())
+                })
             },
         ));
     let conn = Object::new(names.connection.clone())
@@ -840,7 +840,7 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
             "edges",
             TypeRef::named_nn_list_nn(names.edge.clone()),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::list(
                         c.entries
@@ -856,14 +856,14 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                             })
                             .collect::<Vec<_>>(),
                     )))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "nodes",
             TypeRef::named_nn_list_nn(node_type),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::list(
                         c.entries
@@ -876,14 +876,14 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                             })
                             .collect::<Vec<_>>(),
                     )))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "pageInfo",
             TypeRef::named_nn("PageInfo"),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let c = ctx.parent_value.try_downcast_ref::<ConnectionView>()?;
                     Ok(Some(FieldValue::owned_any(PageInfoView {
                         has_next_page: c.has_next_page,
@@ -891,7 +891,7 @@ fn type_objects(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> 
                         start_cursor: c.entries.first().map(|e| e.1.encode()),
                         end_cursor: c.entries.last().map(|e| e.1.encode()),
                     })))
-                })())
+                })
             },
         ))
         .field(Field::new(

@@ -199,9 +199,9 @@ pub fn coded(code: ErrorCode, message: impl Into<String>) -> async_graphql::Erro
 /// error takes the boxed future that async-graphql's executor reads errors from (most fields
 /// of a read are values of the entry at hand, and a boxed future each cost allocations).
 pub(crate) fn ready<'a>(
-    answer: async_graphql::Result<Option<async_graphql::dynamic::FieldValue<'a>>>,
+    answer: impl FnOnce() -> async_graphql::Result<Option<async_graphql::dynamic::FieldValue<'a>>>,
 ) -> async_graphql::dynamic::FieldFuture<'a> {
-    match answer {
+    match answer() {
         Ok(value) => async_graphql::dynamic::FieldFuture::Value(value),
         Err(e) => async_graphql::dynamic::FieldFuture::new(async move {
             Err::<Option<async_graphql::dynamic::FieldValue<'a>>, _>(e)

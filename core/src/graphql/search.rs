@@ -94,30 +94,30 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
             "totalHits",
             TypeRef::named_nn(TypeRef::INT),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let v = ctx.parent_value.try_downcast_ref::<SearchView>()?;
                     Ok(Some(FieldValue::value(Value::from(v.total as u64))))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "hits",
             TypeRef::named_nn_list_nn("SearchHit"),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let v = ctx.parent_value.try_downcast_ref::<SearchView>()?;
                     // Borrowed from the result: a hit is read, not copied, by its fields.
                     Ok(Some(FieldValue::list(
                         v.hits.iter().map(|h| FieldValue::borrowed_any(h)),
                     )))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "facets",
             TypeRef::named_nn_list_nn("Facet"),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let v = ctx.parent_value.try_downcast_ref::<SearchView>()?;
                     Ok(Some(FieldValue::list(v.facets.iter().map(
                         |(field, values)| {
@@ -149,26 +149,25 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
                             FieldValue::value(Value::Object(m))
                         },
                     ))))
-                })())
+                })
             },
         ))
         .field(Field::new(
             "pageInfo",
             TypeRef::named_nn("PageInfo"),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let v = ctx.parent_value.try_downcast_ref::<SearchView>()?;
                     Ok(Some(FieldValue::borrowed_any(&v.page)))
-                })())
+                })
             },
         ));
     let hit_field = |name: &'static str, ty: TypeRef, get: fn(&HitView) -> Value| {
         Field::new(name, ty, move |ctx| {
-            super::ready(
-                ctx.parent_value
-                    .try_downcast_ref::<HitView>()
-                    .map(|h| Some(FieldValue::value(get(h)))),
-            )
+            super::ready(|| {
+                let h = ctx.parent_value.try_downcast_ref::<HitView>()?;
+                Ok(Some(FieldValue::value(get(h))))
+            })
         })
     };
     let hit = Object::new("SearchHit")
@@ -188,7 +187,7 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
             "highlights",
             TypeRef::named_nn_list_nn("Highlight"),
             |ctx| {
-                super::ready((|| {
+                super::ready(|| {
                     let h = ctx.parent_value.try_downcast_ref::<HitView>()?;
                     Ok(Some(FieldValue::list(h.highlights.iter().map(
                         |(field, snippet)| {
@@ -204,7 +203,7 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
                             FieldValue::value(Value::Object(m))
                         },
                     ))))
-                })())
+                })
             },
         ))
         .field(Field::new("entry", TypeRef::named("Entry"), |ctx| {
@@ -263,7 +262,7 @@ pub fn types(model: &TenantModel) -> (Vec<Object>, Vec<InputObject>) {
 /// member `name`, a list member as a list of values.
 fn member(name: &'static str, ty: TypeRef) -> Field {
     Field::new(name, ty, move |ctx| {
-        super::ready({
+        super::ready(|| {
             let value = match ctx.parent_value.as_value() {
                 Some(Value::Object(m)) => m.get(name).cloned(),
                 _ => None,
