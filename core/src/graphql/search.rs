@@ -283,10 +283,10 @@ fn bad(path: &str, message: impl Into<String>) -> async_graphql::Error {
 }
 
 /// A `query` over one of the search limits: `BAD_USER_INPUT` naming the rule.
-fn over_limit(rule: &str, message: String) -> async_graphql::Error {
+fn over_limit(e: crate::search::OverLimit) -> async_graphql::Error {
     super::with_fields(
-        coded(ErrorCode::BadUserInput, format!("`query`: {message}")),
-        &[crate::error::FieldError::new("query", rule, message)],
+        coded(ErrorCode::BadUserInput, format!("`query`: {}", e.message)),
+        &[crate::error::FieldError::new("query", e.rule, e.message)],
     )
 }
 
@@ -374,12 +374,8 @@ pub fn search_field(limits: &super::builder::GraphqlLimits) -> Field {
                 rc.uncacheable.store(true, Ordering::Relaxed);
             }
             let query = ctx.args.try_get("query")?.string()?.to_owned();
-            // The work of a search grows with its words and their length (a typo-tolerant word
-            // is an automaton over the term dictionary): both are bounded.
-            let chars = query.chars().count();
-            if chars > max_chars {
-                return Err(over_limit("maxLength", format!("at most {max_chars} characters (`limits.search_query_chars`); this one has {chars}")));
-            }
+            let (terms, prefix) =
+                crate::search::bounded_query_terms(&query, max_words, max_chars).map_err(over_limit)?;
             let model = rc.content.model(&rc.tenant).await.map_err(super::content_error)?;
             let requested: Option<Vec<String>> = match ctx.args.get("types") {
                 Some(v) if !v.is_null() => Some(v.list()?.iter().map(|t| t.string().map(str::to_owned)).collect::<Result<_, _>>()?),
@@ -440,10 +436,6 @@ pub fn search_field(limits: &super::builder::GraphqlLimits) -> Field {
                     .ok_or_else(|| bad("after", "not a cursor of this search"))?,
                 _ => 0,
             };
-            let (terms, prefix) = crate::search::query_terms(&query);
-            if terms.len() > max_words {
-                return Err(over_limit("maxWords", format!("at most {max_words} words (`limits.search_words`); this one has {}", terms.len())));
-            }
             let (text_fields, _) = filter_fields(&model);
             // Facet counts and highlights cost work per match and per hit: only when selected.
             let look = ctx.look_ahead();

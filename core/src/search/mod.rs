@@ -96,6 +96,44 @@ pub enum SearchFilter {
     Or(Vec<SearchFilter>),
 }
 
+/// A query over one of the search limits: the rule it breaks (`maxLength`, `maxWords`) and a
+/// sentence saying so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverLimit {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// [`query_terms`] of a query within `limits.search_query_chars` characters and
+/// `limits.search_words` words (after analysis): the work of a search grows with its words and
+/// their length (a typo-tolerant word is an automaton over the term dictionary).
+pub fn bounded_query_terms(
+    query: &str,
+    max_words: usize,
+    max_chars: usize,
+) -> Result<(Vec<String>, Option<String>), OverLimit> {
+    let chars = query.chars().count();
+    if chars > max_chars {
+        return Err(OverLimit {
+            rule: "maxLength",
+            message: format!(
+                "at most {max_chars} characters (`limits.search_query_chars`); this one has {chars}"
+            ),
+        });
+    }
+    let (terms, prefix) = query_terms(query);
+    if terms.len() > max_words {
+        return Err(OverLimit {
+            rule: "maxWords",
+            message: format!(
+                "at most {max_words} words (`limits.search_words`); this one has {}",
+                terms.len()
+            ),
+        });
+    }
+    Ok((terms, prefix))
+}
+
 /// The terms of a query and its last word unstemmed (see [`SearchRequest::prefix`]).
 pub fn query_terms(query: &str) -> (Vec<String>, Option<String>) {
     let tokens = analyzer::analyze(query);

@@ -61,14 +61,10 @@ async fn search(
     AdminContext(ctx): AdminContext,
     AppQuery(p): AppQuery<SearchParams>,
 ) -> Result<AppJson<SearchAnswer>, ApiError> {
-    let max_chars = state.config.limits.search_query_chars;
-    if p.q.chars().count() > max_chars {
-        return Err(ApiError::invalid(
-            "q",
-            "maxLength",
-            format!("at most {max_chars} characters (`limits.search_query_chars`)"),
-        ));
-    }
+    let limits = &state.config.limits;
+    let (terms, prefix) =
+        crate::search::bounded_query_terms(&p.q, limits.search_words, limits.search_query_chars)
+            .map_err(|e| ApiError::invalid("q", e.rule, e.message))?;
     let limit = page_size(p.first, state.config.limits.page_size_max)?;
     let model = state.content.model(&ctx.tenant).await?;
     let readable = |name: &str| {
@@ -105,15 +101,6 @@ async fn search(
         .locale
         .filter(|l| ctx.tenant.locales().contains(l))
         .unwrap_or_else(|| ctx.tenant.default_locale().to_owned());
-    let (terms, prefix) = crate::search::query_terms(&p.q);
-    let max_words = state.config.limits.search_words;
-    if terms.len() > max_words {
-        return Err(ApiError::invalid(
-            "q",
-            "maxWords",
-            format!("at most {max_words} words (`limits.search_words`)"),
-        ));
-    }
     if (terms.is_empty() && prefix.is_none()) || types.is_empty() {
         return Ok(AppJson(SearchAnswer {
             total: 0,
