@@ -352,6 +352,10 @@ pub struct DbConfig {
     pub min_connections: u32,
     /// How long a request waits for a pooled connection.
     pub acquire_timeout_ms: u64,
+    /// PostgreSQL: a pooled connection idle at least this long is pinged before it is handed
+    /// out (a server, proxy or firewall may have dropped it). Busy connections are not: the
+    /// driver's default pings on every checkout, a round trip per statement.
+    pub ping_idle_after_ms: u64,
     /// SQLite: how long a writer waits for the write lock before failing.
     pub sqlite_busy_timeout_ms: u64,
     /// SQLite: idle read connections kept for the request path's reads, which run on the
@@ -360,6 +364,9 @@ pub struct DbConfig {
     pub sqlite_readers: usize,
     /// SQLite: page cache of each of those readers, KiB.
     pub sqlite_reader_cache_kib: u32,
+    /// PostgreSQL: connections of the request path's reads, opened on demand beside the pool
+    /// (`store::pg_reads`); 0 reads through the pool.
+    pub postgres_readers: usize,
 }
 
 /// Every size, count and time limit the server enforces. Defaults follow the SPEC.
@@ -469,9 +476,11 @@ impl Default for DbConfig {
             max_connections: 16,
             min_connections: 1,
             acquire_timeout_ms: 5_000,
+            ping_idle_after_ms: 10_000,
             sqlite_busy_timeout_ms: 5_000,
             sqlite_readers: 8,
             sqlite_reader_cache_kib: 16_384,
+            postgres_readers: 16,
         }
     }
 }

@@ -45,6 +45,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(config.db.max_connections.max(1))
                 .min_connections(config.db.min_connections)
                 .acquire_timeout(Duration::from_millis(config.db.acquire_timeout_ms))
+                .test_before_acquire_if_idle_for(Duration::from_millis(
+                    config.db.ping_idle_after_ms,
+                ))
                 .sqlx_logging(false);
             Database::connect(options)
                 .await

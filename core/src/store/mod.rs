@@ -23,6 +23,7 @@ pub mod dialect;
 pub mod entries;
 pub mod media;
 pub mod outbox;
+mod pg_reads;
 pub mod plugins;
 pub mod reads;
 pub mod schedules;

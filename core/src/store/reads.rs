@@ -8,7 +8,8 @@
 //! calling thread: a statement of the read path takes tens of microseconds on pages in memory,
 //! less than one hand-off. WAL lets these readers run beside the writer; each statement sees
 //! the last committed state, as a statement on the pool does. Reads inside a write transaction
-//! keep using that transaction. PostgreSQL reads go through the main pool.
+//! keep using that transaction. PostgreSQL reads go through connections of their own that
+//! skip the pool's round trips around each statement (`store::pg_reads`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,15 +19,18 @@ use rusqlite::types::Value as Cell;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, RuntimeErr, TryGetable, Value};
 
 use super::Db;
+use super::pg_reads::PgReads;
 use super::sql::Sql;
 use super::writer::{SqliteWriter, Txn};
 
-/// The main pool plus, for a SQLite file, the synchronous readers.
+/// The main pool plus, for a SQLite file, the synchronous readers, or, for PostgreSQL, the
+/// read connections.
 #[derive(Clone, Debug)]
 pub struct Reads {
     db: Db,
     sqlite: Option<Arc<SqliteReads>>,
     writer: Option<Arc<SqliteWriter>>,
+    postgres: Option<Arc<PgReads>>,
 }
 
 impl Reads {
@@ -36,6 +40,7 @@ impl Reads {
             db,
             sqlite: None,
             writer: None,
+            postgres: None,
         }
     }
 
@@ -59,13 +64,34 @@ impl Reads {
             db,
             sqlite: Some(Arc::new(readers)),
             writer: Some(Arc::new(SqliteWriter::new(path, busy_timeout, cache_kib))),
+            postgres: None,
         }
     }
 
     /// The readers the configuration asks for: synchronous SQLite readers and entry writer for
-    /// a SQLite file (unless `db.sqlite_readers` is 0), the pool otherwise.
+    /// a SQLite file (unless `db.sqlite_readers` is 0), read connections for PostgreSQL
+    /// (unless `db.postgres_readers` is 0), the pool otherwise.
     pub fn for_config(config: &crate::config::Config, db: Db) -> Self {
         match config.database() {
+            crate::config::DatabaseTarget::Postgres(url) if config.db.postgres_readers > 0 => {
+                match PgReads::new(
+                    &url,
+                    config.db.postgres_readers,
+                    Duration::from_millis(config.db.ping_idle_after_ms),
+                    Duration::from_millis(config.db.acquire_timeout_ms),
+                ) {
+                    Ok(pg) => Reads {
+                        postgres: Some(Arc::new(pg)),
+                        ..Reads::pool(db)
+                    },
+                    // The pool connected with the same URL, so this is not expected; the
+                    // pool still serves.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL read connections: reading through the pool");
+                        Reads::pool(db)
+                    }
+                }
+            }
             crate::config::DatabaseTarget::Sqlite(path) if config.db.sqlite_readers > 0 => {
                 Reads::sqlite(
                     db,
@@ -155,9 +181,10 @@ impl Fetch for Reads {
     }
 
     async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
-        match &self.sqlite {
-            Some(sqlite) => sqlite.query(&sql),
-            None => self.db.rows(sql).await,
+        match (&self.sqlite, &self.postgres) {
+            (Some(sqlite), _) => sqlite.query(&sql),
+            (None, Some(pg)) => pg.rows(sql).await,
+            (None, None) => self.db.rows(sql).await,
         }
     }
 
@@ -447,7 +474,7 @@ impl<T: FromCell> FromCell for Option<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::Config;
 
@@ -466,7 +493,7 @@ mod tests {
         (dir, config, db)
     }
 
-    fn select(backend: DbBackend, min: i64) -> Sql {
+    pub(in crate::store) fn select(backend: DbBackend, min: i64) -> Sql {
         let mut sql = Sql::new(backend);
         sql.push("SELECT id, s, i, f, b FROM t WHERE id >= ")
             .bind(min)
@@ -474,7 +501,7 @@ mod tests {
         sql
     }
 
-    type Decoded = (
+    pub(in crate::store) type Decoded = (
         i64,
         Option<String>,
         Option<i64>,
@@ -482,7 +509,24 @@ mod tests {
         Option<Vec<u8>>,
     );
 
-    fn decode(rows: &[Row]) -> Vec<Decoded> {
+    /// Row `n` of table `t`: Arabic text, large integers, fractions, bytes and NULLs.
+    pub(in crate::store) fn insert(backend: DbBackend, n: i64) -> Sql {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO t (id, s, i, f, b) VALUES (")
+            .bind(n)
+            .push(", ")
+            .bind((n % 3 != 0).then(|| format!("مراكش-آسفي {n}")))
+            .push(", ")
+            .bind((n % 4 != 0).then_some(n * 1_000_000_007))
+            .push(", ")
+            .bind((n % 5 != 0).then_some(n as f64 / 3.0))
+            .push(", ")
+            .bind((n % 2 == 0).then(|| vec![0u8, 0xd8, n as u8]))
+            .push(")");
+        sql
+    }
+
+    pub(in crate::store) fn decode(rows: &[Row]) -> Vec<Decoded> {
         rows.iter()
             .map(|r| {
                 (
@@ -503,19 +547,7 @@ mod tests {
         assert!(reads.sqlite.is_some(), "a SQLite file gets its own readers");
         let backend = db.get_database_backend();
         for n in 1..=20_i64 {
-            let mut sql = Sql::new(backend);
-            sql.push("INSERT INTO t (id, s, i, f, b) VALUES (")
-                .bind(n)
-                .push(", ")
-                .bind((n % 3 != 0).then(|| format!("مراكش-آسفي {n}")))
-                .push(", ")
-                .bind((n % 4 != 0).then_some(n * 1_000_000_007))
-                .push(", ")
-                .bind((n % 5 != 0).then_some(n as f64 / 3.0))
-                .push(", ")
-                .bind((n % 2 == 0).then(|| vec![0u8, 0xd8, n as u8]))
-                .push(")");
-            sql.execute(&db).await.expect("insert");
+            insert(backend, n).execute(&db).await.expect("insert");
             // Committed on the pool, visible to the next read on the calling thread.
             let seen = decode(&reads.rows(select(backend, n)).await.expect("read"));
             assert_eq!(seen.len(), 1, "row {n} seen right after its commit");

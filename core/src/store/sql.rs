@@ -69,6 +69,11 @@ impl Sql {
         &self.values
     }
 
+    /// The text and the values, for a driver of its own (`store::pg_reads`).
+    pub fn into_parts(self) -> (String, Vec<Value>) {
+        (self.text, self.values)
+    }
+
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
