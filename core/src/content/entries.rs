@@ -606,6 +606,21 @@ impl Content {
         Ok(repo::explain_list(&self.db, ctx, &q, false).await?)
     }
 
+    /// PostgreSQL: the generic plan a list runs with on the read connections when it is planned
+    /// by its shape; `None` when it is planned with its values each time.
+    pub async fn explain_generic_list(
+        &self,
+        ctx: &TenantCtx,
+        entry_type: &str,
+        args: &PageArgs,
+        stage: Stage,
+    ) -> Result<Option<String>, ContentError> {
+        let model = self.model(ctx).await?;
+        let ct = model.get(entry_type)?;
+        let (q, _, _) = self.list_query(ctx, ct, args, stage, compound::Use::Page)?;
+        Ok(repo::explain_generic_list(&self.db, ctx, &q).await?)
+    }
+
     /// The database plan of a list's count (`totalCount`).
     pub async fn explain_count(
         &self,

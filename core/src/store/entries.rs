@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, TransactionSession, TransactionTrait, Value};
 use serde_json::Map;
 
 use super::dialect;
@@ -143,6 +143,8 @@ pub(crate) async fn get(
     if let Some(t) = entry_type {
         sql.push(" AND d.type = ").bind(t.to_owned());
     }
+    // By primary key.
+    sql.plan_by_shape();
     conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
@@ -182,7 +184,9 @@ pub(crate) async fn get_by_slug(
     sql.push(" AND d.type = ")
         .bind(entry_type.to_owned())
         .push(" AND d.slug = ")
-        .bind(slug.to_owned());
+        .bind(slug.to_owned())
+        // By a unique key.
+        .plan_by_shape();
     conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
@@ -204,7 +208,9 @@ pub(crate) async fn get_many(
             .push(" FROM entry_docs d WHERE ");
         scope(&mut sql, ctx, stage);
         sql.push(" AND d.entry_id IN ")
-            .bind_list(chunk.iter().cloned());
+            .bind_list(chunk.iter().cloned())
+            // By primary key.
+            .plan_by_shape();
         for row in conn.rows(sql).await? {
             out.push(doc_from_row(&row)?);
         }
@@ -1239,6 +1245,11 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
     } else {
         split_sort_range(q)
     };
+    if matches!(shape, Shape::Page) && cond.is_none() && q.owner.is_none() && q.sort.len() <= 1 {
+        // Nothing to choose between: the sort's index (or the compound range) is read in order
+        // from the cursor, each row probes its document, and the limit ends it.
+        sql.plan_by_shape();
+    }
     if let Shape::Groups(keys, _) = &shape {
         sql.push("SELECT ");
         for i in 0..keys.len() {
@@ -1554,6 +1565,50 @@ pub async fn explain_list(
         lines.push(line);
     }
     Ok(lines.join("\n"))
+}
+
+/// PostgreSQL: the plan a list page runs with on the read connections when it is planned by its
+/// shape ([`Sql::plan_by_shape`]): the one generic plan, made without the values. `None` when
+/// the page is planned with its values (or on SQLite, which has no such cache).
+pub async fn explain_generic_list(
+    conn: &impl TransactionTrait,
+    ctx: &TenantCtx,
+    q: &ListQuery,
+) -> Result<Option<String>, DbErr> {
+    let sql = build_list(ctx, q, DbBackend::Postgres, false);
+    if !sql.is_planned_by_shape() {
+        return Ok(None);
+    }
+    let (text, values) = sql.into_parts();
+    let literals = values
+        .iter()
+        .map(|v| match v {
+            Value::String(Some(s)) => Ok(format!("'{}'", s.replace('\'', "''"))),
+            Value::BigInt(Some(i)) => Ok(i.to_string()),
+            Value::Int(Some(i)) => Ok(i.to_string()),
+            Value::SmallInt(Some(i)) => Ok(i.to_string()),
+            Value::BigUnsigned(Some(i)) => Ok(i.to_string()),
+            other => Err(DbErr::Custom(format!("no literal for {other:?}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let txn = conn.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await?;
+    txn.execute_unprepared(&format!("PREPARE zellige_explain AS {text}"))
+        .await?;
+    let rows = txn
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            format!("EXPLAIN EXECUTE zellige_explain({})", literals.join(", ")),
+        ))
+        .await?;
+    let mut lines = Vec::new();
+    for row in rows {
+        lines.push(row.try_get::<String>("", "QUERY PLAN")?);
+    }
+    txn.execute_unprepared("DEALLOCATE zellige_explain").await?;
+    txn.rollback().await?;
+    Ok(Some(lines.join("\n")))
 }
 
 #[cfg(test)]

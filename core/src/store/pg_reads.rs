@@ -3,17 +3,19 @@
 //! The driver's pool (sqlx 0.9) pings a connection, a round trip, every time it takes one back:
 //! a statement cut off by a dropped future may have left it mid-protocol. On the uncached read
 //! path, where a request is two statements, those pings were half of the round trips to the
-//! database (bench/README.md). These connections need no such check by construction: one goes
-//! back to the idle list only from the code after its statement completed, so a connection whose
-//! statement was cut off is dropped with the future, which closes it.
+//! database (bench/README.md). Here a connection whose statement completed goes straight back
+//! to the idle list; only one whose statement was cut off (its request dropped, say by a client
+//! that went away) is finished in the background, by that ping, before it is used again, or
+//! closed if that takes longer than `db.acquire_timeout_ms`.
 //!
 //! A connection idle for `db.ping_idle_after_ms` is pinged before use, and a read that finds
 //! its idle connection closed by the server (a restart, an idle timeout, an operator) runs once
 //! more on a new one: reads are safe to repeat. The connections are read-only
-//! (`default_transaction_read_only`) and at most `db.postgres_readers` are open.
+//! (`default_transaction_read_only`); at most `db.postgres_readers` run statements at once, and
+//! as many of each of the two kinds below may stay open idle.
 
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::Values;
@@ -29,9 +31,14 @@ use super::sql::Sql;
 /// Read-only connections to one PostgreSQL database.
 #[derive(Debug)]
 pub(crate) struct PgReads {
-    options: PgConnectOptions,
-    idle: Mutex<Vec<Idle>>,
-    /// One permit per connection that may be open.
+    /// Connections that plan as PostgreSQL decides (`plan_cache_mode = auto`), and connections
+    /// for statements planned by their shape ([`Sql::plan_by_shape`]), which reuse one generic
+    /// plan. PostgreSQL's own choice keeps planning those anew each time (a generic plan's
+    /// estimate for a range with a limit looks worse than it is): the planning cost two to three
+    /// times the execution of a page (bench/README.md).
+    options: [PgConnectOptions; 2],
+    idle: Arc<Mutex<[Vec<Idle>; 2]>>,
+    /// One permit per statement that may run at once.
     permits: Semaphore,
     ping_after: Duration,
     acquire_timeout: Duration,
@@ -58,9 +65,12 @@ impl PgReads {
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))?
             .application_name(APPLICATION_NAME)
             .options([("default_transaction_read_only", "on")]);
+        let generic = options
+            .clone()
+            .options([("plan_cache_mode", "force_generic_plan")]);
         Ok(PgReads {
-            options,
-            idle: Mutex::new(Vec::new()),
+            options: [options, generic],
+            idle: Arc::new(Mutex::new([Vec::new(), Vec::new()])),
             permits: Semaphore::new(max.max(1)),
             ping_after,
             acquire_timeout,
@@ -73,43 +83,57 @@ impl PgReads {
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        let kind = usize::from(sql.is_planned_by_shape());
         let (text, values) = sql.into_parts();
-        let (mut conn, reused) = self.checkout().await?;
+        let (conn, reused) = self.checkout(kind).await?;
         // Kept for a second attempt only where one can happen.
         let again = reused.then(|| values.clone());
-        match fetch(&mut conn, &text, values).await {
+        let mut lease = self.lease(kind, conn);
+        match lease.fetch(&text, values).await {
             Ok(rows) => {
-                self.release(conn);
+                lease.give_back();
                 Ok(rows)
             }
             Err(e) if reused && closed_by_server(&e) => {
-                drop(conn);
+                lease.close();
                 tracing::info!(error = %e, "an idle read connection was closed; reading on a new one");
-                let mut conn = self.connect().await?;
-                let rows = fetch(&mut conn, &text, again.unwrap_or_default())
+                let mut lease = self.lease(kind, self.connect(kind).await?);
+                let rows = lease
+                    .fetch(&text, again.unwrap_or_default())
                     .await
                     .map_err(query_err)?;
-                self.release(conn);
+                lease.give_back();
                 Ok(rows)
             }
             Err(e) => {
                 // A statement the database refused leaves the connection ready for the next
                 // one; anything else (I/O, protocol) leaves it in doubt.
                 if matches!(e, sqlx::Error::Database(_)) && !closed_by_server(&e) {
-                    self.release(conn);
+                    lease.give_back();
+                } else {
+                    lease.close();
                 }
                 Err(query_err(e))
             }
         }
     }
 
+    fn lease(&self, kind: usize, conn: PgConnection) -> Lease {
+        Lease {
+            idle: self.idle.clone(),
+            kind,
+            conn: Some(conn),
+            finish_within: self.acquire_timeout,
+        }
+    }
+
     /// An idle connection (pinged if it has been idle long), or a new one; and whether it was
     /// idle.
-    async fn checkout(&self) -> Result<(PgConnection, bool), DbErr> {
+    async fn checkout(&self, kind: usize) -> Result<(PgConnection, bool), DbErr> {
         loop {
-            let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let idle = self.idle.lock().ok().and_then(|mut idle| idle[kind].pop());
             let Some(Idle { mut conn, since }) = idle else {
-                return Ok((self.connect().await?, false));
+                return Ok((self.connect(kind).await?, false));
             };
             if since.elapsed() < self.ping_after {
                 return Ok((conn, true));
@@ -121,44 +145,85 @@ impl PgReads {
         }
     }
 
-    async fn connect(&self) -> Result<PgConnection, DbErr> {
+    async fn connect(&self, kind: usize) -> Result<PgConnection, DbErr> {
         tokio::time::timeout(
             self.acquire_timeout,
-            PgConnection::connect_with(&self.options),
+            PgConnection::connect_with(&self.options[kind]),
         )
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
         .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
     }
 
-    fn release(&self, conn: PgConnection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
-        }
-    }
-
     /// Connections open and idle now.
     #[cfg(test)]
     pub(crate) fn idle_count(&self) -> usize {
-        self.idle.lock().map_or(0, |idle| idle.len())
+        self.idle
+            .lock()
+            .map_or(0, |idle| idle.iter().map(Vec::len).sum())
     }
 }
 
-async fn fetch(
-    conn: &mut PgConnection,
-    text: &str,
-    values: Vec<Value>,
-) -> Result<Vec<Row>, sqlx::Error> {
-    let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), SqlxValues(Values(values)))
-        .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Row::Orm(QueryResult::from(row)))
-        .collect())
+/// A connection while it runs one statement. Dropped before [`Lease::give_back`] or
+/// [`Lease::close`] (the statement was cut off), it finishes the exchange in the background and
+/// then goes back to the idle list.
+struct Lease {
+    idle: Arc<Mutex<[Vec<Idle>; 2]>>,
+    kind: usize,
+    conn: Option<PgConnection>,
+    finish_within: Duration,
+}
+
+impl Lease {
+    async fn fetch(&mut self, text: &str, values: Vec<Value>) -> Result<Vec<Row>, sqlx::Error> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(sqlx::Error::PoolClosed);
+        };
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), SqlxValues(Values(values)))
+            .fetch_all(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Row::Orm(QueryResult::from(row)))
+            .collect())
+    }
+
+    fn give_back(mut self) {
+        if let Some(conn) = self.conn.take() {
+            idle_push(&self.idle, self.kind, conn);
+        }
+    }
+
+    fn close(mut self) {
+        self.conn.take();
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (idle, kind, within) = (self.idle.clone(), self.kind, self.finish_within);
+        // The ping waits for the rest of the cut-off statement's answer, then its own.
+        runtime.spawn(async move {
+            if let Ok(Ok(())) = tokio::time::timeout(within, conn.ping()).await {
+                idle_push(&idle, kind, conn);
+            }
+        });
+    }
+}
+
+fn idle_push(idle: &Mutex<[Vec<Idle>; 2]>, kind: usize, conn: PgConnection) {
+    if let Ok(mut idle) = idle.lock() {
+        idle[kind].push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+    }
 }
 
 /// The server ended the connection: its socket is closed, or it said so (SQLSTATE 57P…,
@@ -306,6 +371,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn statements_planned_by_shape_run_with_a_generic_plan() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let reads = pg.reads(2, Duration::from_secs(10));
+        let mode = |by_shape: bool| {
+            let mut sql = Sql::new(DbBackend::Postgres);
+            sql.push("SELECT current_setting('plan_cache_mode') AS m, current_setting('transaction_read_only') AS ro");
+            if by_shape {
+                sql.plan_by_shape();
+            }
+            sql
+        };
+        for (by_shape, want) in [
+            (false, "auto"),
+            (true, "force_generic_plan"),
+            (false, "auto"),
+        ] {
+            let rows = reads.rows(mode(by_shape)).await.expect("settings");
+            assert_eq!(rows[0].try_get::<String>("", "m").expect("m"), want);
+            assert_eq!(rows[0].try_get::<String>("", "ro").expect("ro"), "on");
+        }
+        // One idle connection of each kind, each reused.
+        assert_eq!(reads.idle_count(), 2);
+        assert_eq!(pg.readers_open().await, 2);
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
     async fn reads_cannot_write() {
         let Some(pg) = TestPg::new().await else {
             return;
@@ -324,20 +418,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_read_cut_off_closes_its_connection() {
+    async fn a_read_cut_off_is_finished_in_the_background_or_closed() {
         let Some(pg) = TestPg::new().await else {
             return;
         };
+        // Connections finish a cut-off statement within 300 ms (`TestPg::reads`).
         let reads = pg.reads(2, Duration::from_secs(10));
         reads.rows(select(1)).await.expect("first read");
         assert_eq!(reads.idle_count(), 1);
-        // The request is dropped while its statement runs: the connection does not come back.
-        let cut = tokio::time::timeout(Duration::from_millis(100), reads.rows(sleep(5.0))).await;
+        // A request dropped while its statement runs: the connection is not handed out until
+        // that statement's answer is read to its end, then it is reused.
+        let cut = tokio::time::timeout(Duration::from_millis(50), reads.rows(sleep(0.2))).await;
         assert!(cut.is_err(), "the statement was still running");
-        assert_eq!(reads.idle_count(), 0, "a connection in doubt is not reused");
-        // The next read opens a new connection and gets its own answer, not the old one's.
+        assert_eq!(
+            reads.idle_count(),
+            0,
+            "a connection in doubt is not handed out"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(reads.idle_count(), 1, "finished and back");
+        assert_eq!(pg.readers_open().await, 1, "the same connection");
+        // It answers its next statement, not the cut-off one.
         let rows = reads.rows(select(1)).await.expect("read after the cut");
         assert!(rows.is_empty());
+        assert_eq!(pg.readers_open().await, 1);
+        // A statement that runs on past the limit: its connection is closed instead.
+        let cut = tokio::time::timeout(Duration::from_millis(50), reads.rows(sleep(5.0))).await;
+        assert!(cut.is_err(), "the statement was still running");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(reads.idle_count(), 0, "closed");
         let rows = reads.rows(sleep(0.0)).await.expect("sleep");
         assert_eq!(rows[0].try_get::<i64>("", "slept").expect("slept"), 1);
         assert_eq!(reads.idle_count(), 1);

@@ -9,6 +9,7 @@ pub struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
+    shape_plan: bool,
 }
 
 impl Sql {
@@ -17,6 +18,7 @@ impl Sql {
             backend,
             text: String::with_capacity(256),
             values: Vec::new(),
+            shape_plan: false,
         }
     }
 
@@ -67,6 +69,18 @@ impl Sql {
 
     pub fn values(&self) -> &[Value] {
         &self.values
+    }
+
+    /// Marks a statement whose best plan follows from its text alone, whatever its values (one
+    /// index range read in order, say): PostgreSQL may then plan it once and reuse that plan
+    /// instead of planning it again for every execution (`store::pg_reads`).
+    pub fn plan_by_shape(&mut self) -> &mut Self {
+        self.shape_plan = true;
+        self
+    }
+
+    pub fn is_planned_by_shape(&self) -> bool {
+        self.shape_plan
     }
 
     /// The text and the values, for a driver of its own (`store::pg_reads`).

@@ -79,7 +79,9 @@ pub(crate) async fn find_by_hash(
              , (SELECT n.plugins_rev FROM tenants n WHERE n.id = api_tokens.tenant_id) AS plugins_rev",
         )
         .push(" FROM api_tokens WHERE hash = ")
-        .bind(hash.to_owned());
+        .bind(hash.to_owned())
+        // By a unique key.
+        .plan_by_shape();
     let Some(row) = conn.row(sql).await? else {
         return Ok(None);
     };
