@@ -40,6 +40,9 @@ pub(crate) struct PgReads {
     idle: Arc<Mutex<[Vec<Idle>; 2]>>,
     /// One permit per statement that may run at once.
     permits: Semaphore,
+    /// Idle connections kept of each kind; more are closed when they come back (those that
+    /// finished a cut-off statement in the background do so outside a permit).
+    idle_max: usize,
     ping_after: Duration,
     acquire_timeout: Duration,
 }
@@ -72,6 +75,7 @@ impl PgReads {
             options: [options, generic],
             idle: Arc::new(Mutex::new([Vec::new(), Vec::new()])),
             permits: Semaphore::new(max.max(1)),
+            idle_max: max.max(1),
             ping_after,
             acquire_timeout,
         })
@@ -124,6 +128,7 @@ impl PgReads {
             kind,
             conn: Some(conn),
             finish_within: self.acquire_timeout,
+            idle_max: self.idle_max,
         }
     }
 
@@ -172,6 +177,7 @@ struct Lease {
     kind: usize,
     conn: Option<PgConnection>,
     finish_within: Duration,
+    idle_max: usize,
 }
 
 impl Lease {
@@ -190,7 +196,7 @@ impl Lease {
 
     fn give_back(mut self) {
         if let Some(conn) = self.conn.take() {
-            idle_push(&self.idle, self.kind, conn);
+            idle_push(&self.idle, self.kind, conn, self.idle_max);
         }
     }
 
@@ -207,18 +213,25 @@ impl Drop for Lease {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (idle, kind, within) = (self.idle.clone(), self.kind, self.finish_within);
+        let (idle, kind, within, max) = (
+            self.idle.clone(),
+            self.kind,
+            self.finish_within,
+            self.idle_max,
+        );
         // The ping waits for the rest of the cut-off statement's answer, then its own.
         runtime.spawn(async move {
             if let Ok(Ok(())) = tokio::time::timeout(within, conn.ping()).await {
-                idle_push(&idle, kind, conn);
+                idle_push(&idle, kind, conn, max);
             }
         });
     }
 }
 
-fn idle_push(idle: &Mutex<[Vec<Idle>; 2]>, kind: usize, conn: PgConnection) {
-    if let Ok(mut idle) = idle.lock() {
+fn idle_push(idle: &Mutex<[Vec<Idle>; 2]>, kind: usize, conn: PgConnection, max: usize) {
+    if let Ok(mut idle) = idle.lock()
+        && idle[kind].len() < max
+    {
         idle[kind].push(Idle {
             conn,
             since: Instant::now(),
@@ -505,6 +518,26 @@ mod tests {
             task.await.expect("join").expect("read");
         }
         assert_eq!(reads.idle_count(), 2);
+        // Two reads cut off: their connections finish in the background, outside the bound,
+        // while two new reads open two more. All four come back; two are kept.
+        let mut cut = Vec::new();
+        for _ in 0..2 {
+            let reads = reads.clone();
+            cut.push(tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_millis(50), reads.rows(sleep(1.0))).await
+            }));
+        }
+        for task in cut {
+            assert!(task.await.expect("join").is_err(), "cut off");
+        }
+        assert_eq!(reads.idle_count(), 0);
+        let (a, b) = tokio::join!(reads.rows(sleep(0.05)), reads.rows(sleep(0.05)));
+        a.expect("read");
+        b.expect("read");
+        assert_eq!(pg.readers_open().await, 4, "two busy finishing, two new");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(pg.readers_settle(2).await, 2, "the others closed");
+        assert_eq!(reads.idle_count(), 2, "kept up to the bound");
         // A read that waits longer than the acquire timeout for a connection is refused.
         let short = std::sync::Arc::new(pg.reads(1, Duration::from_secs(10)));
         let long = tokio::spawn({
