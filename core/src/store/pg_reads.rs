@@ -31,26 +31,62 @@ use super::sql::Sql;
 /// Read-only connections to one PostgreSQL database.
 #[derive(Debug)]
 pub(crate) struct PgReads {
-    /// Connections that plan as PostgreSQL decides (`plan_cache_mode = auto`), and connections
-    /// for statements planned by their shape ([`Sql::plan_by_shape`]), which reuse one generic
-    /// plan. PostgreSQL's own choice keeps planning those anew each time (a generic plan's
-    /// estimate for a range with a limit looks worse than it is): the planning cost two to three
-    /// times the execution of a page (bench/README.md).
+    /// Connect options of each [`Planning`] kind.
     options: [PgConnectOptions; 2],
-    idle: Arc<Mutex<[Vec<Idle>; 2]>>,
+    idle: Arc<IdleLists>,
     /// One permit per statement that may run at once.
     permits: Semaphore,
-    /// Idle connections kept of each kind; more are closed when they come back (those that
-    /// finished a cut-off statement in the background do so outside a permit).
-    idle_max: usize,
     ping_after: Duration,
     acquire_timeout: Duration,
+}
+
+/// How a connection's statements are planned. PostgreSQL's own choice (`plan_cache_mode =
+/// auto`) kept planning pages anew on every execution (a generic plan's estimate for a range
+/// with a limit looks worse than it is), at two to three times the cost of running them
+/// (bench/README.md); statements planned by their shape ([`Sql::plan_by_shape`]) go to
+/// connections that reuse one generic plan.
+#[derive(Debug, Clone, Copy)]
+enum Planning {
+    WithValues = 0,
+    ByShape = 1,
+}
+
+/// The idle connections of each [`Planning`] kind, shared with the background tasks that
+/// finish cut-off statements.
+#[derive(Debug)]
+struct IdleLists {
+    lists: Mutex<[Vec<Idle>; 2]>,
+    /// Kept of each kind; more are closed when they come back (those that finished a cut-off
+    /// statement in the background do so outside a permit).
+    max: usize,
+    /// How long a cut-off statement may take to finish before its connection is closed.
+    finish_within: Duration,
 }
 
 #[derive(Debug)]
 struct Idle {
     conn: PgConnection,
     since: Instant,
+}
+
+impl IdleLists {
+    fn pop(&self, kind: Planning) -> Option<Idle> {
+        self.lists
+            .lock()
+            .ok()
+            .and_then(|mut lists| lists[kind as usize].pop())
+    }
+
+    fn push(&self, kind: Planning, conn: PgConnection) {
+        if let Ok(mut lists) = self.lists.lock()
+            && lists[kind as usize].len() < self.max
+        {
+            lists[kind as usize].push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
 }
 
 /// The name these connections carry in `pg_stat_activity`.
@@ -73,9 +109,12 @@ impl PgReads {
             .options([("plan_cache_mode", "force_generic_plan")]);
         Ok(PgReads {
             options: [options, generic],
-            idle: Arc::new(Mutex::new([Vec::new(), Vec::new()])),
+            idle: Arc::new(IdleLists {
+                lists: Mutex::new([Vec::new(), Vec::new()]),
+                max: max.max(1),
+                finish_within: acquire_timeout,
+            }),
             permits: Semaphore::new(max.max(1)),
-            idle_max: max.max(1),
             ping_after,
             acquire_timeout,
         })
@@ -87,7 +126,11 @@ impl PgReads {
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
-        let kind = usize::from(sql.is_planned_by_shape());
+        let kind = if sql.is_planned_by_shape() {
+            Planning::ByShape
+        } else {
+            Planning::WithValues
+        };
         let (text, values) = sql.into_parts();
         let (conn, reused) = self.checkout(kind).await?;
         // Kept for a second attempt only where one can happen.
@@ -122,22 +165,19 @@ impl PgReads {
         }
     }
 
-    fn lease(&self, kind: usize, conn: PgConnection) -> Lease {
+    fn lease(&self, kind: Planning, conn: PgConnection) -> Lease {
         Lease {
             idle: self.idle.clone(),
             kind,
             conn: Some(conn),
-            finish_within: self.acquire_timeout,
-            idle_max: self.idle_max,
         }
     }
 
     /// An idle connection (pinged if it has been idle long), or a new one; and whether it was
     /// idle.
-    async fn checkout(&self, kind: usize) -> Result<(PgConnection, bool), DbErr> {
+    async fn checkout(&self, kind: Planning) -> Result<(PgConnection, bool), DbErr> {
         loop {
-            let idle = self.idle.lock().ok().and_then(|mut idle| idle[kind].pop());
-            let Some(Idle { mut conn, since }) = idle else {
+            let Some(Idle { mut conn, since }) = self.idle.pop(kind) else {
                 return Ok((self.connect(kind).await?, false));
             };
             if since.elapsed() < self.ping_after {
@@ -150,10 +190,10 @@ impl PgReads {
         }
     }
 
-    async fn connect(&self, kind: usize) -> Result<PgConnection, DbErr> {
+    async fn connect(&self, kind: Planning) -> Result<PgConnection, DbErr> {
         tokio::time::timeout(
             self.acquire_timeout,
-            PgConnection::connect_with(&self.options[kind]),
+            PgConnection::connect_with(&self.options[kind as usize]),
         )
         .await
         .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
@@ -164,8 +204,9 @@ impl PgReads {
     #[cfg(test)]
     pub(crate) fn idle_count(&self) -> usize {
         self.idle
+            .lists
             .lock()
-            .map_or(0, |idle| idle.iter().map(Vec::len).sum())
+            .map_or(0, |lists| lists.iter().map(Vec::len).sum())
     }
 }
 
@@ -173,11 +214,9 @@ impl PgReads {
 /// [`Lease::close`] (the statement was cut off), it finishes the exchange in the background and
 /// then goes back to the idle list.
 struct Lease {
-    idle: Arc<Mutex<[Vec<Idle>; 2]>>,
-    kind: usize,
+    idle: Arc<IdleLists>,
+    kind: Planning,
     conn: Option<PgConnection>,
-    finish_within: Duration,
-    idle_max: usize,
 }
 
 impl Lease {
@@ -196,7 +235,7 @@ impl Lease {
 
     fn give_back(mut self) {
         if let Some(conn) = self.conn.take() {
-            idle_push(&self.idle, self.kind, conn, self.idle_max);
+            self.idle.push(self.kind, conn);
         }
     }
 
@@ -213,28 +252,12 @@ impl Drop for Lease {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (idle, kind, within, max) = (
-            self.idle.clone(),
-            self.kind,
-            self.finish_within,
-            self.idle_max,
-        );
+        let (idle, kind) = (self.idle.clone(), self.kind);
         // The ping waits for the rest of the cut-off statement's answer, then its own.
         runtime.spawn(async move {
-            if let Ok(Ok(())) = tokio::time::timeout(within, conn.ping()).await {
-                idle_push(&idle, kind, conn, max);
+            if let Ok(Ok(())) = tokio::time::timeout(idle.finish_within, conn.ping()).await {
+                idle.push(kind, conn);
             }
-        });
-    }
-}
-
-fn idle_push(idle: &Mutex<[Vec<Idle>; 2]>, kind: usize, conn: PgConnection, max: usize) {
-    if let Ok(mut idle) = idle.lock()
-        && idle[kind].len() < max
-    {
-        idle[kind].push(Idle {
-            conn,
-            since: Instant::now(),
         });
     }
 }
