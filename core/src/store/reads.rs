@@ -28,9 +28,18 @@ use super::writer::{SqliteWriter, Txn};
 #[derive(Clone, Debug)]
 pub struct Reads {
     db: Db,
-    sqlite: Option<Arc<SqliteReads>>,
-    writer: Option<Arc<SqliteWriter>>,
-    postgres: Option<Arc<PgReads>>,
+    readers: Readers,
+}
+
+/// Where reads (and, for SQLite, entry writes) run besides the pool.
+#[derive(Clone, Debug)]
+enum Readers {
+    Pool,
+    Sqlite {
+        reads: Arc<SqliteReads>,
+        writer: Arc<SqliteWriter>,
+    },
+    Postgres(Arc<PgReads>),
 }
 
 impl Reads {
@@ -38,9 +47,7 @@ impl Reads {
     pub fn pool(db: Db) -> Self {
         Reads {
             db,
-            sqlite: None,
-            writer: None,
-            postgres: None,
+            readers: Readers::Pool,
         }
     }
 
@@ -62,9 +69,10 @@ impl Reads {
         readers.warm(WARM.min(readers.idle_max));
         Reads {
             db,
-            sqlite: Some(Arc::new(readers)),
-            writer: Some(Arc::new(SqliteWriter::new(path, busy_timeout, cache_kib))),
-            postgres: None,
+            readers: Readers::Sqlite {
+                reads: Arc::new(readers),
+                writer: Arc::new(SqliteWriter::new(path, busy_timeout, cache_kib)),
+            },
         }
     }
 
@@ -81,8 +89,8 @@ impl Reads {
                     Duration::from_millis(config.db.acquire_timeout_ms),
                 ) {
                     Ok(pg) => Reads {
-                        postgres: Some(Arc::new(pg)),
-                        ..Reads::pool(db)
+                        db,
+                        readers: Readers::Postgres(Arc::new(pg)),
                     },
                     // The pool connected with the same URL, so this is not expected; the
                     // pool still serves.
@@ -113,12 +121,14 @@ impl Reads {
     /// (see [`super::writer`]), on the pool otherwise. Either way after this process's earlier
     /// writers.
     pub async fn begin_write(&self) -> Result<Txn, DbErr> {
-        match &self.writer {
-            Some(writer) => {
+        match &self.readers {
+            Readers::Sqlite { writer, .. } => {
                 let gate = super::writer_gate(&self.db).lock_owned().await;
                 Ok(Txn::Sqlite(writer.begin(gate)?))
             }
-            None => Ok(Txn::Pool(super::begin_write(&self.db).await?)),
+            Readers::Pool | Readers::Postgres(_) => {
+                Ok(Txn::Pool(super::begin_write(&self.db).await?))
+            }
         }
     }
 }
@@ -181,10 +191,10 @@ impl Fetch for Reads {
     }
 
     async fn rows(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
-        match (&self.sqlite, &self.postgres) {
-            (Some(sqlite), _) => sqlite.query(&sql),
-            (None, Some(pg)) => pg.rows(sql).await,
-            (None, None) => self.db.rows(sql).await,
+        match &self.readers {
+            Readers::Sqlite { reads, .. } => reads.query(&sql),
+            Readers::Postgres(pg) => pg.rows(sql).await,
+            Readers::Pool => self.db.rows(sql).await,
         }
     }
 
@@ -192,12 +202,12 @@ impl Fetch for Reads {
     /// long statement runs, so it does not hold up the requests queued behind it.
     async fn rows_scanning(&self, sql: Sql) -> Result<Vec<Row>, DbErr> {
         use tokio::runtime::{Handle, RuntimeFlavor};
-        match &self.sqlite {
-            Some(sqlite)
+        match &self.readers {
+            Readers::Sqlite { reads, .. }
                 if Handle::try_current()
                     .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) =>
             {
-                tokio::task::block_in_place(|| sqlite.query(&sql))
+                tokio::task::block_in_place(|| reads.query(&sql))
             }
             _ => self.rows(sql).await,
         }
@@ -544,7 +554,10 @@ pub(super) mod tests {
     async fn readers_decode_as_the_pool_and_see_each_commit_at_once() {
         let (_dir, config, db) = file_db().await;
         let reads = Reads::for_config(&config, db.clone());
-        assert!(reads.sqlite.is_some(), "a SQLite file gets its own readers");
+        assert!(
+            matches!(reads.readers, Readers::Sqlite { .. }),
+            "a SQLite file gets its own readers"
+        );
         let backend = db.get_database_backend();
         for n in 1..=20_i64 {
             insert(backend, n).execute(&db).await.expect("insert");
