@@ -319,6 +319,10 @@ pub struct AuthConfig {
     pub refusal_window_secs: u64,
     /// Most refusal rows written a minute; beyond, they are counted in one summary row.
     pub refusals_per_minute: u32,
+    /// API tokens whose fixed facts (tenant, kind, expiry) a node keeps, so that on PostgreSQL
+    /// without the response cache a query's token check travels with its first read instead of
+    /// taking a round trip before it (`store::tokens::CredentialCheck`); 0 turns that off.
+    pub known_tokens: usize,
 }
 
 impl Default for AuthConfig {
@@ -330,6 +334,7 @@ impl Default for AuthConfig {
             password_concurrency: 0,
             refusal_window_secs: 60,
             refusals_per_minute: 600,
+            known_tokens: 10_000,
         }
     }
 }

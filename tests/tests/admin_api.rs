@@ -232,22 +232,28 @@ async fn brute_force_login_is_slowed() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A new public token of the tenant `admin` administers: (secret, id).
+async fn public_token(app: &TestApp, admin: &str) -> (String, String) {
+    let made = app
+        .admin(
+            "POST",
+            "/tokens",
+            Some(admin),
+            Some(json!({ "name": "site", "kind": "public" })),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let secret = made.body["secret"].as_str().expect("secret").to_owned();
+    let id = made.body["id"].as_str().expect("id").to_owned();
+    (secret, id)
+}
+
 #[tokio::test]
 async fn revoked_and_expired_tokens_are_refused_at_once() -> anyhow::Result<()> {
     for app in TestApp::both().await? {
         app.demo().await?;
         let admin = app.admin_token("marrakech-safi").await?;
-        let made = app
-            .admin(
-                "POST",
-                "/tokens",
-                Some(&admin),
-                Some(json!({ "name": "site", "kind": "public" })),
-            )
-            .await;
-        assert_eq!(made.status, 201, "{made:?}");
-        let secret = made.body["secret"].as_str().expect("secret").to_owned();
-        let id = made.body["id"].as_str().expect("id").to_owned();
+        let (secret, id) = public_token(&app, &admin).await;
         let q = "{ articles(first: 1) { totalCount } }";
         let (status, _, _) = app.graphql(Some(&secret), q, json!({})).await;
         assert_eq!(status, 200);
@@ -300,6 +306,89 @@ async fn revoked_and_expired_tokens_are_refused_at_once() -> anyhow::Result<()> 
         assert_eq!(app.graphql(Some(&secret), q, json!({})).await.0, 200);
         tokio::time::sleep(std::time::Duration::from_millis(1_700)).await;
         assert_eq!(app.graphql(Some(&secret), q, json!({})).await.0, 401);
+    }
+    Ok(())
+}
+
+/// Without the response cache, a query of a token a node has checked before runs at once and
+/// its first read brings the token's check along (PostgreSQL). Revocation still holds on the
+/// very next request, on another node too, whether a read carried the check (a page with
+/// rows) or not (an empty page, a query that reads nothing).
+#[tokio::test]
+async fn a_known_token_is_checked_with_its_first_read_and_revocation_holds() -> anyhow::Result<()> {
+    for app in TestApp::both_with(|c| c.limits.graphql_cache_bytes = 0).await? {
+        app.demo().await?;
+        let other = app.another_node().await?;
+        let admin = app.admin_token("marrakech-safi").await?;
+        let (secret, id) = public_token(&app, &admin).await;
+        let page = "{ articles(first: 2) { nodes { id title } } }";
+        let empty = r#"{ articles(where: {city: {eq: "لا مدينة"}}, first: 1) { nodes { id } } }"#;
+        let nothing = "{ __typename }";
+        let mut pages = Vec::new();
+        for _ in 0..2 {
+            for q in [page, empty, nothing] {
+                let (status, _, body) = other.graphql(Some(&secret), q, json!({})).await;
+                assert_eq!(status, 200, "{q}: {body}");
+                assert!(body.get("errors").is_none(), "{q}: {body}");
+                if q == page {
+                    pages.push(body);
+                }
+            }
+        }
+        // The same answer before and after the node knew the token.
+        assert_eq!(pages[0], pages[1]);
+        assert_eq!(
+            pages[0]["data"]["articles"]["nodes"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        // Its tenant only: another tenant named is refused, as before.
+        let (status, _, body) = other
+            .graphql_with(
+                Some(&secret),
+                &[("x-tenant", "casablanca-settat")],
+                page,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+
+        let metrics = other
+            .client
+            .get(other.url("/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let count = |how: &str| -> f64 {
+            let prefix = format!("zellige_deferred_token_checks_total{{how=\"{how}\"}} ");
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        if app.state.content.reads().carries_checks() {
+            // The first request checked the token before it ran. The second page rode along;
+            // both empty pages and queries without reads were checked on their own after.
+            assert_eq!(count("carried"), 1.0, "{metrics}");
+            assert_eq!(count("alone"), 4.0, "{metrics}");
+        } else {
+            assert_eq!(count("carried") + count("alone"), 0.0, "{metrics}");
+        }
+
+        // Revoked through the first node: refused by the other at its next request, each way.
+        let revoked = app
+            .admin("DELETE", &format!("/tokens/{id}"), Some(&admin), None)
+            .await;
+        assert_eq!(revoked.status, 200);
+        for q in [page, empty, nothing, page] {
+            let (status, _, body) = other.graphql(Some(&secret), q, json!({})).await;
+            assert_eq!(status, 401, "{q}: {body}");
+            assert_eq!(zellige_e2e::code(&body), "UNAUTHENTICATED", "{body}");
+            assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+        }
     }
     Ok(())
 }

@@ -28,8 +28,8 @@ pub use passwords::{
 };
 pub use sessions::{LoginRequest, NewSession, authenticate_session, login, logout};
 pub use tokens::{
-    NewToken, TokenInfo, TokenPrincipal, authenticate_token, create_token, list_tokens,
-    revoke_token,
+    Deferred, KnownTokens, NewToken, TokenInfo, TokenPrincipal, authenticate_token, create_token,
+    list_tokens, revoke_token,
 };
 pub use users::{
     NewUser, PreparedUser, UserChange, UserInfo, create_operator, create_user, delete_user,
@@ -114,20 +114,31 @@ pub async fn authenticate(
     reads: &crate::store::Reads,
     bearer: &str,
 ) -> Result<Option<Authenticated>, AuthError> {
+    authenticate_keeping(reads, bearer, None).await
+}
+
+/// [`authenticate`], keeping a valid API token's fixed facts in `known`.
+pub async fn authenticate_keeping(
+    reads: &crate::store::Reads,
+    bearer: &str,
+    known: Option<&KnownTokens>,
+) -> Result<Option<Authenticated>, AuthError> {
     if bearer.starts_with(sessions::PREFIX) {
         return sessions::authenticate_session(reads.db(), bearer).await;
     }
-    Ok(tokens::authenticate_token(reads, bearer)
-        .await?
-        .map(|p| Authenticated {
-            principal: Principal::Token {
-                id: p.token_id,
-                kind: p.kind,
-            },
-            tenant_id: Some(p.tenant_id),
-            tenant_seq: Some(p.tenant_seq),
-            plugins_rev: Some(p.plugins_rev),
-        }))
+    let principal = match known {
+        Some(known) => known.authenticate(reads, bearer).await?,
+        None => tokens::authenticate_token(reads, bearer).await?,
+    };
+    Ok(principal.map(|p| Authenticated {
+        principal: Principal::Token {
+            id: p.token_id,
+            kind: p.kind,
+        },
+        tenant_id: Some(p.tenant_id),
+        tenant_seq: Some(p.tenant_seq),
+        plugins_rev: Some(p.plugins_rev),
+    }))
 }
 
 /// The permission check for one existing entry: `access::check_content`, plus, for a grant

@@ -152,10 +152,22 @@ pub async fn authenticate_token(
     reads: &crate::store::Reads,
     token: &str,
 ) -> Result<Option<TokenPrincipal>, AuthError> {
+    Ok(check_token(reads, token, None)
+        .await?
+        .map(|(principal, _)| principal))
+}
+
+/// [`authenticate_token`], and what `known` keeps of a valid token.
+async fn check_token(
+    reads: &crate::store::Reads,
+    token: &str,
+    known: Option<&KnownTokens>,
+) -> Result<Option<(TokenPrincipal, Known)>, AuthError> {
     if !token.starts_with("zlg_") || token.len() > 200 {
         return Ok(None);
     }
-    let Some((row, revs)) = tokens::find_by_hash(reads, &hash_token(token)).await? else {
+    let hash = hash_token(token);
+    let Some((row, revs)) = tokens::find_by_hash(reads, &hash).await? else {
         return Ok(None);
     };
     let now = now_ms();
@@ -165,16 +177,179 @@ pub async fn authenticate_token(
     let Some(kind) = TokenKind::parse(&row.kind) else {
         return Ok(None);
     };
-    if row.last_used_at.is_none_or(|t| t < now - 60_000) {
+    let mut last_used = row.last_used_at;
+    if last_used.is_none_or(|t| t < now - TOUCH_EVERY_MS) {
         tokens::touch(reads.db(), &row.id, now).await?;
+        last_used = Some(now);
     }
-    Ok(Some(TokenPrincipal {
-        token_id: row.id,
-        tenant_id: row.tenant_id,
+    let facts = Known {
+        token_id: row.id.clone(),
+        tenant_id: row.tenant_id.clone(),
         kind,
-        tenant_seq: revs.seq,
-        plugins_rev: revs.plugins,
-    }))
+        expires_at: row.expires_at,
+        last_used: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(last_used.unwrap_or(now))),
+    };
+    if let Some(known) = known {
+        known.remember(hash, facts.clone());
+    }
+    Ok(Some((
+        TokenPrincipal {
+            token_id: row.id,
+            tenant_id: row.tenant_id,
+            kind,
+            tenant_seq: revs.seq,
+            plugins_rev: revs.plugins,
+        },
+        facts,
+    )))
+}
+
+/// A token's use is recorded at most this often.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// What never changes about a token once it exists (its id, tenant, kind and expiry), and when
+/// this node last recorded its use.
+#[derive(Debug, Clone)]
+struct Known {
+    token_id: String,
+    tenant_id: String,
+    kind: TokenKind,
+    expires_at: Option<i64>,
+    last_used: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// The fixed facts of tokens this node has checked, by hash, so that a read-only request can
+/// start before its token's check comes back: the check then travels with the request's first
+/// read ([`tokens::CredentialCheck`]) instead of taking a round trip of its own before it.
+/// Whether the token is still valid is never taken from here; only what cannot change is.
+/// At most `max` entries: when full, it starts over.
+#[derive(Debug, Clone)]
+pub struct KnownTokens {
+    map: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
+    max: usize,
+}
+
+impl KnownTokens {
+    pub fn new(max: usize) -> Self {
+        KnownTokens {
+            map: Default::default(),
+            max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Known>> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn remember(&self, hash: String, facts: Known) {
+        if self.max == 0 {
+            return;
+        }
+        let mut map = self.lock();
+        if map.len() >= self.max && !map.contains_key(&hash) {
+            map.clear();
+        }
+        map.insert(hash, facts);
+    }
+
+    fn forget(&self, hash: &str) {
+        self.lock().remove(hash);
+    }
+
+    /// Checks `token` now ([`authenticate_token`]) and keeps its fixed facts.
+    pub async fn authenticate(
+        &self,
+        reads: &crate::store::Reads,
+        token: &str,
+    ) -> Result<Option<TokenPrincipal>, AuthError> {
+        Ok(check_token(reads, token, Some(self))
+            .await?
+            .map(|(principal, _)| principal))
+    }
+
+    /// A request of `token` that may run before its check: `None` unless this node knows the
+    /// token and it has not expired. The caller runs the request with reads carrying
+    /// [`Deferred::check`], then asks [`Self::settle`] before it answers.
+    pub fn defer(&self, token: &str) -> Option<Deferred> {
+        if !token.starts_with("zlg_") || token.len() > 200 {
+            return None;
+        }
+        let hash = hash_token(token);
+        let facts = self.lock().get(&hash).cloned()?;
+        if facts.expires_at.is_some_and(|e| e <= now_ms()) {
+            return None;
+        }
+        Some(Deferred {
+            check: std::sync::Arc::new(tokens::CredentialCheck::new(hash.clone())),
+            hash,
+            facts,
+        })
+    }
+
+    /// Whether the deferred credential held when the request read its data: from the read that
+    /// carried the check, or, when none did, by checking it now. Records its use as
+    /// [`authenticate_token`] does.
+    pub async fn settle(
+        &self,
+        reads: &crate::store::Reads,
+        deferred: &Deferred,
+    ) -> Result<bool, AuthError> {
+        let held = match deferred.check.outcome() {
+            Some(state) => state == tokens::TokenState::Active,
+            None => tokens::find_by_hash(reads, &deferred.hash)
+                .await?
+                .is_some_and(|(row, _)| row.revoked_at.is_none()),
+        };
+        if !held {
+            self.forget(&deferred.hash);
+            return Ok(false);
+        }
+        let now = now_ms();
+        let last = deferred
+            .facts
+            .last_used
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if last < now - TOUCH_EVERY_MS
+            && deferred
+                .facts
+                .last_used
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            tokens::touch(reads.db(), &deferred.facts.token_id, now).await?;
+        }
+        Ok(true)
+    }
+}
+
+/// A request running before its token's check (see [`KnownTokens::defer`]).
+#[derive(Debug)]
+pub struct Deferred {
+    hash: String,
+    facts: Known,
+    /// To carry with the request's reads ([`crate::store::Reads::with_check`]).
+    pub check: std::sync::Arc<tokens::CredentialCheck>,
+}
+
+impl Deferred {
+    pub fn token_id(&self) -> &str {
+        &self.facts.token_id
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.facts.tenant_id
+    }
+
+    pub fn kind(&self) -> TokenKind {
+        self.facts.kind
+    }
 }
 
 #[cfg(test)]

@@ -63,15 +63,19 @@ pub async fn authenticate(
             "the Authorization header must be `Bearer <token>`",
         ));
     };
-    auth::authenticate(state.content.reads(), token.trim())
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "unknown, revoked or expired credential",
-            )
-        })
+    auth::authenticate_keeping(
+        state.content.reads(),
+        token.trim(),
+        Some(&state.known_tokens),
+    )
+    .await
+    .map_err(|e| internal(&e))?
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "unknown, revoked or expired credential",
+        )
+    })
 }
 
 /// The tenant named by `X-Tenant` or served at `Host`, if any.
@@ -110,6 +114,48 @@ pub async fn named_tenant(
 /// Resolves the request context from the headers.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, ApiError> {
     let who = authenticate(state, headers).await?;
+    context_for(state, headers, who).await
+}
+
+/// The context of a read-only request whose API token this node knows, before the token is
+/// checked: the check travels with the request's first read (`auth::KnownTokens::defer`), and
+/// the caller must settle it before answering. `None` when the request needs the check first
+/// (no token, a session, a token this node has not checked yet).
+pub async fn resolve_deferred(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<Result<(RequestContext, auth::Deferred), ApiError>> {
+    if header(headers, "x-tenant").is_some() {
+        // A mismatch is refused and audited only for a credential checked first.
+        return None;
+    }
+    let authz = header(headers, "authorization")?;
+    let token = authz
+        .strip_prefix("Bearer ")
+        .or_else(|| authz.strip_prefix("bearer "))?;
+    let deferred = state.known_tokens.defer(token.trim())?;
+    let who = auth::Authenticated {
+        principal: Principal::Token {
+            id: deferred.token_id().to_owned(),
+            kind: deferred.kind(),
+        },
+        tenant_id: Some(deferred.tenant_id().to_owned()),
+        tenant_seq: None,
+        plugins_rev: None,
+    };
+    Some(
+        context_for(state, headers, who)
+            .await
+            .map(|ctx| (ctx, deferred)),
+    )
+}
+
+/// The request context of a checked credential.
+async fn context_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    who: auth::Authenticated,
+) -> Result<RequestContext, ApiError> {
     if let Some(tenant_id) = &who.tenant_id {
         let tenant = state
             .tenants

@@ -388,9 +388,27 @@ async fn execute(
             return r;
         }
     };
-    let ctx = match resolve(&state, &headers).await {
-        Ok(ctx) => ctx,
-        Err(e) => return api_error(media, &e),
+    let is_query = doc
+        .as_ref()
+        .and_then(|d| operation_type(d, req.operation_name.as_deref()))
+        == Some(OperationType::Query);
+    // Without the response cache nothing needs the token's answer before the query runs (the
+    // cache's key holds the tenant's sequence read with it), so on PostgreSQL a query of a
+    // token this node knows runs at once and its first read brings the check along.
+    let deferred = match is_query
+        && !state.graphql_cache.enabled()
+        && state.content.reads().carries_checks()
+    {
+        true => super::context::resolve_deferred(&state, &headers).await,
+        false => None,
+    };
+    let (ctx, deferred) = match deferred {
+        Some(Ok((ctx, deferred))) => (ctx, Some(deferred)),
+        Some(Err(e)) => return api_error(media, &e),
+        None => match resolve(&state, &headers).await {
+            Ok(ctx) => (ctx, None),
+            Err(e) => return api_error(media, &e),
+        },
     };
     // Queries (not mutations) are answered from the response cache when nothing the answer
     // depends on has changed; see `graphql::cache`.
@@ -428,7 +446,14 @@ async fn execute(
             OperationType::Mutation => "mutation",
             OperationType::Subscription => "subscription",
         });
-    let run = run_query(state.clone(), ctx, doc, req);
+    let content = match &deferred {
+        Some(d) => state
+            .content
+            .clone()
+            .with_reads(state.content.reads().with_check(d.check.clone())),
+        None => state.content.clone(),
+    };
+    let run = run_query(state.clone(), ctx, content, doc, req);
     let (status, body) = match cache_key {
         Some(key) => match state.graphql_cache.get_or_run(key, run).await {
             Ok(body) => (StatusCode::OK, body),
@@ -443,6 +468,30 @@ async fn execute(
             }
         },
     };
+    if let Some(deferred) = &deferred {
+        state
+            .metrics
+            .deferred_check(deferred.check.outcome().is_some());
+        match state
+            .known_tokens
+            .settle(state.content.reads(), deferred)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                let e = ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "unknown, revoked or expired credential",
+                );
+                return api_error(media, &e);
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, "checking a credential");
+                let e = ApiError::new(ErrorCode::Internal, "internal error");
+                return api_error(media, &e);
+            }
+        }
+    }
     let mut response = respond_bytes(media, status, body);
     if let Some(op) = operation {
         response
@@ -457,6 +506,7 @@ async fn execute(
 async fn run_query(
     state: AppState,
     ctx: super::context::RequestContext,
+    content: crate::content::Content,
     doc: Option<Arc<ExecutableDocument>>,
     req: GqlRequest,
 ) -> Result<Bytes, Uncached> {
@@ -473,12 +523,7 @@ async fn run_query(
         }
     };
     let anonymous_read = ctx.tenant.anonymous_read();
-    let mut rc = RequestCtx::new(
-        ctx.tenant,
-        ctx.principal,
-        state.content.clone(),
-        anonymous_read,
-    );
+    let mut rc = RequestCtx::new(ctx.tenant, ctx.principal, content, anonymous_read);
     rc.plugins = state.plugins.clone();
     rc.search = Some(state.search.clone());
     rc.media_config = state.media_config.clone();

@@ -37,6 +37,12 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    /// `carried` (with the request's first read) or `alone` (a statement of its own after it).
+    how: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BacklogLabels {
     consumer: String,
     tenant: String,
@@ -55,6 +61,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     backlog: Family<BacklogLabels, Gauge>,
+    deferred_checks: Family<CheckLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -63,6 +70,7 @@ impl Default for Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let backlog = Family::<BacklogLabels, Gauge>::default();
+        let deferred_checks = Family::<CheckLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -74,16 +82,30 @@ impl Default for Metrics {
             "Outbox events a consumer has not applied yet, per tenant",
             backlog.clone(),
         );
+        registry.register(
+            "deferred_token_checks",
+            "Token checks of queries that ran before them (auth.known_tokens), by how they were answered",
+            deferred_checks.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             backlog,
+            deferred_checks,
         }
     }
 }
 
 impl Metrics {
+    /// Counts a deferred token check: answered by the read that `carried` it, or alone.
+    pub fn deferred_check(&self, carried: bool) {
+        let how = if carried { "carried" } else { "alone" };
+        self.deferred_checks
+            .get_or_create(&CheckLabels { how })
+            .inc();
+    }
+
     fn observe(&self, labels: RequestLabels, seconds: f64) {
         self.latency.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();

@@ -38,6 +38,8 @@ pub struct AppState {
     pub graphql: crate::graphql::registry::SchemaRegistry,
     pub tenants: crate::tenancy::TenantCache,
     pub login_limiter: crate::auth::LoginLimiter,
+    /// The fixed facts of API tokens checked here (`auth::KnownTokens`).
+    pub known_tokens: crate::auth::KnownTokens,
     pub graphql_cache: crate::graphql::cache::ResponseCache,
     /// The plugin host; `None` only when its engine could not start (logged at start).
     pub plugins: Option<crate::plugins::PluginHost>,
@@ -65,6 +67,7 @@ impl AppState {
             config.limits.graphql_document_cache_bytes,
         );
         let login_limiter = crate::auth::LoginLimiter::new(&config.auth);
+        let known_tokens = crate::auth::KnownTokens::new(config.auth.known_tokens);
         let graphql_cache = crate::graphql::cache::ResponseCache::new(
             config.limits.graphql_cache_bytes,
             config.limits.graphql_cache_entry_bytes,
@@ -113,6 +116,7 @@ impl AppState {
             graphql,
             tenants: Default::default(),
             login_limiter,
+            known_tokens,
             graphql_cache,
             plugins,
             search,

@@ -144,7 +144,7 @@ pub(crate) async fn get(
         sql.push(" AND d.type = ").bind(t.to_owned());
     }
     // By primary key.
-    sql.plan_by_shape();
+    sql.plan_by_shape().may_carry_check();
     conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
@@ -186,7 +186,8 @@ pub(crate) async fn get_by_slug(
         .push(" AND d.slug = ")
         .bind(slug.to_owned())
         // By a unique key.
-        .plan_by_shape();
+        .plan_by_shape()
+        .may_carry_check();
     conn.row(sql).await?.as_ref().map(doc_from_row).transpose()
 }
 
@@ -210,7 +211,8 @@ pub(crate) async fn get_many(
         sql.push(" AND d.entry_id IN ")
             .bind_list(chunk.iter().cloned())
             // By primary key.
-            .plan_by_shape();
+            .plan_by_shape()
+            .may_carry_check();
         for row in conn.rows(sql).await? {
             out.push(doc_from_row(&row)?);
         }
@@ -1266,7 +1268,7 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
     } else if count_only {
         sql.push("SELECT COUNT(*) AS n FROM entry_docs d");
     } else {
-        sql.push("SELECT ").push(DOC_COLUMNS);
+        sql.push("SELECT ").push(DOC_COLUMNS).may_carry_check();
         for (i, key) in q.sort.iter().enumerate() {
             sql.push(", ")
                 .push(&sort_expr(i, key))

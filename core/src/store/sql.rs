@@ -10,6 +10,7 @@ pub struct Sql {
     text: String,
     values: Vec<Value>,
     shape_plan: bool,
+    carrier: bool,
 }
 
 impl Sql {
@@ -19,6 +20,7 @@ impl Sql {
             text: String::with_capacity(256),
             values: Vec::new(),
             shape_plan: false,
+            carrier: false,
         }
     }
 
@@ -81,6 +83,38 @@ impl Sql {
 
     pub fn is_planned_by_shape(&self) -> bool {
         self.shape_plan
+    }
+
+    /// Marks a plain `SELECT` of content (an entry, a page) that may carry a request's credential
+    /// check as one more column (`store::reads::CredentialCheck`): what it returns is read by
+    /// column name, so a column more changes nothing.
+    pub fn may_carry_check(&mut self) -> &mut Self {
+        self.carrier = true;
+        self
+    }
+
+    pub fn may_carry(&self) -> bool {
+        self.carrier
+    }
+
+    /// Adds `expr AS alias` as the first column of a statement marked with
+    /// [`Self::may_carry_check`], `value` bound where `expr` says `{}`. PostgreSQL only: its
+    /// placeholders are numbered, so a value bound last may be used first. `false` (and nothing
+    /// changed) otherwise.
+    pub fn lead_column(&mut self, expr: &str, value: impl Into<Value>, alias: &str) -> bool {
+        const SELECT: &str = "SELECT ";
+        if !self.carrier
+            || self.backend != DbBackend::Postgres
+            || !self.text.starts_with(SELECT)
+            || self.text[SELECT.len()..].starts_with("DISTINCT")
+        {
+            return false;
+        }
+        self.values.push(value.into());
+        let column = expr.replace("{}", &format!("${}", self.values.len()));
+        self.text
+            .insert_str(SELECT.len(), &format!("{column} AS {alias}, "));
+        true
     }
 
     /// The text and the values, for a driver of its own (`store::pg_reads`).
@@ -335,6 +369,37 @@ mod tests {
             .bind_list(["x", "y"]);
         assert_eq!(lite.sql(), "SELECT 1 WHERE a = ? AND b IN (?, ?)");
         assert_eq!(lite.param_count(), 3);
+    }
+
+    #[test]
+    fn a_lead_column_binds_after_the_rest_and_only_where_marked() {
+        let page = |backend| {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT d.a FROM t d WHERE d.b = ")
+                .bind("x")
+                .push(" LIMIT ")
+                .bind(20i64);
+            sql
+        };
+        let mut unmarked = page(DbBackend::Postgres);
+        assert!(!unmarked.lead_column("f({})", "h", "c"));
+        assert_eq!(unmarked.param_count(), 2);
+        let mut pg = page(DbBackend::Postgres);
+        pg.may_carry_check();
+        assert!(pg.lead_column("f({})", "h", "c"));
+        assert_eq!(
+            pg.sql(),
+            "SELECT f($3) AS c, d.a FROM t d WHERE d.b = $1 LIMIT $2"
+        );
+        assert_eq!(pg.values()[2], Value::from("h"));
+        // `?` placeholders are positional: nothing may go before the others.
+        let mut lite = page(DbBackend::Sqlite);
+        lite.may_carry_check();
+        assert!(!lite.lead_column("f({})", "h", "c"));
+        let mut distinct = Sql::new(DbBackend::Postgres);
+        distinct.push("SELECT DISTINCT a FROM t").may_carry_check();
+        assert!(!distinct.lead_column("f({})", "h", "c"));
+        assert_eq!(distinct.sql(), "SELECT DISTINCT a FROM t");
     }
 
     #[test]

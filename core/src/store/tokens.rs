@@ -92,6 +92,87 @@ pub(crate) async fn find_by_hash(
     Ok(Some((from_row(&row)?, revs)))
 }
 
+/// What the store says of a token when a request's read carries its check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Present and not revoked (expiry is fixed at creation: the caller checks it).
+    Active,
+    Revoked,
+    /// No such token (never was, or its tenant was deleted).
+    Unknown,
+}
+
+/// A token check that travels with the first read of a request able to carry it
+/// ([`Sql::may_carry_check`]), so that on PostgreSQL it costs no round trip of its own and is
+/// answered in the same snapshot as the data. A request whose reads could not carry it (none
+/// returned a row, or none was a plain `SELECT`) checks the token on its own before answering.
+#[derive(Debug)]
+pub struct CredentialCheck {
+    hash: String,
+    /// 0: open; 1: riding on a statement in flight; 2: answered.
+    state: std::sync::atomic::AtomicU8,
+    outcome: std::sync::OnceLock<TokenState>,
+}
+
+const CHECK_COLUMN: &str = "zellige_token_state";
+
+impl CredentialCheck {
+    pub fn new(hash: String) -> Self {
+        CredentialCheck {
+            hash,
+            state: std::sync::atomic::AtomicU8::new(0),
+            outcome: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The answer, once a read brought it.
+    pub fn outcome(&self) -> Option<TokenState> {
+        self.outcome.get().copied()
+    }
+
+    /// Adds the check to `sql` when nothing carries it yet and `sql` can: `true` then, and the
+    /// statement's rows must go to [`Self::settle`].
+    pub(crate) fn board(&self, sql: &mut Sql) -> bool {
+        use std::sync::atomic::Ordering;
+        if !sql.may_carry()
+            || self
+                .state
+                .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return false;
+        }
+        // 1 active, 0 revoked, 2 unknown.
+        let boarded = sql.lead_column(
+            "COALESCE((SELECT CASE WHEN t.revoked_at IS NULL THEN 1 ELSE 0 END \
+             FROM api_tokens t WHERE t.hash = {}), 2)",
+            self.hash.clone(),
+            CHECK_COLUMN,
+        );
+        if !boarded {
+            self.state.store(0, Ordering::Release);
+        }
+        boarded
+    }
+
+    /// Takes the answer from the first row of a statement that carried the check; without a
+    /// row (or on an error) the check is open again for the next statement.
+    pub(crate) fn settle(&self, first: Option<&Row>) {
+        use std::sync::atomic::Ordering;
+        let state = first.and_then(|row| row.try_get::<i32>("", CHECK_COLUMN).ok());
+        let Some(state) = state else {
+            self.state.store(0, Ordering::Release);
+            return;
+        };
+        let _ = self.outcome.set(match state {
+            1 => TokenState::Active,
+            0 => TokenState::Revoked,
+            _ => TokenState::Unknown,
+        });
+        self.state.store(2, Ordering::Release);
+    }
+}
+
 /// The tenant's tokens, newest first (metadata only: the hash never leaves the store).
 pub(crate) async fn list(conn: &impl Fetch, ctx: &TenantCtx) -> Result<Vec<TokenRow>, DbErr> {
     let mut sql = Sql::new(conn.backend());
