@@ -570,7 +570,8 @@ async fn serve(
         http::shutdown_signal().await;
         signal.cancel();
     });
-    http::serve(listener, state, shutdown).await?;
+    http::serve(listener, state.clone(), shutdown).await?;
+    state.content.reads().close().await;
     tracing::info!("stopped");
     Ok(())
 }

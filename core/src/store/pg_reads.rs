@@ -165,6 +165,21 @@ impl PgReads {
         }
     }
 
+    /// Ends the idle connections the way a client leaves (a Terminate message), for a node
+    /// that stops after its last request: dropped, each would show in the server's log as a
+    /// connection reset. A read after this opens new connections.
+    pub(crate) async fn close(&self) {
+        let idle: Vec<Idle> = match self.idle.lists.lock() {
+            Ok(mut lists) => lists.iter_mut().flat_map(std::mem::take).collect(),
+            Err(_) => Vec::new(),
+        };
+        let closing = idle.into_iter().map(|Idle { conn, .. }| async move {
+            // A server that does not answer is not waited for.
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+        });
+        futures::future::join_all(closing).await;
+    }
+
     fn lease(&self, kind: Planning, conn: PgConnection) -> Lease {
         Lease {
             idle: self.idle.clone(),
@@ -576,6 +591,31 @@ mod tests {
             "{e}"
         );
         long.await.expect("join").expect("the long read");
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn closing_ends_the_idle_connections() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let reads = std::sync::Arc::new(pg.reads(4, Duration::from_secs(10)));
+        let (a, b, c) = tokio::join!(
+            reads.rows(sleep(0.05)),
+            reads.rows(sleep(0.05)),
+            reads.rows(select(1))
+        );
+        for r in [a, b, c] {
+            r.expect("read");
+        }
+        assert_eq!(reads.idle_count(), 3);
+        assert_eq!(pg.readers_open().await, 3);
+        reads.close().await;
+        assert_eq!(reads.idle_count(), 0);
+        assert_eq!(pg.readers_settle(0).await, 0, "ended on the server too");
+        // Reads still work afterwards, on a new connection.
+        reads.rows(select(1)).await.expect("read");
+        assert_eq!(pg.readers_open().await, 1);
         pg.drop_database().await;
     }
 }

@@ -122,6 +122,13 @@ impl Reads {
         &self.db
     }
 
+    /// Ends idle read connections as a client leaves (PostgreSQL), for a stopping node.
+    pub async fn close(&self) {
+        if let Readers::Postgres(pg) = &self.readers {
+            pg.close().await;
+        }
+    }
+
     /// Whether a credential check can travel with reads here ([`Self::with_check`]): on
     /// PostgreSQL's read connections, where it saves a round trip. In process (SQLite) a check
     /// of its own costs as little.
