@@ -395,13 +395,12 @@ async fn execute(
     // Without the response cache nothing needs the token's answer before the query runs (the
     // cache's key holds the tenant's sequence read with it), so on PostgreSQL a query of a
     // token this node knows runs at once and its first read brings the check along.
-    let deferred = match is_query
-        && !state.graphql_cache.enabled()
-        && state.content.reads().carries_checks()
-    {
-        true => super::context::resolve_deferred(&state, &headers).await,
-        false => None,
-    };
+    let deferred =
+        if is_query && !state.graphql_cache.enabled() && state.content.reads().carries_checks() {
+            super::context::resolve_deferred(&state, &headers).await
+        } else {
+            None
+        };
     let (ctx, deferred) = match deferred {
         Some(Ok((ctx, deferred))) => (ctx, Some(deferred)),
         Some(Err(e)) => return api_error(media, &e),

@@ -56,8 +56,9 @@ enum Planning {
 #[derive(Debug)]
 struct IdleLists {
     lists: Mutex<[Vec<Idle>; 2]>,
-    /// Kept of each kind; more are closed when they come back (those that finished a cut-off
-    /// statement in the background do so outside a permit).
+    /// Kept idle, both kinds together; more are closed when they come back (those that finished
+    /// a cut-off statement in the background do so outside a permit). With the permits, at most
+    /// this many read connections are open but for a moment.
     max: usize,
     /// How long a cut-off statement may take to finish before its connection is closed.
     finish_within: Duration,
@@ -77,15 +78,27 @@ impl IdleLists {
             .and_then(|mut lists| lists[kind as usize].pop())
     }
 
+    /// Keeps a connection that came back, at most `max` of both kinds together: when full, the
+    /// longest idle of the other kind makes room (so that neither kind is starved of idle
+    /// connections by the other), or, with none, this one is closed.
     fn push(&self, kind: Planning, conn: PgConnection) {
-        if let Ok(mut lists) = self.lists.lock()
-            && lists[kind as usize].len() < self.max
-        {
-            lists[kind as usize].push(Idle {
-                conn,
-                since: Instant::now(),
-            });
+        let Ok(mut lists) = self.lists.lock() else {
+            return;
+        };
+        let mut evicted = None;
+        if lists[0].len() + lists[1].len() >= self.max {
+            let other = &mut lists[1 - kind as usize];
+            if other.is_empty() {
+                return;
+            }
+            evicted = Some(other.remove(0));
         }
+        lists[kind as usize].push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+        drop(lists);
+        drop(evicted);
     }
 }
 
@@ -591,6 +604,23 @@ mod tests {
             "{e}"
         );
         long.await.expect("join").expect("the long read");
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn the_idle_bound_holds_for_both_kinds_together() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let reads = pg.reads(1, Duration::from_secs(10));
+        let mut by_shape = select(1);
+        by_shape.plan_by_shape();
+        reads.rows(select(1)).await.expect("read");
+        assert_eq!(reads.idle_count(), 1);
+        // The other kind's connection takes the place of the one idle longest.
+        reads.rows(by_shape).await.expect("read");
+        assert_eq!(reads.idle_count(), 1);
+        assert_eq!(pg.readers_settle(1).await, 1, "one open");
         pg.drop_database().await;
     }
 
