@@ -11,8 +11,10 @@
 //! A connection idle for `db.ping_idle_after_ms` is pinged before use, and a read that finds
 //! its idle connection closed by the server (a restart, an idle timeout, an operator) runs once
 //! more on a new one: reads are safe to repeat. The connections are read-only
-//! (`default_transaction_read_only`); at most `db.postgres_readers` run statements at once, and
-//! as many of each of the two kinds below may stay open idle.
+//! (`default_transaction_read_only`); at most `db.postgres_readers` are open (a connection
+//! finishing a cut-off statement aside) and run statements at once, each in either of the two
+//! planning modes below. A read that finds none idle takes whichever comes first: one coming
+//! back, or a new one, opened in the background while fewer are open.
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,7 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnAcquireErr, DbErr, QueryResult, RuntimeErr, Value};
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::reads::Row;
 use super::sql::Sql;
@@ -31,9 +33,9 @@ use super::sql::Sql;
 /// Read-only connections to one PostgreSQL database.
 #[derive(Debug)]
 pub(crate) struct PgReads {
-    /// Connect options of each [`Planning`] kind.
+    /// Connect options of each [`Planning`] mode.
     options: [PgConnectOptions; 2],
-    idle: Arc<IdleLists>,
+    idle: Arc<IdleList>,
     /// One permit per statement that may run at once.
     permits: Semaphore,
     ping_after: Duration,
@@ -43,62 +45,114 @@ pub(crate) struct PgReads {
 /// How a connection's statements are planned. PostgreSQL's own choice (`plan_cache_mode =
 /// auto`) kept planning pages anew on every execution (a generic plan's estimate for a range
 /// with a limit looks worse than it is), at two to three times the cost of running them
-/// (bench/README.md); statements planned by their shape ([`Sql::plan_by_shape`]) go to
-/// connections that reuse one generic plan.
-#[derive(Debug, Clone, Copy)]
+/// (bench/README.md); statements planned by their shape ([`Sql::plan_by_shape`]) run where
+/// one generic plan is reused.
+///
+/// The mode is a setting of the connection's session, not of the connection: an idle
+/// connection in the other mode is switched with one `SET` (a round trip) rather than a new
+/// connection opened. Opening one costs a process on the server and an authentication
+/// exchange, which on a busy machine took 0.3–1 s; with connections kept per mode, a request
+/// whose mode had no idle connection waited that long while the other mode's sat idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Planning {
     WithValues = 0,
     ByShape = 1,
 }
 
-/// The idle connections of each [`Planning`] kind, shared with the background tasks that
-/// finish cut-off statements.
+impl Planning {
+    fn of(sql: &Sql) -> Planning {
+        if sql.is_planned_by_shape() {
+            Planning::ByShape
+        } else {
+            Planning::WithValues
+        }
+    }
+
+    fn setting(self) -> &'static str {
+        match self {
+            Planning::WithValues => "auto",
+            Planning::ByShape => "force_generic_plan",
+        }
+    }
+
+    /// Switches a session to this mode.
+    fn set(self) -> &'static str {
+        match self {
+            Planning::WithValues => "SET plan_cache_mode = auto",
+            Planning::ByShape => "SET plan_cache_mode = force_generic_plan",
+        }
+    }
+}
+
+/// An open read connection and its place among the `db.postgres_readers` that may be open.
 #[derive(Debug)]
-struct IdleLists {
-    lists: Mutex<[Vec<Idle>; 2]>,
-    /// Kept idle, both kinds together; more are closed when they come back (those that finished
-    /// a cut-off statement in the background do so outside a permit). With the permits, at most
-    /// this many read connections are open but for a moment.
-    max: usize,
+struct Conn {
+    pg: PgConnection,
+    slot: OwnedSemaphorePermit,
+}
+
+/// The idle connections, shared with the background tasks that open connections and finish
+/// cut-off statements.
+#[derive(Debug)]
+struct IdleList {
+    conns: Mutex<Vec<Idle>>,
+    /// Told of every connection that comes back, for reads waiting on one.
+    returned: Notify,
+    /// One per connection open or being opened, `db.postgres_readers` in all. A connection
+    /// finishing a cut-off statement in the background gives its own up meanwhile (new reads
+    /// need not wait for it) and is closed if none is free when it is done.
+    slots: Arc<Semaphore>,
     /// How long a cut-off statement may take to finish before its connection is closed.
     finish_within: Duration,
 }
 
 #[derive(Debug)]
 struct Idle {
-    conn: PgConnection,
+    conn: Conn,
+    mode: Planning,
     since: Instant,
 }
 
-impl IdleLists {
-    fn pop(&self, kind: Planning) -> Option<Idle> {
-        self.lists
-            .lock()
-            .ok()
-            .and_then(|mut lists| lists[kind as usize].pop())
+impl IdleList {
+    /// The connection returned last in `mode` (the one most likely still warm), else the one
+    /// returned last in the other mode.
+    fn pop(&self, mode: Planning) -> Option<Idle> {
+        let mut conns = self.conns.lock().ok()?;
+        let at = conns
+            .iter()
+            .rposition(|idle| idle.mode == mode)
+            .or_else(|| conns.len().checked_sub(1))?;
+        Some(conns.remove(at))
     }
 
-    /// Keeps a connection that came back, at most `max` of both kinds together: when full, the
-    /// longest idle of the other kind makes room (so that neither kind is starved of idle
-    /// connections by the other), or, with none, this one is closed.
-    fn push(&self, kind: Planning, conn: PgConnection) {
-        let Ok(mut lists) = self.lists.lock() else {
+    fn push(&self, mode: Planning, conn: Conn) {
+        let Ok(mut conns) = self.conns.lock() else {
             return;
         };
-        let mut evicted = None;
-        if lists[0].len() + lists[1].len() >= self.max {
-            let other = &mut lists[1 - kind as usize];
-            if other.is_empty() {
-                return;
-            }
-            evicted = Some(other.remove(0));
-        }
-        lists[kind as usize].push(Idle {
+        conns.push(Idle {
             conn,
+            mode,
             since: Instant::now(),
         });
-        drop(lists);
-        drop(evicted);
+        drop(conns);
+        self.returned.notify_one();
+    }
+}
+
+async fn connect(options: &PgConnectOptions, timeout: Duration) -> Result<PgConnection, DbErr> {
+    tokio::time::timeout(timeout, PgConnection::connect_with(options))
+        .await
+        .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
+}
+
+/// Ends a connection the way a client leaves (a Terminate message) in the background, so that
+/// it does not show as a connection reset in the server's log.
+fn end(conn: PgConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+        });
     }
 }
 
@@ -122,9 +176,10 @@ impl PgReads {
             .options([("plan_cache_mode", "force_generic_plan")]);
         Ok(PgReads {
             options: [options, generic],
-            idle: Arc::new(IdleLists {
-                lists: Mutex::new([Vec::new(), Vec::new()]),
-                max: max.max(1),
+            idle: Arc::new(IdleList {
+                conns: Mutex::new(Vec::new()),
+                returned: Notify::new(),
+                slots: Arc::new(Semaphore::new(max.max(1))),
                 finish_within: acquire_timeout,
             }),
             permits: Semaphore::new(max.max(1)),
@@ -139,11 +194,7 @@ impl PgReads {
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
-        let kind = if sql.is_planned_by_shape() {
-            Planning::ByShape
-        } else {
-            Planning::WithValues
-        };
+        let kind = Planning::of(&sql);
         let (text, values) = sql.into_parts();
         let (conn, reused) = self.checkout(kind).await?;
         // Kept for a second attempt only where one can happen.
@@ -155,9 +206,12 @@ impl PgReads {
                 Ok(rows)
             }
             Err(e) if reused && closed_by_server(&e) => {
-                lease.close();
+                let Some(slot) = lease.close() else {
+                    return Err(query_err(e));
+                };
                 tracing::info!(error = %e, "an idle read connection was closed; reading on a new one");
-                let mut lease = self.lease(kind, self.connect(kind).await?);
+                let pg = connect(&self.options[kind as usize], self.acquire_timeout).await?;
+                let mut lease = self.lease(kind, Conn { pg, slot });
                 let rows = lease
                     .fetch(&text, again.unwrap_or_default())
                     .await
@@ -182,18 +236,18 @@ impl PgReads {
     /// that stops after its last request: dropped, each would show in the server's log as a
     /// connection reset. A read after this opens new connections.
     pub(crate) async fn close(&self) {
-        let idle: Vec<Idle> = match self.idle.lists.lock() {
-            Ok(mut lists) => lists.iter_mut().flat_map(std::mem::take).collect(),
+        let idle: Vec<Idle> = match self.idle.conns.lock() {
+            Ok(mut conns) => std::mem::take(&mut *conns),
             Err(_) => Vec::new(),
         };
         let closing = idle.into_iter().map(|Idle { conn, .. }| async move {
             // A server that does not answer is not waited for.
-            let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.pg.close()).await;
         });
         futures::future::join_all(closing).await;
     }
 
-    fn lease(&self, kind: Planning, conn: PgConnection) -> Lease {
+    fn lease(&self, kind: Planning, conn: Conn) -> Lease {
         Lease {
             idle: self.idle.clone(),
             kind,
@@ -201,40 +255,94 @@ impl PgReads {
         }
     }
 
-    /// An idle connection (pinged if it has been idle long), or a new one; and whether it was
+    /// An idle connection in `mode` (pinged if it has been idle long), one in the other mode
+    /// switched to it, or, with none idle, whichever comes first of a connection coming back
+    /// and a new one (while fewer than `db.postgres_readers` are open); and whether it was
     /// idle.
-    async fn checkout(&self, kind: Planning) -> Result<(PgConnection, bool), DbErr> {
+    ///
+    /// Opening a connection takes a process on the server and an authentication exchange:
+    /// under load it took 0.3–1 s, while a busy connection comes back within a statement's
+    /// time. A connection opened for a read that went on without it is kept idle.
+    async fn checkout(&self, mode: Planning) -> Result<(Conn, bool), DbErr> {
+        let deadline = tokio::time::Instant::now() + self.acquire_timeout;
+        let mut opening = None;
         loop {
-            let Some(Idle { mut conn, since }) = self.idle.pop(kind) else {
-                return Ok((self.connect(kind).await?, false));
-            };
-            if since.elapsed() < self.ping_after {
-                return Ok((conn, true));
+            // Listening before looking: a connection coming back in between is not missed.
+            let returned = self.idle.returned.notified();
+            if let Some(Idle {
+                mut conn,
+                mode: was,
+                since,
+            }) = self.idle.pop(mode)
+            {
+                let ready = if was != mode {
+                    // The `SET` is a round trip as the ping is.
+                    sqlx::raw_sql(mode.set())
+                        .execute(&mut conn.pg)
+                        .await
+                        .is_ok()
+                } else {
+                    since.elapsed() < self.ping_after || conn.pg.ping().await.is_ok()
+                };
+                if ready {
+                    return Ok((conn, true));
+                }
+                // Closed while idle: dropped here, the next one is tried.
+                continue;
             }
-            if conn.ping().await.is_ok() {
-                return Ok((conn, true));
+            if opening.is_none()
+                && let Ok(slot) = self.idle.slots.clone().try_acquire_owned()
+            {
+                opening = Some(self.open(mode, slot));
             }
-            // Closed while idle: dropped here, the next one is tried.
+            match opening.as_mut() {
+                Some(new) => tokio::select! {
+                    opened = new => {
+                        return match opened {
+                            Ok(opened) => opened.map(|conn| (conn, false)),
+                            Err(_) => Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
+                        };
+                    }
+                    () = returned => {}
+                },
+                // All open: one comes back, or one is closed and its slot is taken (looked for
+                // again every few milliseconds).
+                None => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+                    }
+                    let wait =
+                        deadline.min(tokio::time::Instant::now() + Duration::from_millis(20));
+                    let _ = tokio::time::timeout_at(wait, returned).await;
+                }
+            }
         }
     }
 
-    async fn connect(&self, kind: Planning) -> Result<PgConnection, DbErr> {
-        tokio::time::timeout(
-            self.acquire_timeout,
-            PgConnection::connect_with(&self.options[kind as usize]),
-        )
-        .await
-        .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
-        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(e.into())))
+    /// Opens a connection in the background: to the read that asked for it, or, when that read
+    /// went on with one that came back first, to the idle list.
+    fn open(
+        &self,
+        mode: Planning,
+        slot: OwnedSemaphorePermit,
+    ) -> oneshot::Receiver<Result<Conn, DbErr>> {
+        let (tx, rx) = oneshot::channel();
+        let options = self.options[mode as usize].clone();
+        let (idle, timeout) = (self.idle.clone(), self.acquire_timeout);
+        tracing::debug!(mode = mode.setting(), "opening a read connection");
+        tokio::spawn(async move {
+            let opened = connect(&options, timeout).await.map(|pg| Conn { pg, slot });
+            if let Err(Ok(conn)) = tx.send(opened) {
+                idle.push(mode, conn);
+            }
+        });
+        rx
     }
 
     /// Connections open and idle now.
     #[cfg(test)]
     pub(crate) fn idle_count(&self) -> usize {
-        self.idle
-            .lists
-            .lock()
-            .map_or(0, |lists| lists.iter().map(Vec::len).sum())
+        self.idle.conns.lock().map_or(0, |conns| conns.len())
     }
 }
 
@@ -242,9 +350,9 @@ impl PgReads {
 /// [`Lease::close`] (the statement was cut off), it finishes the exchange in the background and
 /// then goes back to the idle list.
 struct Lease {
-    idle: Arc<IdleLists>,
+    idle: Arc<IdleList>,
     kind: Planning,
-    conn: Option<PgConnection>,
+    conn: Option<Conn>,
 }
 
 impl Lease {
@@ -253,7 +361,7 @@ impl Lease {
             return Err(sqlx::Error::PoolClosed);
         };
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), SqlxValues(Values(values)))
-            .fetch_all(conn)
+            .fetch_all(&mut conn.pg)
             .await?;
         Ok(rows
             .into_iter()
@@ -267,16 +375,21 @@ impl Lease {
         }
     }
 
-    fn close(mut self) {
-        self.conn.take();
+    /// Closes the connection; its slot, for a new one.
+    fn close(mut self) -> Option<OwnedSemaphorePermit> {
+        self.conn.take().map(|Conn { pg, slot }| {
+            drop(pg);
+            slot
+        })
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(Conn { pg: mut conn, slot }) = self.conn.take() else {
             return;
         };
+        drop(slot);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -284,7 +397,10 @@ impl Drop for Lease {
         // The ping waits for the rest of the cut-off statement's answer, then its own.
         runtime.spawn(async move {
             if let Ok(Ok(())) = tokio::time::timeout(idle.finish_within, conn.ping()).await {
-                idle.push(kind, conn);
+                match idle.slots.clone().try_acquire_owned() {
+                    Ok(slot) => idle.push(kind, Conn { pg: conn, slot }),
+                    Err(_) => end(conn),
+                }
             }
         });
     }
@@ -457,9 +573,9 @@ mod tests {
             assert_eq!(rows[0].try_get::<String>("", "m").expect("m"), want);
             assert_eq!(rows[0].try_get::<String>("", "ro").expect("ro"), "on");
         }
-        // One idle connection of each kind, each reused.
-        assert_eq!(reads.idle_count(), 2);
-        assert_eq!(pg.readers_open().await, 2);
+        // One connection, switched from one mode to the other and back.
+        assert_eq!(reads.idle_count(), 1);
+        assert_eq!(pg.readers_open().await, 1);
         pg.drop_database().await;
     }
 
@@ -608,19 +724,168 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_idle_bound_holds_for_both_kinds_together() {
+    async fn a_read_prefers_an_idle_connection_in_its_mode_and_never_opens_one_while_any_is_idle() {
         let Some(pg) = TestPg::new().await else {
             return;
         };
-        let reads = pg.reads(1, Duration::from_secs(10));
-        let mut by_shape = select(1);
-        by_shape.plan_by_shape();
+        let reads = std::sync::Arc::new(pg.reads(4, Duration::from_secs(10)));
+        let mode_of = |rows: &[Row]| rows[0].try_get::<String>("", "m").expect("m");
+        let mode = |by_shape: bool| {
+            let mut sql = Sql::new(DbBackend::Postgres);
+            sql.push("SELECT current_setting('plan_cache_mode') AS m, pg_backend_pid() AS pid");
+            if by_shape {
+                sql.plan_by_shape();
+            }
+            sql
+        };
+        let pid_of = |rows: &[Row]| rows[0].try_get::<i32>("", "pid").expect("pid");
+        // Two connections open at once, one left in each mode.
+        let (a, b) = tokio::join!(reads.rows(sleep(0.05)), async {
+            let mut slow = sleep(0.05);
+            slow.plan_by_shape();
+            reads.rows(slow).await
+        });
+        a.expect("read");
+        b.expect("read");
+        assert_eq!(reads.idle_count(), 2);
+        // Each mode finds its own connection, whichever came back last.
+        let shaped = reads.rows(mode(true)).await.expect("read");
+        assert_eq!(mode_of(&shaped), "force_generic_plan");
+        let valued = reads.rows(mode(false)).await.expect("read");
+        assert_eq!(mode_of(&valued), "auto");
+        assert_ne!(pid_of(&shaped), pid_of(&valued));
+        for _ in 0..3 {
+            assert_eq!(
+                pid_of(&reads.rows(mode(true)).await.expect("read")),
+                pid_of(&shaped)
+            );
+            assert_eq!(
+                pid_of(&reads.rows(mode(false)).await.expect("read")),
+                pid_of(&valued)
+            );
+        }
+        // Four reads of one mode at once: the idle connection of the other mode is switched
+        // to it, and only two more are opened (four reads, four connections).
+        let shaped_reads = (0..4).map(|_| {
+            let reads = reads.clone();
+            async move {
+                let mut sql = mode(true);
+                sql.push(" FROM pg_sleep(0.05)");
+                reads.rows(sql).await
+            }
+        });
+        for rows in futures::future::join_all(shaped_reads).await {
+            assert_eq!(mode_of(&rows.expect("read")), "force_generic_plan");
+        }
+        assert_eq!(pg.readers_settle(4).await, 4);
+        assert_eq!(reads.idle_count(), 4);
+        // A switched connection still plans its own statements as asked: back to `auto`.
+        let rows = reads.rows(mode(false)).await.expect("read");
+        assert_eq!(mode_of(&rows), "auto");
+        assert_eq!(pg.readers_open().await, 4, "no connection opened");
+        pg.drop_database().await;
+    }
+
+    /// A TCP proxy to the test server that lets each new connection through only after
+    /// `delay`, as a busy server's connection setup takes; the URL through it, and the count
+    /// of connections it accepted.
+    async fn slow_to_connect(
+        url: &str,
+        delay: Duration,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = accepted.clone();
+        let mut through = url::Url::parse(url).expect("url");
+        let target = format!(
+            "{}:{}",
+            through.host_str().expect("host"),
+            through.port().unwrap_or(5432)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let target = target.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        through.set_host(Some("127.0.0.1")).expect("host");
+        through.set_port(Some(port)).expect("port");
+        (through.to_string(), accepted)
+    }
+
+    #[tokio::test]
+    async fn a_read_takes_a_connection_coming_back_before_a_slow_new_one() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let (url, accepted) = slow_to_connect(&pg.url, Duration::from_millis(800)).await;
+        let reads = std::sync::Arc::new(
+            PgReads::new(&url, 4, Duration::from_secs(10), Duration::from_secs(10))
+                .expect("options"),
+        );
+        reads.rows(select(1)).await.expect("first read");
+        assert_eq!(reads.idle_count(), 1);
+        // The one connection is busy for 200 ms; a read arriving meanwhile starts opening a
+        // second (800 ms) and goes on with the first as soon as it comes back.
+        let busy = tokio::spawn({
+            let reads = reads.clone();
+            async move { reads.rows(sleep(0.2)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = Instant::now();
         reads.rows(select(1)).await.expect("read");
-        assert_eq!(reads.idle_count(), 1);
-        // The other kind's connection takes the place of the one idle longest.
-        reads.rows(by_shape).await.expect("read");
-        assert_eq!(reads.idle_count(), 1);
-        assert_eq!(pg.readers_settle(1).await, 1, "one open");
+        let waited = started.elapsed();
+        busy.await.expect("join").expect("busy read");
+        assert!(
+            waited < Duration::from_millis(600),
+            "waited {waited:?} for a connection"
+        );
+        // The connection opened for it is not lost: it joins the idle list when it is ready.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(reads.idle_count(), 2);
+        assert_eq!(pg.readers_settle(2).await, 2);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn reads_waiting_on_slow_connections_open_no_more_than_the_bound() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let (url, accepted) = slow_to_connect(&pg.url, Duration::from_millis(300)).await;
+        let reads = std::sync::Arc::new(
+            PgReads::new(&url, 4, Duration::from_secs(10), Duration::from_secs(10))
+                .expect("options"),
+        );
+        reads.rows(select(1)).await.expect("first read");
+        // Sixteen clients reading at once and again: while the connections after the first are
+        // being opened, reads keep finding none idle (the one open comes back and goes again).
+        let clients = (0..16).map(|_| {
+            let reads = reads.clone();
+            async move {
+                for _ in 0..20 {
+                    reads.rows(select(1)).await.expect("read");
+                }
+            }
+        });
+        futures::future::join_all(clients).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            accepted.load(std::sync::atomic::Ordering::SeqCst) <= 4,
+            "{} connections opened for at most 4",
+            accepted.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        assert!(pg.readers_open().await <= 4);
         pg.drop_database().await;
     }
 
