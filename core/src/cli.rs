@@ -563,6 +563,16 @@ async fn serve(
         }
         println!("  health:  http://{addr}/healthz   readiness: http://{addr}/readyz");
     }
+    match state
+        .content
+        .reads()
+        .warm(config.db.postgres_readers_warm)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(connections = n, "read connections opened"),
+        Err(e) => tracing::warn!(error = %e, "opening read connections ahead; opened on demand"),
+    }
     tracing::info!(%addr, "listening");
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();

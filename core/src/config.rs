@@ -372,6 +372,10 @@ pub struct DbConfig {
     /// PostgreSQL: connections of the request path's reads, opened on demand beside the pool
     /// (`store::pg_reads`); 0 reads through the pool.
     pub postgres_readers: usize,
+    /// PostgreSQL: of those, how many `serve` opens before it listens. Opened on demand
+    /// instead, a cold node's first burst of requests waits for them (0.3–1 s each on a loaded
+    /// machine).
+    pub postgres_readers_warm: usize,
 }
 
 /// Every size, count and time limit the server enforces. Defaults follow the SPEC.
@@ -486,6 +490,7 @@ impl Default for DbConfig {
             sqlite_readers: 8,
             sqlite_reader_cache_kib: 16_384,
             postgres_readers: 16,
+            postgres_readers_warm: 16,
         }
     }
 }

@@ -232,6 +232,34 @@ impl PgReads {
         }
     }
 
+    /// Opens up to `n` connections (as many as are free of the bound), in the mode of most
+    /// request reads, ahead of the first requests; how many. An error only when none opened.
+    pub(crate) async fn warm(&self, n: usize) -> Result<usize, DbErr> {
+        let mode = Planning::ByShape;
+        let options = &self.options[mode as usize];
+        let opening: Vec<_> = (0..n)
+            .map_while(|_| self.idle.slots.clone().try_acquire_owned().ok())
+            .map(|slot| async move {
+                let pg = connect(options, self.acquire_timeout).await?;
+                Ok::<_, DbErr>(Conn { pg, slot })
+            })
+            .collect();
+        let (mut opened, mut failed) = (0, None);
+        for conn in futures::future::join_all(opening).await {
+            match conn {
+                Ok(conn) => {
+                    self.idle.push(mode, conn);
+                    opened += 1;
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        match failed {
+            Some(e) if opened == 0 => Err(e),
+            _ => Ok(opened),
+        }
+    }
+
     /// Ends the idle connections the way a client leaves (a Terminate message), for a node
     /// that stops after its last request: dropped, each would show in the server's log as a
     /// connection reset. A read after this opens new connections.
@@ -886,6 +914,38 @@ mod tests {
             accepted.load(std::sync::atomic::Ordering::SeqCst)
         );
         assert!(pg.readers_open().await <= 4);
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn warming_opens_connections_ahead_within_the_bound() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        let reads = pg.reads(4, Duration::from_secs(10));
+        assert_eq!(
+            reads.warm(6).await.expect("warm"),
+            4,
+            "no more than the bound"
+        );
+        assert_eq!(reads.idle_count(), 4);
+        assert_eq!(pg.readers_open().await, 4);
+        // Reads of both modes use them; none is opened.
+        let mut by_shape = select(1);
+        by_shape.plan_by_shape();
+        reads.rows(by_shape).await.expect("read");
+        reads.rows(select(1)).await.expect("read");
+        assert_eq!(pg.readers_open().await, 4);
+        assert_eq!(reads.warm(2).await.expect("warm"), 0, "all open already");
+        // A server that refuses: the error, since none opened.
+        let refused = PgReads::new(
+            "postgres://nobody:wrong@127.0.0.1:1/none",
+            2,
+            Duration::from_secs(10),
+            Duration::from_secs(2),
+        )
+        .expect("options");
+        assert!(refused.warm(2).await.is_err());
         pg.drop_database().await;
     }
 

@@ -122,6 +122,14 @@ impl Reads {
         &self.db
     }
 
+    /// Opens up to `n` read connections ahead of the first requests (PostgreSQL); how many.
+    pub async fn warm(&self, n: usize) -> Result<usize, sea_orm::DbErr> {
+        match &self.readers {
+            Readers::Postgres(pg) => pg.warm(n).await,
+            _ => Ok(0),
+        }
+    }
+
     /// Ends idle read connections as a client leaves (PostgreSQL), for a stopping node.
     pub async fn close(&self) {
         if let Readers::Postgres(pg) = &self.readers {
