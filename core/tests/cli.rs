@@ -616,18 +616,29 @@ async fn search_index_survives_kill_9_in_the_middle_of_a_batch() {
         let mut server = serve(&env);
         wait_until("first pass", Box::new(|p, l| p > 0 && p == l)).await;
         // Thousands of events while the server runs; kill it once it is part-way through.
+        // Watched while the import runs: after it, an indexer that kept pace may be done
+        // before a look finds it part-way.
         let file = t.config.data_dir.join("more.jsonl");
         let lines = zellige::demo::synthetic(1_000, 500, 2_500);
         write_lines(&file, &lines);
-        run_ok(
-            zellige(&env)
-                .args(["import", "--tenant", "marrakech-safi"])
-                .arg(&file),
-        );
+        let import = zellige(&env)
+            .args(["import", "--tenant", "marrakech-safi"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn import");
         let (before, _) = wait_until("indexing", Box::new(|p, l| p > 1 && p < l)).await;
         server.kill().expect("SIGKILL");
         server.wait().expect("reap");
-        let (at_kill, total_events) = (position().await, latest().await);
+        let at_kill = position().await;
+        let imported = import.wait_with_output().expect("import");
+        assert!(
+            imported.status.success(),
+            "import: {}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        let total_events = latest().await;
         assert!(
             at_kill < total_events,
             "killed before the end: {before} → {at_kill} of {total_events}"
