@@ -573,6 +573,11 @@ async fn serve(
         Ok(n) => tracing::info!(connections = n, "read connections opened"),
         Err(e) => tracing::warn!(error = %e, "opening read connections ahead; opened on demand"),
     }
+    match crate::store::db::warm(&state.db, config.db.postgres_pool_warm).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(connections = n, "pool connections opened"),
+        Err(e) => tracing::warn!(error = %e, "opening pool connections ahead; opened on demand"),
+    }
     tracing::info!(%addr, "listening");
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();

@@ -376,6 +376,10 @@ pub struct DbConfig {
     /// instead, a cold node's first burst of requests waits for them (0.3–1 s each on a loaded
     /// machine).
     pub postgres_readers_warm: usize,
+    /// PostgreSQL: connections of the pool `serve` opens before it listens (at most
+    /// `max_connections`). Opened on demand instead, the background workers opened several at
+    /// once under load, and requests stalled meanwhile.
+    pub postgres_pool_warm: usize,
 }
 
 /// Every size, count and time limit the server enforces. Defaults follow the SPEC.
@@ -491,6 +495,7 @@ impl Default for DbConfig {
             sqlite_reader_cache_kib: 16_384,
             postgres_readers: 16,
             postgres_readers_warm: 16,
+            postgres_pool_warm: 16,
         }
     }
 }

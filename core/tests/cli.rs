@@ -559,15 +559,38 @@ async fn the_demo_over_a_database_that_has_it_issues_new_credentials_and_keeps_t
     });
 }
 
+/// A `zellige serve` process, killed when dropped: a test that fails part-way leaves no server
+/// behind (its indexer went on polling the database).
+struct Server(std::process::Child);
+
+impl Server {
+    /// SIGKILL, and the process reaped.
+    fn kill(&mut self) {
+        self.0.kill().expect("SIGKILL");
+        self.0.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `zellige serve` on the test database with a fast indexer.
-fn serve(env: &[(String, String)]) -> std::process::Child {
-    zellige(env)
-        .env("ZELLIGE_SEARCH_INTERVAL_MS", "20")
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve")
+fn serve(env: &[(String, String)]) -> Server {
+    Server(
+        zellige(env)
+            .env("ZELLIGE_SEARCH_INTERVAL_MS", "20")
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve"),
+    )
 }
 
 #[tokio::test]
@@ -629,8 +652,7 @@ async fn search_index_survives_kill_9_in_the_middle_of_a_batch() {
             .spawn()
             .expect("spawn import");
         let (before, _) = wait_until("indexing", Box::new(|p, l| p > 1 && p < l)).await;
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         let at_kill = position().await;
         let imported = import.wait_with_output().expect("import");
         assert!(
@@ -646,8 +668,7 @@ async fn search_index_survives_kill_9_in_the_middle_of_a_batch() {
         // A new process picks up from the last committed position and converges.
         let mut server = serve(&env);
         wait_until("recovery", Box::new(|p, l| p == l)).await;
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         let published = t.count("entry_docs WHERE stage = 1").await;
         let results = search
             .backend()
@@ -742,12 +763,10 @@ async fn a_schedule_due_while_the_server_was_stopped_fires_once_at_start() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // A second start changes nothing: it fired once.
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         let mut server = serve(&env);
         tokio::time::sleep(Duration::from_millis(1_500)).await;
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         let events = zellige::store::outbox::read(&t.db, &ctx, 0, 1_000)
             .await
             .expect("outbox");
@@ -849,8 +868,7 @@ async fn webhook_deliveries_pending_at_kill_9_are_delivered_after_restart() {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         let at_kill = count(&got);
         assert!(
             at_kill < total,
@@ -866,8 +884,7 @@ async fn webhook_deliveries_pending_at_kill_9_are_delivered_after_restart() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        server.kill().expect("SIGKILL");
-        server.wait().expect("reap");
+        server.kill();
         assert_eq!(count(&got), total, "every event, none lost");
     });
 }

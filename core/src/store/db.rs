@@ -56,6 +56,26 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     }
 }
 
+/// Opens up to `n` of the PostgreSQL pool's connections ahead of the first requests; how many
+/// (SQLite: none). The pool opens them on demand, and the background workers, which bunch up
+/// under load, then opened several at once: requests stalled for up to a second while they did
+/// (bench/README.md). They stay while in use, up to the pool's idle timeout.
+pub async fn warm(db: &DatabaseConnection, n: usize) -> Result<usize, sea_orm::DbErr> {
+    if n == 0 || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(0);
+    }
+    let pool = db.get_postgres_connection_pool();
+    let n = n.min(pool.options().get_max_connections() as usize);
+    let held = futures::future::join_all((0..n).map(|_| pool.acquire())).await;
+    let opened = held.iter().filter(|c| c.is_ok()).count();
+    match held.into_iter().find_map(Result::err) {
+        Some(e) if opened == 0 => Err(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+            e.into(),
+        ))),
+        _ => Ok(opened),
+    }
+}
+
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying migrations")

@@ -950,6 +950,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_pool_is_opened_ahead_too() {
+        let Some(pg) = TestPg::new().await else {
+            return;
+        };
+        assert_eq!(crate::store::db::warm(&pg.pool, 3).await.expect("warm"), 3);
+        let mut sql = Sql::new(DbBackend::Postgres);
+        sql.push("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = ")
+            .bind(pg.name.clone())
+            .push(" AND application_name <> ")
+            .bind(APPLICATION_NAME);
+        let open: i64 = pg.pool.rows(sql).await.expect("count")[0]
+            .try_get("", "n")
+            .expect("n");
+        assert!(open >= 3, "{open} pool connections open");
+        pg.drop_database().await;
+    }
+
+    #[tokio::test]
     async fn closing_ends_the_idle_connections() {
         let Some(pg) = TestPg::new().await else {
             return;
