@@ -218,6 +218,9 @@ pub struct PageArgs {
     pub locale: Option<String>,
     /// Only entries this account created: an author reads its own drafts only.
     pub owner: Option<String>,
+    /// The answer will not say whether there are more pages (a GraphQL selection without
+    /// `pageInfo`): the row past the page, read only to know that, is not read.
+    pub without_page_info: bool,
 }
 
 /// Most groups an aggregate answers.
@@ -397,7 +400,7 @@ impl Content {
             after,
             until,
             owner: args.owner.clone(),
-            limit: size + 1,
+            limit: size + u64::from(!args.without_page_info),
             backward,
             compound: None,
         };

@@ -164,6 +164,7 @@ pub fn aggregate_field(ct: &ContentType, names: &TypeNames, groupable_fields: bo
                     before: None,
                     locale: Some(locale),
                     owner,
+                    without_page_info: false,
                 };
                 Ok(Some(FieldValue::owned_any(AggregateView {
                     entry_type: ty,

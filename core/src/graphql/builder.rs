@@ -510,7 +510,7 @@ fn content_field(type_name: &str, f: &FieldDef, limits: &GraphqlLimits) -> Field
 }
 
 /// The list fields of a tenant's schema with the items each yields without `first`, for the
-/// cost check (`checks::Gate`).
+/// cost check (`checks::GatedSchema`).
 fn list_fields(model: &TenantModel, limits: &GraphqlLimits) -> super::checks::ListFields {
     let mut lists = super::checks::ListFields::new();
     for ct in &model.types {
@@ -1045,6 +1045,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                 .filter(|f| nodes.field(f).exists() || edges.field(f).exists())
                 .cloned()
                 .collect();
+            let without_page_info = !look.field("pageInfo").exists();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
                 let stage = stage_arg(&ctx)?;
@@ -1088,6 +1089,7 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
                     before: arg_string(&ctx, "before")?,
                     locale: Some(locale.clone()),
                     owner,
+                    without_page_info,
                 };
                 let page = rc
                     .content
@@ -1534,8 +1536,11 @@ fn entry_changed() -> SubscriptionField {
     .description("Entry changes of this tenant from now on (created, updated, published, unpublished, deleted); published-content readers get publish, unpublish and delete events only.")
 }
 
-/// Builds the schema of one tenant.
-pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schema, SchemaError> {
+/// Builds the schema of one tenant, behind the checks of its limits.
+pub fn build_schema(
+    model: &TenantModel,
+    limits: &GraphqlLimits,
+) -> Result<super::checks::GatedSchema, SchemaError> {
     let has_types = !model.types.is_empty();
     let mut builder = Schema::build(
         "Query",
@@ -1641,16 +1646,15 @@ pub fn build_schema(model: &TenantModel, limits: &GraphqlLimits) -> Result<Schem
     if has_types {
         builder = builder.register(mutation);
     }
-    // The limits proper are checked before execution (`checks::Gate`, for every transport);
-    // this is a safety net deep enough for the standard introspection query.
-    builder = builder
-        .extension(super::checks::Gate::new(
-            limits.clone(),
-            list_fields(model, limits),
-        ))
-        .limit_depth(limits.depth.max(limits.introspection_depth) + 2);
+    // The limits proper are checked before execution (`checks::GatedSchema`, for every
+    // transport); this is a safety net deep enough for the standard introspection query.
+    builder = builder.limit_depth(limits.depth.max(limits.introspection_depth) + 2);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    builder.finish()
+    Ok(super::checks::GatedSchema::new(
+        builder.finish()?,
+        limits.clone(),
+        list_fields(model, limits),
+    ))
 }

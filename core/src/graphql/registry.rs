@@ -5,15 +5,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use async_graphql::dynamic::Schema;
-
 use super::builder::{GraphqlLimits, build_schema};
+use super::checks::GatedSchema;
 use super::documents::{Checked, Documents};
 use crate::content::{Content, ContentError};
 use crate::tenancy::TenantCtx;
 
 /// tenant id → (schema version, schema).
-type Schemas = HashMap<String, (i64, Arc<Schema>)>;
+type Schemas = HashMap<String, (i64, Arc<GatedSchema>)>;
 
 #[derive(Clone)]
 pub struct SchemaRegistry {
@@ -37,7 +36,7 @@ impl SchemaRegistry {
         }
     }
 
-    fn cached(&self, ctx: &TenantCtx) -> Option<Arc<Schema>> {
+    fn cached(&self, ctx: &TenantCtx) -> Option<Arc<GatedSchema>> {
         let map = self.schemas.read().ok()?;
         let (version, schema) = map.get(ctx.id())?;
         (*version >= ctx.schema_version()).then(|| schema.clone())
@@ -54,7 +53,7 @@ impl SchemaRegistry {
         &self,
         content: &Content,
         ctx: &TenantCtx,
-    ) -> Result<Arc<Schema>, ContentError> {
+    ) -> Result<Arc<GatedSchema>, ContentError> {
         if let Some(schema) = self.cached(ctx) {
             return Ok(schema);
         }

@@ -202,6 +202,7 @@ impl CallState {
             before: None,
             locale: Some(locale.clone()),
             owner: None,
+            without_page_info: false,
         };
         let content = &env.content;
         let model = content.model(&env.tenant).await.map_err(unavailable)?;

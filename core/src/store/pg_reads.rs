@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
-use sea_orm::{ConnAcquireErr, DbErr, QueryResult, RuntimeErr, Value};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, Value};
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
@@ -391,10 +391,7 @@ impl Lease {
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(text), SqlxValues(Values(values)))
             .fetch_all(&mut conn.pg)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| Row::Orm(QueryResult::from(row)))
-            .collect())
+        Ok(rows.into_iter().map(Row::Pg).collect())
     }
 
     fn give_back(mut self) {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::Value as Cell;
+use sea_orm::sqlx::{self, postgres::PgRow};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, RuntimeErr, TryGetable, Value};
 
 use super::Db;
@@ -413,10 +414,13 @@ fn db_err(e: rusqlite::Error) -> DbErr {
     DbErr::Query(RuntimeErr::Internal(format!("sqlite read: {e}")))
 }
 
-/// One result row, from either path.
+/// One result row, from any path.
 pub enum Row {
     Orm(QueryResult),
     Sqlite(SqliteRow),
+    /// A row of a PostgreSQL read connection, decoded straight from the driver's row: the
+    /// pool's wrapper formats each column name and copies each text on every access.
+    Pg(PgRow),
 }
 
 pub struct SqliteRow {
@@ -440,6 +444,7 @@ impl Row {
     pub fn try_get<T: FromCell>(&self, pre: &str, col: &str) -> Result<T, DbErr> {
         match self {
             Row::Orm(row) => row.try_get(pre, col),
+            Row::Pg(row) => pg_get(row, col),
             Row::Sqlite(row) => {
                 let cell = row.cell(col)?;
                 T::from_cell(cell)
@@ -453,6 +458,7 @@ impl Row {
     pub fn text(&self, col: &str) -> Result<std::borrow::Cow<'_, str>, DbErr> {
         match self {
             Row::Orm(row) => row.try_get::<String>("", col).map(std::borrow::Cow::Owned),
+            Row::Pg(row) => pg_get::<&str>(row, col).map(std::borrow::Cow::Borrowed),
             Row::Sqlite(row) => match row.cell(col)? {
                 Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(s)),
                 cell => Err(DbErr::Type(format!("column {col}: unexpected {cell:?}"))),
@@ -461,8 +467,19 @@ impl Row {
     }
 }
 
-/// A Rust type a SQLite value converts to, beside its sea-orm conversion.
-pub trait FromCell: TryGetable + Sized {
+fn pg_get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, DbErr>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    use sqlx::Row as _;
+    row.try_get(col)
+        .map_err(|e| DbErr::Type(format!("column {col}: {e}")))
+}
+
+/// A Rust type a SQLite value converts to, beside its sea-orm and PostgreSQL conversions.
+pub trait FromCell:
+    TryGetable + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Sized
+{
     fn from_cell(cell: &Cell) -> Option<Self>;
 }
 

@@ -322,6 +322,7 @@ async fn list_entries(
         before: None,
         locale: q.locale,
         owner,
+        without_page_info: false,
     };
     let page = state
         .content
