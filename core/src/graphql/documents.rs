@@ -3,8 +3,8 @@
 //! graphql's own parser took 40 µs, a tenth of a search request), so this saves little more
 //! than the limit check now, and turning it off costs little. Only the parse and the static
 //! limit check are kept: validation against the tenant's schema, the check with variables
-//! (`checks::GatedSchema`) and execution still run for every request, and nothing here depends on a
-//! tenant or on the data, so no write ever needs to retire an entry.
+//! (`checks::GatedSchema`) and execution still run for every request, and nothing here depends
+//! on a tenant or on the data, so no write ever needs to retire an entry.
 
 use std::sync::Arc;
 
