@@ -506,15 +506,25 @@ mod tests {
             PgReads::new(&self.url, max, ping_after, Duration::from_millis(300)).expect("options")
         }
 
-        /// Backends of the read connections to this database.
-        async fn readers_open(&self) -> i64 {
+        /// Backends connected to this database: the read connections' (`readers`) or the
+        /// others' (the pool's).
+        async fn backends(&self, readers: bool) -> i64 {
             let mut sql = Sql::new(DbBackend::Postgres);
             sql.push("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = ")
                 .bind(self.name.clone())
-                .push(" AND application_name = ")
+                .push(if readers {
+                    " AND application_name = "
+                } else {
+                    " AND application_name <> "
+                })
                 .bind(APPLICATION_NAME);
             let rows = self.pool.rows(sql).await.expect("pg_stat_activity");
             rows[0].try_get("", "n").expect("n")
+        }
+
+        /// Backends of the read connections to this database.
+        async fn readers_open(&self) -> i64 {
+            self.backends(true).await
         }
 
         /// Waits (up to two seconds) until `n` read connections are open; the count then.
@@ -952,14 +962,7 @@ mod tests {
             return;
         };
         assert_eq!(crate::store::db::warm(&pg.pool, 3).await.expect("warm"), 3);
-        let mut sql = Sql::new(DbBackend::Postgres);
-        sql.push("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = ")
-            .bind(pg.name.clone())
-            .push(" AND application_name <> ")
-            .bind(APPLICATION_NAME);
-        let open: i64 = pg.pool.rows(sql).await.expect("count")[0]
-            .try_get("", "n")
-            .expect("n");
+        let open = pg.backends(false).await;
         assert!(open >= 3, "{open} pool connections open");
         pg.drop_database().await;
     }
