@@ -442,6 +442,10 @@ pub struct Limits {
     /// text), bytes; 0 turns it off. Answers are not kept, only the parse: see
     /// `graphql::documents`.
     pub graphql_document_cache_bytes: u64,
+    /// GraphQL: answer plain pages (`{ articles(…) { nodes { id title } } }`) from the page read
+    /// without the executor's per-field resolution (`graphql::direct`); the answers are the
+    /// same either way.
+    pub graphql_direct_pages: bool,
     /// `search`: most words in one query (each word is a term, its variants and, when few
     /// entries match, a typo-tolerant walk of the term dictionary).
     pub search_words: usize,
@@ -527,6 +531,7 @@ impl Default for Limits {
             graphql_cache_bytes: 32 * 1024 * 1024,
             graphql_cache_entry_bytes: 512 * 1024,
             graphql_document_cache_bytes: 8 * 1024 * 1024,
+            graphql_direct_pages: true,
             search_words: 10,
             search_query_chars: 200,
         }
@@ -594,6 +599,7 @@ impl Config {
             reference_first_max: self.limits.graphql_reference_first_max,
             search_words: self.limits.search_words,
             search_query_chars: self.limits.search_query_chars,
+            direct_pages: self.limits.graphql_direct_pages,
         }
     }
 

@@ -83,8 +83,17 @@ impl TestApp {
 
     /// A second server on the same database as `self` (another node).
     pub async fn another_node(&self) -> anyhow::Result<TestApp> {
+        self.another_node_with(|_| {}).await
+    }
+
+    /// Another node, with adjusted configuration.
+    pub async fn another_node_with(
+        &self,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestApp> {
         let dir = tempfile::tempdir()?;
         let mut config = (*self.state.config).clone();
+        adjust(&mut config);
         if config.database_url.is_none() {
             // The same SQLite file, not the default one under the new data directory.
             config.database_url = Some(Secret::new(format!(

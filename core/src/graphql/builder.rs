@@ -52,6 +52,9 @@ pub struct GraphqlLimits {
     pub search_words: usize,
     /// `search`: longest query, characters.
     pub search_query_chars: usize,
+    /// Whether plain pages are answered without the executor's per-field resolution
+    /// (`graphql::direct`).
+    pub direct_pages: bool,
 }
 
 impl Default for GraphqlLimits {
@@ -70,6 +73,7 @@ impl Default for GraphqlLimits {
             reference_first_max: 100,
             search_words: 10,
             search_query_chars: 200,
+            direct_pages: true,
         }
     }
 }
@@ -115,23 +119,31 @@ fn entry_view<'a>(ctx: &'a ResolverContext<'_>) -> async_graphql::Result<&'a Ent
 }
 
 fn system_field(name: &'static str, ty: TypeRef, get: fn(&EntryView) -> Value) -> Field {
-    // Account ids are internal: only readers of drafts (the tenant's own staff) see them.
-    let internal = matches!(name, "createdBy" | "updatedBy");
     Field::new(name, ty, move |ctx| {
         super::ready(|| {
             let view = entry_view(&ctx)?;
-            if internal {
-                let rc = ctx.data::<RequestCtx>()?;
-                if rc
-                    .authorize(&view.entry.entry_type, Action::ReadDrafts)
-                    .is_err()
-                {
-                    return Ok(Some(FieldValue::value(Value::Null)));
-                }
-            }
-            Ok(Some(FieldValue::value(get(view))))
+            let rc = ctx.data::<RequestCtx>()?;
+            Ok(Some(FieldValue::value(system_value(rc, view, name, get))))
         })
     })
+}
+
+/// A system field's value for this request.
+pub(super) fn system_value(
+    rc: &RequestCtx,
+    view: &EntryView,
+    name: &str,
+    get: fn(&EntryView) -> Value,
+) -> Value {
+    // Account ids are internal: only readers of drafts (the tenant's own staff) see them.
+    if matches!(name, "createdBy" | "updatedBy")
+        && rc
+            .authorize(&view.entry.entry_type, Action::ReadDrafts)
+            .is_err()
+    {
+        return Value::Null;
+    }
+    get(view)
 }
 
 fn opt_string(s: &Option<String>) -> Value {
@@ -140,9 +152,9 @@ fn opt_string(s: &Option<String>) -> Value {
 
 /// The system fields of every entry: name, type and how to read it. The `Entry` interface and
 /// every content type's object are both built from this one table.
-type SystemField = (&'static str, fn() -> TypeRef, fn(&EntryView) -> Value);
+pub(super) type SystemField = (&'static str, fn() -> TypeRef, fn(&EntryView) -> Value);
 
-const SYSTEM_FIELDS: [SystemField; 11] = [
+pub(super) const SYSTEM_FIELDS: [SystemField; 11] = [
     (
         "id",
         || TypeRef::named_nn(TypeRef::ID),
@@ -350,6 +362,25 @@ fn paged_list(f: &FieldDef) -> bool {
     f.many && matches!(f.kind, FieldKind::Reference { .. } | FieldKind::Media)
 }
 
+/// The stored value of a field that is neither a reference nor media, in the view's locale
+/// (`None` reads as null, or as an empty list for a `many` field).
+pub(super) fn plain_json<'v>(
+    view: &'v EntryView,
+    def: &FieldDef,
+    default_locale: &str,
+) -> Option<&'v Json> {
+    let value = view
+        .entry
+        .data
+        .get(&def.name)
+        .and_then(|v| localized_value(def, v, &view.locale, default_locale));
+    // A stored value the enum no longer lists reads as null rather than failing.
+    match (&def.kind, value) {
+        (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
+        (_, v) => v,
+    }
+}
+
 /// A field that is neither a reference nor media: its value in the entry's document, in the
 /// view's locale.
 fn plain_value<'a>(
@@ -358,16 +389,7 @@ fn plain_value<'a>(
 ) -> async_graphql::Result<Option<FieldValue<'a>>> {
     let view = entry_view(ctx)?;
     let rc = ctx.data::<RequestCtx>()?;
-    let value = view
-        .entry
-        .data
-        .get(&def.name)
-        .and_then(|v| localized_value(def, v, &view.locale, rc.tenant.default_locale()));
-    // A stored value the enum no longer lists reads as null rather than failing.
-    let value = match (&def.kind, value) {
-        (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
-        (_, v) => v,
-    };
+    let value = plain_json(view, def, rc.tenant.default_locale());
     Ok(match (value, def.many) {
         (Some(Json::Array(items)), true) => Some(FieldValue::list(
             items
@@ -755,12 +777,22 @@ pub(super) fn arg_json(
     ctx: &ResolverContext<'_>,
     name: &str,
 ) -> async_graphql::Result<Option<Json>> {
-    match ctx.args.get(name) {
-        Some(v) => {
-            Ok(Some(v.as_value().clone().into_json()?)).map(|v| v.filter(|j: &Json| !j.is_null()))
-        }
+    map_json(ctx.args.as_index_map(), name)
+}
+
+/// A field's arguments, by name (defaults included).
+pub(super) type Args = async_graphql::indexmap::IndexMap<Name, Value>;
+
+/// An argument as JSON (null reads as absent).
+fn map_json(args: &Args, name: &str) -> async_graphql::Result<Option<Json>> {
+    match args.get(name) {
+        Some(v) => Ok(Some(v.clone().into_json()?)).map(|v| v.filter(|j: &Json| !j.is_null())),
         None => Ok(None),
     }
+}
+
+fn map_string(args: &Args, name: &str) -> async_graphql::Result<Option<String>> {
+    Ok(map_json(args, name)?.and_then(|v| v.as_str().map(str::to_owned)))
 }
 
 pub(super) fn arg_string(
@@ -771,7 +803,11 @@ pub(super) fn arg_string(
 }
 
 fn arg_u64(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Option<u64>> {
-    match arg_json(ctx, name)? {
+    map_u64(ctx.args.as_index_map(), name)
+}
+
+fn map_u64(args: &Args, name: &str) -> async_graphql::Result<Option<u64>> {
+    match map_json(args, name)? {
         None => Ok(None),
         Some(v) => v.as_u64().map(Some).ok_or_else(|| {
             coded(
@@ -783,7 +819,11 @@ fn arg_u64(ctx: &ResolverContext<'_>, name: &str) -> async_graphql::Result<Optio
 }
 
 pub(super) fn stage_arg(ctx: &ResolverContext<'_>) -> async_graphql::Result<Stage> {
-    Ok(match arg_string(ctx, "status")?.as_deref() {
+    map_stage(ctx.args.as_index_map())
+}
+
+fn map_stage(args: &Args) -> async_graphql::Result<Stage> {
+    Ok(match map_string(args, "status")?.as_deref() {
         Some("DRAFT") => Stage::Draft,
         _ => Stage::Published,
     })
@@ -1048,49 +1088,17 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
             let without_page_info = !look.field("pageInfo").exists();
             FieldFuture::new(async move {
                 let rc = ctx.data::<RequestCtx>()?;
-                let stage = stage_arg(&ctx)?;
-                let owner = rc.authorize_read(&ty, stage)?;
-                let locale = locale_of(rc, arg_string(&ctx, "locale")?.as_deref());
-                let mut order_by = Vec::new();
-                if let Some(Json::Array(items)) = arg_json(&ctx, "orderBy")? {
-                    for item in items {
-                        let field = item
-                            .get("field")
-                            .and_then(Json::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        let desc = item.get("direction").and_then(Json::as_str) == Some("DESC");
-                        order_by.push((field, desc));
-                    }
-                }
-                let first = arg_u64(&ctx, "first")?;
-                let last = arg_u64(&ctx, "last")?;
-                for (name, n) in [("first", first), ("last", last)] {
-                    if n.is_some_and(|n| n > page_max) {
-                        return Err(super::with_fields(
-                            coded(
-                                ErrorCode::BadUserInput,
-                                format!("`{name}` is at most {page_max}"),
-                            ),
-                            &[crate::FieldError::new(
-                                name,
-                                "max",
-                                format!("at most {page_max}"),
-                            )],
-                        ));
-                    }
-                }
-                let args = PageArgs {
-                    filter: arg_json(&ctx, "where")?,
-                    order_by,
-                    first,
-                    after: arg_string(&ctx, "after")?,
-                    last,
-                    before: arg_string(&ctx, "before")?,
-                    locale: Some(locale.clone()),
-                    owner,
+                let PageQuery {
+                    args,
+                    stage,
+                    locale,
+                } = page_query(
+                    rc,
+                    &ty,
+                    ctx.args.as_index_map(),
+                    page_max,
                     without_page_info,
-                };
+                )?;
                 let page = rc
                     .content
                     .list_fields(&rc.tenant, &ty, &args, stage, Some(&selected))
@@ -1128,8 +1136,76 @@ fn list_query(ct: &ContentType, names: &TypeNames, limits: &GraphqlLimits) -> Fi
     .argument(InputValue::new("locale", TypeRef::named(TypeRef::STRING)))
     .argument(
         InputValue::new("status", TypeRef::named("Status"))
-            .default_value(Value::Enum(Name::new("PUBLISHED"))),
+            .default_value(Value::Enum(Name::new(LIST_STATUS_DEFAULT))),
     )
+}
+
+/// The default of a list field's `status` argument.
+pub(super) const LIST_STATUS_DEFAULT: &str = "PUBLISHED";
+
+/// A list field's page as its arguments ask for it, read and checked: the executor's resolver
+/// and `direct` both start here.
+pub(super) struct PageQuery {
+    pub args: PageArgs,
+    pub stage: Stage,
+    pub locale: String,
+}
+
+pub(super) fn page_query(
+    rc: &RequestCtx,
+    ty: &str,
+    args: &Args,
+    page_max: u64,
+    without_page_info: bool,
+) -> async_graphql::Result<PageQuery> {
+    let stage = map_stage(args)?;
+    let owner = rc.authorize_read(ty, stage)?;
+    let locale = locale_of(rc, map_string(args, "locale")?.as_deref());
+    let mut order_by = Vec::new();
+    if let Some(Json::Array(items)) = map_json(args, "orderBy")? {
+        for item in items {
+            let field = item
+                .get("field")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let desc = item.get("direction").and_then(Json::as_str) == Some("DESC");
+            order_by.push((field, desc));
+        }
+    }
+    let first = map_u64(args, "first")?;
+    let last = map_u64(args, "last")?;
+    for (name, n) in [("first", first), ("last", last)] {
+        if n.is_some_and(|n| n > page_max) {
+            return Err(super::with_fields(
+                coded(
+                    ErrorCode::BadUserInput,
+                    format!("`{name}` is at most {page_max}"),
+                ),
+                &[crate::FieldError::new(
+                    name,
+                    "max",
+                    format!("at most {page_max}"),
+                )],
+            ));
+        }
+    }
+    let page = PageArgs {
+        filter: map_json(args, "where")?,
+        order_by,
+        first,
+        after: map_string(args, "after")?,
+        last,
+        before: map_string(args, "before")?,
+        locale: Some(locale.clone()),
+        owner,
+        without_page_info,
+    };
+    Ok(PageQuery {
+        args: page,
+        stage,
+        locale,
+    })
 }
 
 /// What a create or update takes besides its data (single and batch mutations alike).
@@ -1656,5 +1732,6 @@ pub fn build_schema(
         builder.finish()?,
         limits.clone(),
         list_fields(model, limits),
+        super::direct::Direct::new(model, limits),
     ))
 }

@@ -9,6 +9,7 @@ mod batch;
 pub mod builder;
 pub mod cache;
 pub mod checks;
+mod direct;
 pub mod documents;
 pub mod feed;
 pub mod loader;
@@ -51,6 +52,8 @@ pub struct RequestCtx {
     /// Set by resolvers whose answer must not enter the response cache (widgets, which carry
     /// their own lifetime).
     pub uncacheable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the answer was built by `direct` rather than the executor (for the metrics).
+    pub direct: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Subscriptions: the node's outbox feed, set on WebSocket connections.
     pub feed: Option<feed::Feed>,
     /// Subscriptions: checks that the connection's credential still holds (not revoked,
@@ -115,6 +118,7 @@ impl RequestCtx {
             media_config: Default::default(),
             event_seq: None,
             uncacheable: Default::default(),
+            direct: Default::default(),
             feed: None,
             recheck: None,
             subscriptions: Default::default(),

@@ -532,6 +532,7 @@ async fn run_query(
     rc.media_config = state.media_config.clone();
     rc.event_seq = ctx.tenant_seq;
     let uncacheable = rc.uncacheable.clone();
+    let direct = rc.direct.clone();
     let mut request = async_graphql::Request::new(req.query)
         .variables(async_graphql::Variables::from_json(req.variables))
         .data(rc);
@@ -544,6 +545,9 @@ async fn run_query(
         request.set_parsed_query(ExecutableDocument::clone(doc));
     }
     let mut response = async_graphql::Executor::execute(&*schema, request).await;
+    state
+        .metrics
+        .graphql_answer(direct.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(doc) = &doc {
         crate::graphql::order::by_selection(doc, req.operation_name.as_deref(), &mut response.data);
     }

@@ -43,6 +43,12 @@ struct CheckLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnswerLabels {
+    /// `direct` (a plain page, `graphql::direct`) or `executor`.
+    by: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BacklogLabels {
     consumer: String,
     tenant: String,
@@ -62,6 +68,7 @@ pub struct Metrics {
     latency: HistogramFamily,
     backlog: Family<BacklogLabels, Gauge>,
     deferred_checks: Family<CheckLabels, Counter>,
+    graphql_answers: Family<AnswerLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -71,6 +78,7 @@ impl Default for Metrics {
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let backlog = Family::<BacklogLabels, Gauge>::default();
         let deferred_checks = Family::<CheckLabels, Counter>::default();
+        let graphql_answers = Family::<AnswerLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -87,12 +95,18 @@ impl Default for Metrics {
             "Token checks of queries that ran before them (auth.known_tokens), by how they were answered",
             deferred_checks.clone(),
         );
+        registry.register(
+            "graphql_answers",
+            "GraphQL answers over HTTP, by what built them: direct (a plain page) or the executor",
+            graphql_answers.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             backlog,
             deferred_checks,
+            graphql_answers,
         }
     }
 }
@@ -103,6 +117,14 @@ impl Metrics {
         let how = if carried { "carried" } else { "alone" };
         self.deferred_checks
             .get_or_create(&CheckLabels { how })
+            .inc();
+    }
+
+    /// Counts a GraphQL answer by what built it: `direct` (`graphql::direct`) or the executor.
+    pub fn graphql_answer(&self, direct: bool) {
+        let by = if direct { "direct" } else { "executor" };
+        self.graphql_answers
+            .get_or_create(&AnswerLabels { by })
             .inc();
     }
 
