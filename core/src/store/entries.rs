@@ -45,6 +45,7 @@ pub struct DocRow {
     pub updated_by: Option<String>,
 }
 
+/// The columns of a document, in the order `doc_with_fields` reads them.
 const DOC_COLUMNS: &str = "d.entry_id, d.type, d.slug, d.version, d.data, d.locales, d.created_at, d.updated_at, d.published_at, d.created_by, d.updated_by";
 
 fn doc_from_row(row: &Row) -> Result<DocRow, DbErr> {
@@ -53,22 +54,24 @@ fn doc_from_row(row: &Row) -> Result<DocRow, DbErr> {
 
 /// A document with only the data fields in `keep` decoded (all of them with `None`).
 fn doc_with_fields(row: &Row, keep: Option<&[String]>) -> Result<DocRow, DbErr> {
-    let data = row.text("data")?;
-    let locales = row.text("locales")?;
-    let published_at: i64 = row.try_get("", "published_at")?;
+    // The columns of `DOC_COLUMNS`, in its order, from wherever the statement put them.
+    let at = row.position("entry_id")?;
+    let data = row.text_at(at + 4)?;
+    let locales = row.text_at(at + 5)?;
+    let published_at: i64 = row.try_get_at(at + 8)?;
     Ok(DocRow {
-        entry_id: row.try_get("", "entry_id")?,
-        entry_type: row.try_get("", "type")?,
-        slug: row.try_get("", "slug")?,
-        version: row.try_get("", "version")?,
+        entry_id: row.try_get_at(at)?,
+        entry_type: row.try_get_at(at + 1)?,
+        slug: row.try_get_at(at + 2)?,
+        version: row.try_get_at(at + 3)?,
         data: decode_data(&data, keep)
             .map_err(|e| DbErr::Custom(format!("entry_docs.data: {e}")))?,
         locales: serde_json::from_str(&locales).unwrap_or_default(),
-        created_at: row.try_get("", "created_at")?,
-        updated_at: row.try_get("", "updated_at")?,
+        created_at: row.try_get_at(at + 6)?,
+        updated_at: row.try_get_at(at + 7)?,
         published_at: (published_at != 0).then_some(published_at),
-        created_by: row.try_get("", "created_by")?,
-        updated_by: row.try_get("", "updated_by")?,
+        created_by: row.try_get_at(at + 9)?,
+        updated_by: row.try_get_at(at + 10)?,
     })
 }
 
@@ -82,6 +85,31 @@ fn decode_data(
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
     struct Keep<'a>(&'a [String]);
+
+    /// A key, borrowed from the text unless it has escapes: only kept keys are copied.
+    struct Key<'de>(std::borrow::Cow<'de, str>);
+
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Text;
+            impl<'de> Visitor<'de> for Text {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(std::borrow::Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(std::borrow::Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(Text)
+        }
+    }
 
     impl<'de> DeserializeSeed<'de> for Keep<'_> {
         type Value = serde_json::Map<String, serde_json::Value>;
@@ -97,9 +125,9 @@ fn decode_data(
         }
         fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
             let mut out = serde_json::Map::new();
-            while let Some(key) = access.next_key::<String>()? {
-                if self.0.contains(&key) {
-                    out.insert(key, access.next_value()?);
+            while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
+                if self.0.iter().any(|k| *k == key) {
+                    out.insert(key.into_owned(), access.next_value()?);
                 } else {
                     access.next_value::<IgnoredAny>()?;
                 }
@@ -1647,5 +1675,12 @@ mod tests {
         let broken = text.replacen("\"city\":\"مراكش\"", "\"city\":\"مراكش", 1);
         assert!(decode_data(&broken, Some(&keep)).is_err());
         assert!(decode_data(&format!("{text} trailing"), Some(&keep)).is_err());
+        // Keys are compared unescaped (they are borrowed from the text when they can be).
+        let escaped = r#"{"ti\u0074le": "مراكش", "cit\u0079": "آسفي", "tags": []}"#;
+        let got = decode_data(escaped, Some(&keep)).expect("decodes");
+        assert_eq!(
+            serde_json::Value::Object(got),
+            json!({"title": "مراكش", "tags": []})
+        );
     }
 }

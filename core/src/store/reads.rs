@@ -439,6 +439,63 @@ impl SqliteRow {
 }
 
 impl Row {
+    /// Where a column is: a statement's run of columns is then read by position from there,
+    /// one lookup by name instead of one per column (a PostgreSQL row hashes the name each
+    /// time; and a statement may lead with a column of its own, see `Sql::lead_column`).
+    pub fn position(&self, col: &str) -> Result<usize, DbErr> {
+        let found = match self {
+            Row::Orm(row) => row.column_names().iter().position(|c| c == col),
+            Row::Pg(row) => {
+                use sqlx::Row as _;
+                row.columns().iter().position(|c| {
+                    use sqlx::Column as _;
+                    c.name() == col
+                })
+            }
+            Row::Sqlite(row) => row.columns.iter().position(|c| c == col),
+        };
+        found.ok_or_else(|| DbErr::Type(format!("no column {col}")))
+    }
+
+    /// A column by position.
+    pub fn try_get_at<T: FromCell>(&self, i: usize) -> Result<T, DbErr> {
+        match self {
+            Row::Orm(row) => row.try_get_by_index(i),
+            Row::Pg(row) => {
+                use sqlx::Row as _;
+                row.try_get(i)
+                    .map_err(|e| DbErr::Type(format!("column {i}: {e}")))
+            }
+            Row::Sqlite(row) => {
+                let cell = row
+                    .cells
+                    .get(i)
+                    .ok_or_else(|| DbErr::Type(format!("no column {i}")))?;
+                T::from_cell(cell)
+                    .ok_or_else(|| DbErr::Type(format!("column {i}: unexpected {cell:?}")))
+            }
+        }
+    }
+
+    /// A text column by position, borrowed where the row holds it (see [`Self::text`]).
+    pub fn text_at(&self, i: usize) -> Result<std::borrow::Cow<'_, str>, DbErr> {
+        match self {
+            Row::Orm(row) => row
+                .try_get_by_index::<String>(i)
+                .map(std::borrow::Cow::Owned),
+            Row::Pg(row) => {
+                use sqlx::Row as _;
+                row.try_get::<&str, _>(i)
+                    .map(std::borrow::Cow::Borrowed)
+                    .map_err(|e| DbErr::Type(format!("column {i}: {e}")))
+            }
+            Row::Sqlite(row) => match row.cells.get(i) {
+                Some(Cell::Text(s)) => Ok(std::borrow::Cow::Borrowed(s)),
+                cell => Err(DbErr::Type(format!("column {i}: unexpected {cell:?}"))),
+            },
+        }
+    }
+
     /// A column by name (the first argument, a table prefix, is kept for the call shape of
     /// `QueryResult::try_get`).
     pub fn try_get<T: FromCell>(&self, pre: &str, col: &str) -> Result<T, DbErr> {
