@@ -14,6 +14,7 @@ mod m20261201_000006_media;
 mod m20261201_000007_media_keys;
 mod m20261202_000008_plugin_wasm;
 mod m20261204_000009_plugins_rev;
+mod m20261205_000010_entry_probe;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_media_keys::Migration),
             Box::new(m20261202_000008_plugin_wasm::Migration),
             Box::new(m20261204_000009_plugins_rev::Migration),
+            Box::new(m20261205_000010_entry_probe::Migration),
         ]
     }
 }
