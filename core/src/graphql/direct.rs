@@ -9,9 +9,12 @@
 //! the executor would (`builder::plain_json`, `builder::system_value`, the schema's scalar and
 //! enum checks), so that the answer is the same, byte for byte.
 //!
-//! Anything else goes to the executor: fragments, directives, variables, `__typename`,
-//! `pageInfo`, edges, references, media, an argument or a value whose validity is not certain
-//! here, any error (the executor then reports it as usual). `tests/tests/graphql_direct.rs`
+//! Variables are replaced as the executor replaces them (the request's value, else the
+//! definition's default, else null), each checked where it stands and the arguments checked
+//! whole afterwards, as async-graphql's validation does. Anything else goes to the executor:
+//! fragments, directives, `__typename`, `pageInfo`, edges, references, media, an argument, a
+//! variable or a value whose validity is not certain here, any error (the executor then
+//! reports it as usual). `tests/tests/graphql_direct.rs`
 //! runs the same queries through both and compares the answers.
 
 use std::any::TypeId;
@@ -20,9 +23,10 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
+    VariableDefinition,
 };
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
-use async_graphql::{Name, Request, Response, Value};
+use async_graphql::{Name, Positioned, Request, Response, Value, Variables};
 use serde_json::Value as Json;
 
 use super::RequestCtx;
@@ -107,7 +111,13 @@ impl Direct {
             return None;
         }
         let operation = request.operation_name.clone();
-        let plans = self.plan(registry, request.parsed_query().ok()?, operation.as_deref())?;
+        let variables = std::mem::take(&mut request.variables);
+        let plans = request
+            .parsed_query()
+            .ok()
+            .and_then(|doc| self.plan(registry, doc, operation.as_deref(), &variables));
+        request.variables = variables;
+        let plans = plans?;
         let rc = request
             .data
             .get(&TypeId::of::<RequestCtx>())?
@@ -126,6 +136,7 @@ impl Direct {
         registry: &'s Registry,
         doc: &ExecutableDocument,
         operation: Option<&str>,
+        variables: &Variables,
     ) -> Option<Vec<Planned<'s>>> {
         if !doc.fragments.is_empty() {
             return None;
@@ -143,18 +154,16 @@ impl Direct {
             _ => return None,
         };
         let op = &op.node;
-        if op.ty != OperationType::Query
-            || !op.variable_definitions.is_empty()
-            || !op.directives.is_empty()
-        {
+        if op.ty != OperationType::Query || !op.directives.is_empty() {
             return None;
         }
+        let mut vars = Vars::new(registry, &op.variable_definitions, variables)?;
         let query = registry.types.get(&registry.query_type)?;
         let mut plans = Vec::new();
         for field in fields(&op.selection_set.node)? {
             let list = self.lists.get(field.name.node.as_str())?;
             let meta = query.field_by_name(&field.name.node)?;
-            let mut args = arguments(registry, field, &meta.args)?;
+            let mut args = arguments(registry, field, &meta.args, &mut vars)?;
             if !args.contains_key("status") {
                 args.insert(
                     Name::new("status"),
@@ -212,7 +221,121 @@ impl Direct {
                 selected,
             });
         }
-        (!plans.is_empty()).then_some(plans)
+        // Every variable defined is used (an unused one is a validation error).
+        (!plans.is_empty() && vars.all_used()).then_some(plans)
+    }
+}
+
+/// The operation's variables: their definitions, checked, and the values the request gives.
+struct Vars<'d> {
+    registry: &'d Registry,
+    defined: HashMap<&'d str, (&'d VariableDefinition, String)>,
+    given: &'d Variables,
+    used: std::collections::HashSet<&'d str>,
+}
+
+impl<'d> Vars<'d> {
+    /// `None` unless every definition is of an input type, named once, without directives,
+    /// and with a default valid for its type.
+    fn new(
+        registry: &'d Registry,
+        definitions: &'d [Positioned<VariableDefinition>],
+        given: &'d Variables,
+    ) -> Option<Vars<'d>> {
+        let mut defined = HashMap::with_capacity(definitions.len());
+        for def in definitions {
+            let def = &def.node;
+            let ty = def.var_type.node.to_string();
+            let input = matches!(
+                registry.types.get(named(&ty)),
+                Some(
+                    MetaType::Scalar { .. } | MetaType::Enum { .. } | MetaType::InputObject { .. }
+                )
+            );
+            let default_ok = def
+                .default_value
+                .as_ref()
+                .is_none_or(|d| valid_input(registry, &ty, &d.node));
+            if !input
+                || !default_ok
+                || !def.directives.is_empty()
+                || defined.insert(def.name.node.as_str(), (def, ty)).is_some()
+            {
+                return None;
+            }
+        }
+        Some(Vars {
+            registry,
+            defined,
+            given,
+            used: Default::default(),
+        })
+    }
+
+    /// Whether every variable in `value` stands where its type may (its declared type is the
+    /// position's, or the non-null form of it), noting each as used.
+    fn placed(&mut self, ty: &str, value: &'d async_graphql_value::Value) -> bool {
+        use async_graphql_value::Value as Literal;
+        match value {
+            Literal::Variable(name) => match self.defined.get(name.as_str()) {
+                Some((_, declared)) => {
+                    self.used.insert(name.as_str());
+                    declared == ty || (!ty.ends_with('!') && *declared == format!("{ty}!"))
+                }
+                None => false,
+            },
+            Literal::List(items) => match MetaTypeName::create(ty) {
+                MetaTypeName::NonNull(inner) => self.placed(inner, value),
+                MetaTypeName::List(inner) => items.iter().all(|v| self.placed(inner, v)),
+                MetaTypeName::Named(_) => !has_variables(value),
+            },
+            Literal::Object(fields) => match MetaTypeName::create(ty) {
+                MetaTypeName::NonNull(inner) => self.placed(inner, value),
+                MetaTypeName::Named(name) => match self.registry.types.get(name) {
+                    Some(MetaType::InputObject { input_fields, .. }) => {
+                        fields
+                            .iter()
+                            .all(|(k, v)| match input_fields.get(k.as_str()) {
+                                Some(f) => self.placed(&f.ty, v),
+                                None => !has_variables(v),
+                            })
+                    }
+                    _ => !has_variables(value),
+                },
+                MetaTypeName::List(_) => !has_variables(value),
+            },
+            _ => true,
+        }
+    }
+
+    /// The value of an argument with its variables replaced as the executor replaces them: the
+    /// request's value, else the definition's default, else null for a nullable one.
+    fn value(&self, value: &async_graphql_value::Value) -> Option<Value> {
+        value
+            .clone()
+            .into_const_with(|name| {
+                let (def, _) = self.defined.get(name.as_str()).ok_or(())?;
+                self.given
+                    .get(&name)
+                    .or_else(|| def.default_value())
+                    .cloned()
+                    .ok_or(())
+            })
+            .ok()
+    }
+
+    fn all_used(&self) -> bool {
+        self.used.len() == self.defined.len()
+    }
+}
+
+fn has_variables(value: &async_graphql_value::Value) -> bool {
+    use async_graphql_value::Value as Literal;
+    match value {
+        Literal::Variable(_) => true,
+        Literal::List(items) => items.iter().any(has_variables),
+        Literal::Object(fields) => fields.values().any(has_variables),
+        _ => false,
     }
 }
 
@@ -243,18 +366,23 @@ fn named(ty: &str) -> &str {
     ty.trim_matches(|c| matches!(c, '[' | ']' | '!'))
 }
 
-/// A field's literal arguments, each known, given once and valid for its type, and every
-/// required one given; the ones with a default not given are left to the executor.
-fn arguments(
+/// A field's arguments, each known, given once, its variables where their types allow, and
+/// valid for its type once they are replaced; every required one given; the ones with a
+/// default not given are left to the executor.
+fn arguments<'d>(
     registry: &Registry,
-    field: &Field,
+    field: &'d Field,
     defined: &async_graphql::indexmap::IndexMap<String, async_graphql::registry::MetaInputValue>,
+    vars: &mut Vars<'d>,
 ) -> Option<Args> {
     let mut args = Args::with_capacity(field.arguments.len() + 1);
     for (name, value) in &field.arguments {
         let meta = defined.get(name.node.as_str())?;
-        let value = value.node.clone().into_const()?;
-        if args.contains_key(&name.node) || !valid_input(registry, &meta.ty, &value) {
+        if args.contains_key(&name.node) || !vars.placed(&meta.ty, &value.node) {
+            return None;
+        }
+        let value = vars.value(&value.node)?;
+        if !valid_input(registry, &meta.ty, &value) {
             return None;
         }
         args.insert(name.node.clone(), value);
@@ -291,9 +419,13 @@ fn valid_input(registry: &Registry, ty: &str, value: &Value) -> bool {
                 Some(MetaType::Scalar { is_valid, .. }) => {
                     is_valid.as_ref().is_some_and(|f| f(value))
                 }
-                Some(MetaType::Enum { enum_values, .. }) => {
-                    matches!(value, Value::Enum(n) if enum_values.contains_key(n.as_str()))
-                }
+                // As the executor's validation: an item, or its name as a string (how a
+                // variable's JSON gives it).
+                Some(MetaType::Enum { enum_values, .. }) => match value {
+                    Value::Enum(n) => enum_values.contains_key(n.as_str()),
+                    Value::String(s) => enum_values.contains_key(s.as_str()),
+                    _ => false,
+                },
                 Some(MetaType::InputObject {
                     input_fields,
                     oneof: false,
@@ -449,9 +581,16 @@ mod tests {
     }
 
     fn planned(query: &str) -> bool {
+        planned_with(query, serde_json::json!({}))
+    }
+
+    fn planned_with(query: &str, variables: serde_json::Value) -> bool {
         let (direct, schema) = direct();
         let doc = async_graphql::parser::parse_query(query).expect("parses");
-        direct.plan(schema.registry(), &doc, None).is_some()
+        let variables = Variables::from_json(variables);
+        direct
+            .plan(schema.registry(), &doc, None, &variables)
+            .is_some()
     }
 
     #[test]
@@ -470,8 +609,7 @@ mod tests {
     #[test]
     fn everything_else_goes_to_the_executor() {
         for query in [
-            // Variables, fragments, directives, introspection, mutations.
-            "query($n: Int) { articles(first: $n) { nodes { id } } }",
+            // Fragments, directives, introspection, mutations.
             "{ articles { nodes { ...F } } } fragment F on Article { id }",
             "{ articles { nodes { id @include(if: true) } } }",
             "{ articles { nodes { __typename id } } }",
@@ -507,7 +645,9 @@ mod tests {
         let (direct, schema) = direct();
         let plan = |query: &str, operation: Option<&str>| {
             let doc = async_graphql::parser::parse_query(query).expect("parses");
-            direct.plan(schema.registry(), &doc, operation).is_some()
+            direct
+                .plan(schema.registry(), &doc, operation, &Variables::default())
+                .is_some()
         };
         let named = "query A { articles { nodes { id } } }";
         assert!(plan(named, None));
@@ -517,6 +657,65 @@ mod tests {
         let two = "query A { articles { nodes { id } } } query B { events { nodes { id } } }";
         assert!(!plan(two, Some("A")));
         assert!(!plan(two, None));
+    }
+
+    #[test]
+    fn variables_are_placed_and_checked_as_validation_does() {
+        use serde_json::json;
+        let first = "query($n: Int) { articles(first: $n) { nodes { id } } }";
+        assert!(planned_with(first, json!({"n": 2})));
+        assert!(planned_with(first, json!({})), "nullable, absent: null");
+        assert!(planned_with(first, json!({"n": null})));
+        assert!(!planned_with(first, json!({"n": "two"})));
+        assert!(!planned_with(first, json!({"n": 2.5})));
+        let required = "query($n: Int!) { articles(first: $n) { nodes { id } } }";
+        assert!(
+            planned_with(required, json!({"n": 2})),
+            "non-null where nullable"
+        );
+        assert!(!planned_with(required, json!({})), "required, absent");
+        let defaulted = "query($n: Int = 3) { articles(first: $n) { nodes { id } } }";
+        assert!(planned_with(defaulted, json!({})));
+        assert!(!planned_with(
+            "query($n: Int = \"x\") { articles(first: $n) { nodes { id } } }",
+            json!({})
+        ));
+        // Unused, undefined, defined twice, of another type than the position's.
+        assert!(!planned_with(
+            "query($n: Int) { articles { nodes { id } } }",
+            json!({"n": 1})
+        ));
+        assert!(!planned_with(
+            "{ articles(first: $n) { nodes { id } } }",
+            json!({"n": 1})
+        ));
+        assert!(!planned_with(
+            "query($n: Int, $n: Int) { articles(first: $n) { nodes { id } } }",
+            json!({"n": 1})
+        ));
+        assert!(!planned_with(
+            "query($n: Float) { articles(first: $n) { nodes { id } } }",
+            json!({"n": 1})
+        ));
+        assert!(!planned_with(
+            "query($n: Nope) { articles(first: $n) { nodes { id } } }",
+            json!({"n": 1})
+        ));
+        // Inside input objects and lists, at the type of their position.
+        let city = "query($c: String) { articles(where: {city: {eq: $c}}) { nodes { id } } }";
+        assert!(planned_with(city, json!({"c": "آسفي"})));
+        assert!(!planned_with(city, json!({"c": 1})));
+        let tags = "query($t: String!) { articles(where: {tags: {in: [$t]}}) { nodes { id } } }";
+        assert!(planned_with(tags, json!({"t": "زليج"})));
+        let order = "query($o: [ArticleOrderBy!]) { articles(orderBy: $o) { nodes { id } } }";
+        assert!(planned_with(
+            order,
+            json!({"o": [{"field": "title", "direction": "DESC"}]})
+        ));
+        assert!(!planned_with(order, json!({"o": [{"field": "nope"}]})));
+        let status = "query($s: Status) { articles(status: $s) { nodes { id } } }";
+        assert!(planned_with(status, json!({"s": "DRAFT"})));
+        assert!(!planned_with(status, json!({"s": "GONE"})));
     }
 
     #[test]
