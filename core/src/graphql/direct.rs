@@ -676,31 +676,18 @@ mod tests {
         assert!(!planned_with(required, json!({})), "required, absent");
         let defaulted = "query($n: Int = 3) { articles(first: $n) { nodes { id } } }";
         assert!(planned_with(defaulted, json!({})));
-        assert!(!planned_with(
+        // A default of the wrong type; unused, undefined, defined twice, of another type than
+        // the position's, of an unknown type.
+        for query in [
             "query($n: Int = \"x\") { articles(first: $n) { nodes { id } } }",
-            json!({})
-        ));
-        // Unused, undefined, defined twice, of another type than the position's.
-        assert!(!planned_with(
             "query($n: Int) { articles { nodes { id } } }",
-            json!({"n": 1})
-        ));
-        assert!(!planned_with(
             "{ articles(first: $n) { nodes { id } } }",
-            json!({"n": 1})
-        ));
-        assert!(!planned_with(
             "query($n: Int, $n: Int) { articles(first: $n) { nodes { id } } }",
-            json!({"n": 1})
-        ));
-        assert!(!planned_with(
             "query($n: Float) { articles(first: $n) { nodes { id } } }",
-            json!({"n": 1})
-        ));
-        assert!(!planned_with(
             "query($n: Nope) { articles(first: $n) { nodes { id } } }",
-            json!({"n": 1})
-        ));
+        ] {
+            assert!(!planned_with(query, json!({"n": 1})), "{query}");
+        }
         // Inside input objects and lists, at the type of their position.
         let city = "query($c: String) { articles(where: {city: {eq: $c}}) { nodes { id } } }";
         assert!(planned_with(city, json!({"c": "آسفي"})));
