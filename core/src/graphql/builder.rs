@@ -362,22 +362,31 @@ fn paged_list(f: &FieldDef) -> bool {
     f.many && matches!(f.kind, FieldKind::Reference { .. } | FieldKind::Media)
 }
 
-/// The stored value of a field that is neither a reference nor media, in the view's locale
-/// (`None` reads as null, or as an empty list for a `many` field).
-pub(super) fn plain_json<'v>(
-    view: &'v EntryView,
-    def: &FieldDef,
-    default_locale: &str,
-) -> Option<&'v Json> {
+/// What a resolver answers for a field: nothing, a value, or a list of values.
+pub(super) enum Plain {
+    Null,
+    One(Value),
+    Many(Vec<Value>),
+}
+
+/// The answer for a field that is neither a reference nor media: its stored value in the
+/// view's locale (a `many` field without one is an empty list).
+pub(super) fn plain(view: &EntryView, def: &FieldDef, default_locale: &str) -> Plain {
     let value = view
         .entry
         .data
         .get(&def.name)
         .and_then(|v| localized_value(def, v, &view.locale, default_locale));
     // A stored value the enum no longer lists reads as null rather than failing.
-    match (&def.kind, value) {
+    let value = match (&def.kind, value) {
         (FieldKind::Enum(values), Some(Json::String(s))) if !values.contains(s) => None,
         (_, v) => v,
+    };
+    match (value, def.many) {
+        (Some(Json::Array(items)), true) => Plain::Many(items.iter().map(json_to_value).collect()),
+        (_, true) => Plain::Many(Vec::new()),
+        (Some(v), false) => Plain::One(json_to_value(v)),
+        (None, false) => Plain::Null,
     }
 }
 
@@ -389,17 +398,12 @@ fn plain_value<'a>(
 ) -> async_graphql::Result<Option<FieldValue<'a>>> {
     let view = entry_view(ctx)?;
     let rc = ctx.data::<RequestCtx>()?;
-    let value = plain_json(view, def, rc.tenant.default_locale());
-    Ok(match (value, def.many) {
-        (Some(Json::Array(items)), true) => Some(FieldValue::list(
-            items
-                .iter()
-                .map(|i| FieldValue::value(json_to_value(i)))
-                .collect::<Vec<_>>(),
+    Ok(match plain(view, def, rc.tenant.default_locale()) {
+        Plain::Many(items) => Some(FieldValue::list(
+            items.into_iter().map(FieldValue::value).collect::<Vec<_>>(),
         )),
-        (_, true) => Some(FieldValue::list(Vec::<FieldValue>::new())),
-        (Some(v), false) => Some(FieldValue::value(json_to_value(v))),
-        (None, false) => None,
+        Plain::One(v) => Some(FieldValue::value(v)),
+        Plain::Null => None,
     })
 }
 

@@ -6,7 +6,7 @@
 //! a type lookup, and collects each object into a map: a fifth of the server's CPU on such a
 //! page, more than reading it. A query of exactly that shape is answered here from the same
 //! page read (`builder::page_query`, the content service), with each value taken and typed as
-//! the executor would (`builder::plain_json`, `builder::system_value`, the schema's scalar and
+//! the executor would (`builder::plain`, `builder::system_value`, the schema's scalar and
 //! enum checks), so that the answer is the same, byte for byte.
 //!
 //! Variables are replaced as the executor replaces them (the request's value, else the
@@ -27,12 +27,11 @@ use async_graphql::parser::types::{
 };
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 use async_graphql::{Name, Positioned, Request, Response, Value, Variables};
-use serde_json::Value as Json;
 
 use super::RequestCtx;
 use super::builder::{
-    Args, EntryView, GraphqlLimits, LIST_STATUS_DEFAULT, PageQuery, SYSTEM_FIELDS, page_query,
-    plain_json, system_value,
+    Args, EntryView, GraphqlLimits, LIST_STATUS_DEFAULT, PageQuery, Plain, SYSTEM_FIELDS,
+    page_query, plain, system_value,
 };
 use super::names::TypeNames;
 use crate::content::TenantModel;
@@ -451,39 +450,32 @@ fn valid_input(registry: &Registry, ty: &str, value: &Value) -> bool {
     }
 }
 
-/// What a resolver hands the executor for a field: nothing, a value, or a list of values.
-enum Out {
-    Null,
-    One(Value),
-    Many(Vec<Value>),
-}
-
 /// The value the executor makes of a resolver's answer for a field of type `ty`; `None` where
 /// it would report an error.
-fn output(registry: &Registry, ty: &str, out: Out) -> Option<Value> {
+fn output(registry: &Registry, ty: &str, out: Plain) -> Option<Value> {
     match MetaTypeName::create(ty) {
         MetaTypeName::NonNull(inner) => match out {
-            Out::Null => None,
+            Plain::Null => None,
             out => output(registry, inner, out).filter(|v| !matches!(v, Value::Null)),
         },
         MetaTypeName::List(inner) => {
             let items = match out {
-                Out::Null => return Some(Value::Null),
-                Out::Many(items) => items,
-                Out::One(Value::List(items)) => items,
-                Out::One(_) => return None,
+                Plain::Null => return Some(Value::Null),
+                Plain::Many(items) => items,
+                Plain::One(Value::List(items)) => items,
+                Plain::One(_) => return None,
             };
             items
                 .into_iter()
-                .map(|v| output(registry, inner, Out::One(v)))
+                .map(|v| output(registry, inner, Plain::One(v)))
                 .collect::<Option<Vec<_>>>()
                 .map(Value::List)
         }
         MetaTypeName::Named(name) => {
             let value = match out {
-                Out::Null => return Some(Value::Null),
-                Out::Many(_) => return None,
-                Out::One(value) => value,
+                Plain::Null => return Some(Value::Null),
+                Plain::Many(_) => return None,
+                Plain::One(value) => value,
             };
             match registry.types.get(name)? {
                 // The built-in scalars take any value in the executor (they have no validator
@@ -510,10 +502,6 @@ fn output(registry: &Registry, ty: &str, out: Out) -> Option<Value> {
             }
         }
     }
-}
-
-fn json_value(v: &Json) -> Value {
-    Value::from_json(v.clone()).unwrap_or(Value::Null)
 }
 
 /// Reads the page and builds `{ nodes: [...] }`.
@@ -544,15 +532,8 @@ async fn run(
         let mut node = async_graphql::indexmap::IndexMap::with_capacity(plan.fields.len());
         for (key, field, field_type) in &plan.fields {
             let out = match field {
-                NodeField::System(name, get) => Out::One(system_value(rc, &view, name, *get)),
-                NodeField::Plain(def) => match (plain_json(&view, def, default_locale), def.many) {
-                    (Some(Json::Array(items)), true) => {
-                        Out::Many(items.iter().map(json_value).collect())
-                    }
-                    (_, true) => Out::Many(Vec::new()),
-                    (Some(v), false) => Out::One(json_value(v)),
-                    (None, false) => Out::Null,
-                },
+                NodeField::System(name, get) => Plain::One(system_value(rc, &view, name, *get)),
+                NodeField::Plain(def) => plain(&view, def, default_locale),
             };
             node.insert(key.clone(), output(registry, field_type, out)?);
         }
@@ -709,19 +690,22 @@ mod tests {
     fn output_follows_the_executor() {
         let (_, schema) = direct();
         let r = schema.registry();
-        assert_eq!(output(r, "String", Out::Null), Some(Value::Null));
-        assert_eq!(output(r, "String!", Out::Null), None);
+        assert_eq!(output(r, "String", Plain::Null), Some(Value::Null));
+        assert_eq!(output(r, "String!", Plain::Null), None);
         assert_eq!(
-            output(r, "[String!]!", Out::Many(vec![])),
+            output(r, "[String!]!", Plain::Many(vec![])),
             Some(Value::List(vec![]))
         );
-        assert_eq!(output(r, "[String!]!", Out::Many(vec![Value::Null])), None);
-        assert_eq!(output(r, "String", Out::Many(vec![])), None);
-        assert_eq!(output(r, "DateTime", Out::One(Value::from("nope"))), None);
         assert_eq!(
-            output(r, "Status!", Out::One(Value::from("PUBLISHED"))),
+            output(r, "[String!]!", Plain::Many(vec![Value::Null])),
+            None
+        );
+        assert_eq!(output(r, "String", Plain::Many(vec![])), None);
+        assert_eq!(output(r, "DateTime", Plain::One(Value::from("nope"))), None);
+        assert_eq!(
+            output(r, "Status!", Plain::One(Value::from("PUBLISHED"))),
             Some(Value::Enum(Name::new("PUBLISHED")))
         );
-        assert_eq!(output(r, "Status!", Out::One(Value::from("GONE"))), None);
+        assert_eq!(output(r, "Status!", Plain::One(Value::from("GONE"))), None);
     }
 }
