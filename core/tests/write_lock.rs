@@ -8,6 +8,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Map, Value, json};
 use zellige::ErrorCode;
 use zellige::auth::{self, NewUser, Role, UserChange};
@@ -382,4 +383,180 @@ async fn two_admins_demoting_each_other_leave_one_admin() {
             .expect("restore");
         }
     });
+}
+
+/// PostgreSQL writes a group of plain creates as one statement with no transaction around it,
+/// which takes the tenant's lock first and reads in the snapshot it started with. A writer that
+/// held the lock meanwhile may have taken a slug that snapshot does not show, in a way the
+/// unique index alone would not refuse (another entry's published copy): the statement finds
+/// the tenant's event sequence moved on, writes nothing, and the creates go through a
+/// transaction that sees the slug taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_waiting_on_the_lock_see_what_its_holder_wrote() {
+    let Some(t) = common::postgres().await else {
+        return;
+    };
+    let ctx = Arc::new(t.tenant("marrakech-safi").await);
+    let content = t.content.clone();
+    let fair = content
+        .create(
+            &ctx,
+            "article",
+            input(json!({"title": {"ar": "معرض الزربية"}})),
+            None,
+        )
+        .await
+        .expect("create");
+    content
+        .publish(&ctx, "article", &fair.id, None)
+        .await
+        .expect("publish");
+
+    // The holder: a writer that leaves the fair's published copy under a new slug (as a rename
+    // of the draft, a publish and a rename back in one transaction would), its draft unchanged.
+    let holder = t.db.begin().await.expect("begin");
+    let tenant_id = ctx.id().to_owned();
+    holder
+        .execute_raw(sql(
+            "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1",
+            vec![tenant_id.clone().into()],
+        ))
+        .await
+        .expect("lock");
+    holder
+        .execute_raw(sql(
+            "UPDATE entry_docs SET slug = $1 WHERE tenant_id = $2 AND entry_id = $3 AND stage = 1",
+            vec![
+                "سوق-الخميس".into(),
+                tenant_id.clone().into(),
+                fair.id.clone().into(),
+            ],
+        ))
+        .await
+        .expect("rename the published copy");
+
+    // Two creates wanting that slug, one asking for it and one deriving it, wait on the lock.
+    let asking = {
+        let (ctx, content) = (ctx.clone(), content.clone());
+        tokio::spawn(async move {
+            let mut wanted = input(json!({"title": {"ar": "سوق الأربعاء"}}));
+            wanted.slug = Some("سوق-الخميس".into());
+            content.create(&ctx, "article", wanted, None).await
+        })
+    };
+    let deriving = {
+        let (ctx, content) = (ctx.clone(), content.clone());
+        tokio::spawn(async move {
+            content
+                .create(
+                    &ctx,
+                    "article",
+                    input(json!({"title": {"ar": "سوق الخميس"}})),
+                    None,
+                )
+                .await
+        })
+    };
+    wait_for_a_lock_waiter(&t.db).await;
+    holder.commit().await.expect("commit");
+
+    let refused = asking.await.expect("join").expect_err("the slug is taken");
+    assert_eq!(refused.code(), ErrorCode::Conflict, "{refused}");
+    let derived = deriving
+        .await
+        .expect("join")
+        .expect("a create that sent no slug never fails on the slug");
+    assert_eq!(derived.slug, "سوق-الخميس-2");
+}
+
+/// The same for a writer that changed a content type under the lock: creates checked against
+/// the model before the change are checked again against the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_waiting_on_a_type_change_are_checked_against_the_new_type() {
+    let Some(t) = common::postgres().await else {
+        return;
+    };
+    let ctx = t.tenant("marrakech-safi").await;
+    let notice = |max: u32| {
+        json!({"name": "notice", "plural": "notices", "slugFrom": "code", "fields": [
+            {"name": "code", "type": "string", "required": true, "maxLength": max}
+        ]})
+    };
+    t.content
+        .create_type(&ctx, notice(40), None)
+        .await
+        .expect("type");
+    let ctx = Arc::new(t.ctx("marrakech-safi").await);
+    let content = t.content.clone();
+    content
+        .create(&ctx, "notice", input(json!({"code": "MRK-2017-001"})), None)
+        .await
+        .expect("a code of 12 characters fits 40");
+
+    // The holder: a type change that tightens `maxLength` to 5 while no stored value is
+    // longer (the one above is deleted in the same transaction).
+    let holder = t.db.begin().await.expect("begin");
+    let tenant_id = ctx.id().to_owned();
+    holder
+        .execute_raw(sql(
+            "UPDATE tenants SET schema_version = schema_version + 1 WHERE id = $1",
+            vec![tenant_id.clone().into()],
+        ))
+        .await
+        .expect("lock");
+    holder
+        .execute_raw(sql(
+            "DELETE FROM entry_docs WHERE tenant_id = $1 AND type = 'notice'",
+            vec![tenant_id.clone().into()],
+        ))
+        .await
+        .expect("delete");
+    holder
+        .execute_raw(sql(
+            "UPDATE content_types SET definition = $1 WHERE tenant_id = $2 AND name = 'notice'",
+            vec![notice(5).to_string().into(), tenant_id.clone().into()],
+        ))
+        .await
+        .expect("change the type");
+
+    let waiting = {
+        let (ctx, content) = (ctx.clone(), content.clone());
+        tokio::spawn(async move {
+            content
+                .create(&ctx, "notice", input(json!({"code": "MRK-2017-002"})), None)
+                .await
+        })
+    };
+    wait_for_a_lock_waiter(&t.db).await;
+    holder.commit().await.expect("commit");
+    let refused = waiting
+        .await
+        .expect("join")
+        .expect_err("12 characters do not fit 5");
+    assert_eq!(refused.code(), ErrorCode::BadUserInput, "{refused}");
+    assert!(refused.to_string().contains("maxLength"), "{refused}");
+}
+
+fn sql(text: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, text, values)
+}
+
+/// Waits until a session of the test database waits on a lock (PostgreSQL).
+async fn wait_for_a_lock_waiter(db: &zellige::store::Db) {
+    for _ in 0..200 {
+        let row = db
+            .query_one_raw(sql(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                vec![],
+            ))
+            .await
+            .expect("activity")
+            .expect("row");
+        if row.try_get::<i64>("", "n").expect("n") > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no session waited on a lock");
 }

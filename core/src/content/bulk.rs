@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::DbErr;
+use sea_orm::{DbBackend, DbErr};
 use serde_json::{Map, Value};
 
 use super::entries::{
@@ -23,10 +23,11 @@ use super::entries::{
     event_for, index_rows_of, unique_conflict, version_row,
 };
 use super::model::ContentType;
-use super::{Content, ContentError, TenantModel, values};
+use super::{Content, ContentError, TenantModel, slug, values};
 use crate::store::entries::{self as repo, DocRow, IndexBatch, Stage};
-use crate::store::outbox::{self, EventKind};
+use crate::store::outbox::{self, EventKind, NewEvent};
 use crate::store::reads::Exec;
+use crate::store::sql::Rows;
 use crate::store::writer::savepoint;
 use crate::tenancy::TenantCtx;
 use crate::time::now_ms;
@@ -167,22 +168,15 @@ impl Content {
         };
         let tenant = &first.ctx;
         // The checks that need no database, and the slugs the run will ask for.
-        let mut staged: Vec<Result<Staged<'_>, ContentError>> = Vec::with_capacity(run.len());
+        let staged = self.stage_run(model, run);
         let mut candidates: HashMap<String, Vec<String>> = HashMap::new();
-        for w in run {
-            let Prepared::Create(input, hooked) = &w.write else {
-                staged.push(Err(ContentError::Db(DbErr::Custom("not a create".into()))));
-                continue;
-            };
-            let s = self.stage_create(&w.ctx, model, &w.entry_type, input, hooked.as_ref());
-            if let Ok(s) = &s {
-                let slug = match &s.slug {
-                    Some(requested) => requested.clone(),
-                    None => derive_slug_base(s.ct, &s.data, w.ctx.default_locale()),
-                };
-                candidates.entry(s.ct.name.clone()).or_default().push(slug);
+        for (w, s) in run.iter().zip(&staged) {
+            if let Ok(s) = s {
+                candidates
+                    .entry(s.ct.name.clone())
+                    .or_default()
+                    .push(s.wanted_slug(w.ctx.default_locale()));
             }
-            staged.push(s);
         }
         let probe = SlugProbe::load(txn, tenant, candidates)
             .await
@@ -224,45 +218,93 @@ impl Content {
                     continue;
                 }
             };
-            let now = now_ms();
             outcomes.push(Ok(docs.len()));
-            docs.push(DocRow {
-                entry_id: uuid::Uuid::now_v7().to_string(),
-                entry_type: s.ct.name.clone(),
-                slug,
-                version: 1,
-                locales: values::available_locales(s.ct, &s.data, w.ctx.locales()),
-                data: s.data,
-                created_at: now,
-                updated_at: now,
-                published_at: None,
-                created_by: w.actor.clone(),
-                updated_by: w.actor.clone(),
-            });
+            docs.push(s.into_draft(w, slug));
         }
         if !docs.is_empty() {
-            let actors: Vec<Option<&str>> = run
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, o)| o.is_ok())
-                .map(|(w, _)| w.actor.as_deref())
-                .collect();
+            let actors = actors_of(run, &outcomes);
             write_created(txn, tenant, model, &docs, &actors)
                 .await
                 .map_err(into_db)?;
         }
-        let mut docs = docs.into_iter().map(Some).collect::<Vec<_>>();
-        Ok(outcomes
-            .into_iter()
-            .map(|o| {
-                let i = o?;
-                let doc = docs
-                    .get_mut(i)
-                    .and_then(Option::take)
-                    .ok_or_else(|| ContentError::Db(DbErr::Custom("a create was lost".into())))?;
-                Ok(Some(Entry::from_doc(doc, Stage::Draft)))
+        Ok(answers(outcomes, docs))
+    }
+
+    /// PostgreSQL: a group of plain creates written by one statement, with no transaction
+    /// around it and no lookup before it ([`outbox::insert_gated`]): one round trip for the
+    /// group instead of five (`BEGIN`, the lock, the slugs, the rows, `COMMIT`), for creates
+    /// whose checks under the lock come down to their slugs being free. `None` (and nothing
+    /// written) when a create needs more (unique values, references, media, a slug chosen
+    /// among taken ones) or the statement finds the tenant other than the creates were checked
+    /// against: the group then goes through [`Self::apply_group`] in a transaction.
+    pub(super) async fn write_creates_at_once(&self, run: &[Write]) -> Option<Vec<Outcome>> {
+        let first = run.first()?;
+        if self.db.get_database_backend() != DbBackend::Postgres
+            || !run.iter().all(Write::is_plain_create)
+        {
+            return None;
+        }
+        let tenant = &first.ctx;
+        let model = self.model(tenant).await.ok()?;
+        let mut slugs: Vec<(String, String)> = Vec::with_capacity(run.len());
+        let mut docs: Vec<DocRow> = Vec::with_capacity(run.len());
+        let mut outcomes: Vec<Result<usize, ContentError>> = Vec::with_capacity(run.len());
+        for (w, s) in run.iter().zip(self.stage_run(&model, run)) {
+            let s = match s {
+                Ok(s) => s,
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            };
+            if !s.needs_only_its_slug() {
+                return None;
+            }
+            let slug = s.wanted_slug(w.ctx.default_locale());
+            let key = (s.ct.name.clone(), slug.clone());
+            if !slug::is_valid_slug(&slug) || slugs.contains(&key) {
+                return None;
+            }
+            slugs.push(key);
+            outcomes.push(Ok(docs.len()));
+            docs.push(s.into_draft(w, slug));
+        }
+        if docs.is_empty() {
+            // Refused by checks against a model no lock has confirmed: the transaction's
+            // checks decide.
+            return None;
+        }
+        let actors = actors_of(run, &outcomes);
+        let now = now_ms();
+        let (parts, events) = created_rows(tenant, &model, &docs, &actors, now).ok()?;
+        let gate = outbox::Gate {
+            schema_version: model.schema_version,
+            slugs: &slugs,
+        };
+        match outbox::insert_gated(&self.db, tenant, &gate, parts, events, now).await {
+            Ok(true) => Some(answers(outcomes, docs)),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, creates = run.len(), "a group of creates goes through a transaction");
+                None
+            }
+        }
+    }
+
+    /// The checks of a run's creates that need no database, in order.
+    fn stage_run<'m>(
+        &self,
+        model: &'m TenantModel,
+        run: &[Write],
+    ) -> Vec<Result<Staged<'m>, ContentError>> {
+        run.iter()
+            .map(|w| match &w.write {
+                Prepared::Create(input, hooked) => {
+                    self.stage_create(&w.ctx, model, &w.entry_type, input, hooked.as_ref())
+                }
+                _ => Err(ContentError::Db(DbErr::Custom("not a create".into()))),
             })
-            .collect())
+            .collect()
     }
 
     /// Merges a create's input (or takes what its plugin hooks returned), applies defaults and
@@ -330,6 +372,78 @@ async fn check_unique_in_run(
     Ok(())
 }
 
+/// The writes whose staged create became `docs[i]` (`Ok(i)`), in order: who asked for each.
+fn actors_of<'w>(
+    run: &'w [Write],
+    outcomes: &[Result<usize, ContentError>],
+) -> Vec<Option<&'w str>> {
+    run.iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.is_ok())
+        .map(|(w, _)| w.actor.as_deref())
+        .collect()
+}
+
+/// Each write's answer: its new draft (`Ok(i)` is `docs[i]`) or why it was refused.
+fn answers(outcomes: Vec<Result<usize, ContentError>>, docs: Vec<DocRow>) -> Vec<Outcome> {
+    let mut docs = docs.into_iter().map(Some).collect::<Vec<_>>();
+    outcomes
+        .into_iter()
+        .map(|o| {
+            let i = o?;
+            let doc = docs
+                .get_mut(i)
+                .and_then(Option::take)
+                .ok_or_else(|| ContentError::Db(DbErr::Custom("a create was lost".into())))?;
+            Ok(Some(Entry::from_doc(doc, Stage::Draft)))
+        })
+        .collect()
+}
+
+impl Staged<'_> {
+    /// The slug asked for, or the one derived from the data.
+    fn wanted_slug(&self, default_locale: &str) -> String {
+        match &self.slug {
+            Some(requested) => requested.clone(),
+            None => derive_slug_base(self.ct, &self.data, default_locale),
+        }
+    }
+
+    /// Whether the only check this create needs under the lock is that its slug is free: no
+    /// unique field, no reference or media to look up.
+    fn needs_only_its_slug(&self) -> bool {
+        let present = |name: &str| {
+            self.data
+                .get(name)
+                .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+        };
+        !self
+            .ct
+            .fields
+            .iter()
+            .any(|f| f.unique || (f.kind == super::model::FieldKind::Media && present(&f.name)))
+            && values::references(self.ct, &self.data).is_empty()
+    }
+
+    /// The new draft, version 1.
+    fn into_draft(self, w: &Write, slug: String) -> DocRow {
+        let now = now_ms();
+        DocRow {
+            entry_id: uuid::Uuid::now_v7().to_string(),
+            entry_type: self.ct.name.clone(),
+            slug,
+            version: 1,
+            locales: values::available_locales(self.ct, &self.data, w.ctx.locales()),
+            data: self.data,
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            created_by: w.actor.clone(),
+            updated_by: w.actor.clone(),
+        }
+    }
+}
+
 /// The rows of the run's new drafts: documents, index rows, versions and audit rows in one
 /// statement on PostgreSQL (one per table on SQLite), and the outbox events.
 async fn write_created(
@@ -340,9 +454,22 @@ async fn write_created(
     actors: &[Option<&str>],
 ) -> Result<(), ContentError> {
     let now = now_ms();
-    let refs: Vec<(Stage, &DocRow)> = docs.iter().map(|d| (Stage::Draft, d)).collect();
     // Should a slug be taken after all, the statement fails, the run is undone, and the
     // write-by-write retry reports the conflict.
+    let (parts, events) = created_rows(ctx, model, docs, actors, now)?;
+    outbox::insert_and_record(txn, ctx, parts, events, now).await?;
+    Ok(())
+}
+
+/// The rows of new drafts (documents, index rows, versions, audit rows) and their events.
+fn created_rows(
+    ctx: &TenantCtx,
+    model: &TenantModel,
+    docs: &[DocRow],
+    actors: &[Option<&str>],
+    now: i64,
+) -> Result<(Vec<Rows>, Vec<NewEvent>), ContentError> {
+    let refs: Vec<(Stage, &DocRow)> = docs.iter().map(|d| (Stage::Draft, d)).collect();
     let docs_rows = repo::doc_rows(ctx, &refs);
     let mut batches = Vec::with_capacity(docs.len());
     for doc in docs {
@@ -375,13 +502,8 @@ async fn write_created(
         .iter()
         .map(|doc| event_for(EventKind::EntryCreated, doc))
         .collect();
-    outbox::insert_and_record(
-        txn,
-        ctx,
+    Ok((
         vec![docs_rows, index_rows, version_rows, audit_rows],
         events,
-        now,
-    )
-    .await?;
-    Ok(())
+    ))
 }

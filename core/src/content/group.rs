@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use sea_orm::DbBackend;
 use tokio::sync::oneshot;
 
 use super::bulk::{Applied, Outcome, Write};
@@ -127,23 +128,52 @@ impl Content {
     }
 
     async fn commit_group(&self, tenant: &str, ctx: &TenantCtx) {
+        // PostgreSQL: a group of plain creates is first tried as one statement with no
+        // transaction (`bulk`), so it is taken before any lock.
+        let mut taken = None;
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let (writes, replies): (Vec<Write>, Vec<_>) = self
+                .take_group(tenant)
+                .into_iter()
+                .map(|p| (p.write, p.reply))
+                .unzip();
+            if let Some(outcomes) = self.write_creates_at_once(&writes).await {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+                return;
+            }
+            taken = Some((writes, replies));
+        }
         let (txn, model) = match self.begin_write(ctx).await {
             Ok(opened) => opened,
             Err(e) => {
                 // Everything queued meanwhile shares the failure (the tenant is gone, the
                 // database is unreachable).
-                for p in self.take_group(tenant) {
-                    let _ = p.reply.send(Err(replicate(&e)));
+                let replies = match taken {
+                    Some((_, replies)) => replies,
+                    None => self
+                        .take_group(tenant)
+                        .into_iter()
+                        .map(|p| p.reply)
+                        .collect(),
+                };
+                for reply in replies {
+                    let _ = reply.send(Err(replicate(&e)));
                 }
                 return;
             }
         };
-        // Taken once the lock is held: the writes that queued while it was awaited join.
-        let (writes, replies): (Vec<Write>, Vec<_>) = self
-            .take_group(tenant)
-            .into_iter()
-            .map(|p| (p.write, p.reply))
-            .unzip();
+        // Otherwise taken once the lock is held: the writes that queued while it was awaited
+        // join.
+        let (writes, replies): (Vec<Write>, Vec<_>) = match taken {
+            Some(taken) => taken,
+            None => self
+                .take_group(tenant)
+                .into_iter()
+                .map(|p| (p.write, p.reply))
+                .unzip(),
+        };
         let (txn, applied) = match self.apply_group(&txn, &model, writes).await {
             Ok(Applied::Retry(writes)) => {
                 let _ = txn.rollback().await;

@@ -163,7 +163,19 @@ async fn record_reserving(
 /// events there are.
 fn push_record_ctes(sql: &mut Sql, ctx: &TenantCtx, events: Vec<NewEvent>, now: i64) -> i64 {
     let n = events.len() as i64;
-    let rows: Vec<serde_json::Value> = events
+    let rows = event_rows(events);
+    sql.push("reserved AS (UPDATE tenants SET event_seq = event_seq + ")
+        .bind(n)
+        .push(" WHERE id = ")
+        .bind(ctx.id().to_owned())
+        .push(" RETURNING event_seq), ");
+    push_recorded(sql, ctx, rows, n, now, "reserved");
+    n
+}
+
+/// The events as the rows of one JSON array (see [`record_reserving`]).
+fn event_rows(events: Vec<NewEvent>) -> Vec<serde_json::Value> {
+    events
         .into_iter()
         .map(|e| {
             serde_json::json!([
@@ -173,24 +185,105 @@ fn push_record_ctes(sql: &mut Sql, ctx: &TenantCtx, events: Vec<NewEvent>, now: 
                 e.payload.to_string()
             ])
         })
-        .collect();
-    sql.push("reserved AS (UPDATE tenants SET event_seq = event_seq + ")
+        .collect()
+}
+
+/// What [`insert_gated`] requires of the tenant when its statement takes the lock.
+pub(crate) struct Gate<'a> {
+    /// The schema version the writes were checked against.
+    pub schema_version: i64,
+    /// The slugs of the new drafts, by entry type: no entry may have one (draft or published).
+    pub slugs: &'a [(String, String)],
+}
+
+/// PostgreSQL: inserts `parts` and records `events` in one statement with no transaction
+/// around it (a statement is atomic, and durable once answered, as a transaction is), when its
+/// first part, which takes the tenant's row lock as every write does first, finds the tenant as
+/// the caller checked the writes: at `gate`'s schema version, with no write committed since the
+/// statement's snapshot (its event sequence is the one that snapshot reads, so what the rest of
+/// the statement reads in that snapshot is current), and none of `gate`'s slugs in use. Returns
+/// whether it wrote; when not, nothing was written. A slug taken between the snapshot and the
+/// insert is refused by the unique index (an error, and nothing written either).
+pub(crate) async fn insert_gated(
+    conn: &impl Exec,
+    ctx: &TenantCtx,
+    gate: &Gate<'_>,
+    parts: Vec<Rows>,
+    events: Vec<NewEvent>,
+    now: i64,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::ArrayType;
+    if conn.backend() != DbBackend::Postgres || events.is_empty() {
+        return Ok(false);
+    }
+    let n = events.len() as i64;
+    let strings = |items: Vec<String>| {
+        sea_orm::Value::Array(
+            ArrayType::String,
+            Some(Box::new(
+                items.into_iter().map(sea_orm::Value::from).collect(),
+            )),
+        )
+    };
+    let (types, slugs): (Vec<String>, Vec<String>) = gate.slugs.iter().cloned().unzip();
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("WITH lock AS (UPDATE tenants SET event_seq = event_seq + ")
         .bind(n)
         .push(" WHERE id = ")
         .bind(ctx.id().to_owned())
-        .push(
-            " RETURNING event_seq), recorded AS (INSERT INTO outbox \
-             (tenant_id, tenant_seq, kind, entry_type, entry_id, payload, created_at) SELECT ",
-        )
+        .push(" AND schema_version = ")
+        .bind(gate.schema_version)
+        .push(" AND event_seq = (SELECT t.event_seq FROM tenants t WHERE t.id = ")
         .bind(ctx.id().to_owned())
-        .push(", s.event_seq - ")
-        .bind(n)
-        .push(" + e.ord, e.v->>0, e.v->>1, e.v->>2, e.v->>3, ")
-        .bind(now)
-        .push(" FROM reserved s, jsonb_array_elements(")
-        .bind(serde_json::Value::Array(rows).to_string())
-        .push("::jsonb) WITH ORDINALITY AS e(v, ord) RETURNING 1)");
-    n
+        .push(") AND NOT EXISTS (SELECT 1 FROM UNNEST(")
+        .bind(strings(types))
+        .push("::text[], ")
+        .bind(strings(slugs))
+        .push("::text[]) AS c(type, slug) JOIN entry_docs d ON d.tenant_id = ")
+        .bind(ctx.id().to_owned())
+        .push(
+            " AND d.type = c.type AND d.stage IN (0, 1) AND d.slug = c.slug) \
+             RETURNING event_seq)",
+        );
+    let (_, apart) = super::sql::push_insert_ctes_after(&mut sql, parts, Some("lock"));
+    if !apart.is_empty() {
+        return Ok(false);
+    }
+    sql.push(", ");
+    push_recorded(&mut sql, ctx, event_rows(events), n, now, "lock");
+    sql.push(" SELECT count(*) AS n FROM recorded");
+    let recorded: i64 = match conn.row(sql).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(recorded == n)
+}
+
+/// The `recorded AS (INSERT INTO outbox …)` part: the events `rows` (as built by
+/// [`push_record_ctes`]) numbered below the `event_seq` that `reserved` (a `WITH` returning
+/// the tenant's sequence after reserving `n`) returns.
+fn push_recorded(
+    sql: &mut Sql,
+    ctx: &TenantCtx,
+    rows: Vec<serde_json::Value>,
+    n: i64,
+    now: i64,
+    reserved: &str,
+) {
+    sql.push(
+        "recorded AS (INSERT INTO outbox \
+         (tenant_id, tenant_seq, kind, entry_type, entry_id, payload, created_at) SELECT ",
+    )
+    .bind(ctx.id().to_owned())
+    .push(", s.event_seq - ")
+    .bind(n)
+    .push(" + e.ord, e.v->>0, e.v->>1, e.v->>2, e.v->>3, ")
+    .bind(now)
+    .push(" FROM ")
+    .push(reserved)
+    .push(" s, jsonb_array_elements(")
+    .bind(serde_json::Value::Array(rows).to_string())
+    .push("::jsonb) WITH ORDINALITY AS e(v, ord) RETURNING 1)");
 }
 
 /// Events of a tenant after `after`, oldest first.

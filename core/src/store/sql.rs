@@ -213,6 +213,17 @@ pub(crate) async fn insert_all(conn: &impl Exec, parts: Vec<Rows>) -> Result<(),
 /// PostgreSQL: appends `WITH i0 AS (INSERT …), i1 AS (…)` for the parts [`insert_unnest`] can
 /// write; returns how many were appended and the parts left for [`insert_apart`].
 pub(crate) fn push_insert_ctes(sql: &mut Sql, parts: Vec<Rows>) -> (usize, Vec<Rows>) {
+    push_insert_ctes_after(sql, parts, None)
+}
+
+/// [`push_insert_ctes`] after a `WITH gate AS (…)` the caller has appended: each insert reads
+/// its rows joined with `gate`'s, so it writes nothing when `gate` returns no row, and only
+/// after `gate` has run (see `outbox::insert_gated`).
+pub(crate) fn push_insert_ctes_after(
+    sql: &mut Sql,
+    parts: Vec<Rows>,
+    gate: Option<&str>,
+) -> (usize, Vec<Rows>) {
     let mut ctes = 0;
     let mut apart = Vec::new();
     for p in parts.into_iter().filter(|p| !p.rows.is_empty()) {
@@ -221,9 +232,13 @@ pub(crate) fn push_insert_ctes(sql: &mut Sql, parts: Vec<Rows>) -> (usize, Vec<R
             continue;
         };
         for (nulls, group) in groups {
-            sql.push(if ctes == 0 { "WITH " } else { ", " })
-                .push(&format!("i{ctes} AS ("));
-            push_insert_unnest(sql, p.table, p.columns, &nulls, &group);
+            sql.push(if ctes == 0 && gate.is_none() {
+                "WITH "
+            } else {
+                ", "
+            })
+            .push(&format!("i{ctes} AS ("));
+            push_insert_unnest(sql, p.table, p.columns, &nulls, &group, gate);
             sql.push(")");
             ctes += 1;
         }
@@ -252,7 +267,7 @@ async fn insert_unnest(
     rows: &[&Vec<Value>],
 ) -> Result<(), DbErr> {
     let mut sql = Sql::new(DbBackend::Postgres);
-    push_insert_unnest(&mut sql, table, columns, nulls, rows);
+    push_insert_unnest(&mut sql, table, columns, nulls, rows, None);
     conn.exec(sql).await?;
     Ok(())
 }
@@ -264,6 +279,7 @@ fn push_insert_unnest(
     columns: &[&str],
     nulls: &[bool],
     rows: &[&Vec<Value>],
+    gate: Option<&str>,
 ) {
     use sea_orm::sea_query::ArrayType;
     sql.push("INSERT INTO ")
@@ -283,7 +299,11 @@ fn push_insert_unnest(
             arrays.push(col);
         }
     }
-    sql.push(" FROM UNNEST(");
+    sql.push(" FROM ");
+    if let Some(gate) = gate {
+        sql.push(gate).push(", ");
+    }
+    sql.push("UNNEST(");
     for (i, &col) in arrays.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
