@@ -414,26 +414,26 @@ async fn creates_waiting_on_the_lock_see_what_its_holder_wrote() {
 
     // The holder: a writer that leaves the fair's published copy under a new slug (as a rename
     // of the draft, a publish and a rename back in one transaction would), its draft unchanged.
-    let holder = t.db.begin().await.expect("begin");
     let tenant_id = ctx.id().to_owned();
-    holder
-        .execute_raw(sql(
-            "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1",
-            vec![tenant_id.clone().into()],
-        ))
-        .await
-        .expect("lock");
-    holder
-        .execute_raw(sql(
-            "UPDATE entry_docs SET slug = $1 WHERE tenant_id = $2 AND entry_id = $3 AND stage = 1",
-            vec![
-                "سوق-الخميس".into(),
-                tenant_id.clone().into(),
-                fair.id.clone().into(),
-            ],
-        ))
-        .await
-        .expect("rename the published copy");
+    let holder = hold_lock(
+        &t.db,
+        vec![
+            (
+                "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1",
+                vec![tenant_id.clone().into()],
+            ),
+            (
+                "UPDATE entry_docs SET slug = $1 \
+                 WHERE tenant_id = $2 AND entry_id = $3 AND stage = 1",
+                vec![
+                    "سوق-الخميس".into(),
+                    tenant_id.clone().into(),
+                    fair.id.clone().into(),
+                ],
+            ),
+        ],
+    )
+    .await;
 
     // Two creates wanting that slug, one asking for it and one deriving it, wait on the lock.
     let asking = {
@@ -495,29 +495,25 @@ async fn creates_waiting_on_a_type_change_are_checked_against_the_new_type() {
 
     // The holder: a type change that tightens `maxLength` to 5 while no stored value is
     // longer (the one above is deleted in the same transaction).
-    let holder = t.db.begin().await.expect("begin");
     let tenant_id = ctx.id().to_owned();
-    holder
-        .execute_raw(sql(
-            "UPDATE tenants SET schema_version = schema_version + 1 WHERE id = $1",
-            vec![tenant_id.clone().into()],
-        ))
-        .await
-        .expect("lock");
-    holder
-        .execute_raw(sql(
-            "DELETE FROM entry_docs WHERE tenant_id = $1 AND type = 'notice'",
-            vec![tenant_id.clone().into()],
-        ))
-        .await
-        .expect("delete");
-    holder
-        .execute_raw(sql(
-            "UPDATE content_types SET definition = $1 WHERE tenant_id = $2 AND name = 'notice'",
-            vec![notice(5).to_string().into(), tenant_id.clone().into()],
-        ))
-        .await
-        .expect("change the type");
+    let holder = hold_lock(
+        &t.db,
+        vec![
+            (
+                "UPDATE tenants SET schema_version = schema_version + 1 WHERE id = $1",
+                vec![tenant_id.clone().into()],
+            ),
+            (
+                "DELETE FROM entry_docs WHERE tenant_id = $1 AND type = 'notice'",
+                vec![tenant_id.clone().into()],
+            ),
+            (
+                "UPDATE content_types SET definition = $1 WHERE tenant_id = $2 AND name = 'notice'",
+                vec![notice(5).to_string().into(), tenant_id.clone().into()],
+            ),
+        ],
+    )
+    .await;
 
     let waiting = {
         let (ctx, content) = (ctx.clone(), content.clone());
@@ -535,6 +531,21 @@ async fn creates_waiting_on_a_type_change_are_checked_against_the_new_type() {
         .expect_err("12 characters do not fit 5");
     assert_eq!(refused.code(), ErrorCode::BadUserInput, "{refused}");
     assert!(refused.to_string().contains("maxLength"), "{refused}");
+}
+
+/// A writer's transaction on PostgreSQL after `statements`, the first of which takes the
+/// tenant's lock.
+async fn hold_lock(
+    db: &zellige::store::Db,
+    statements: Vec<(&str, Vec<sea_orm::Value>)>,
+) -> sea_orm::DatabaseTransaction {
+    let txn = db.begin().await.expect("begin");
+    for (text, values) in statements {
+        txn.execute_raw(sql(text, values))
+            .await
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+    txn
 }
 
 fn sql(text: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
