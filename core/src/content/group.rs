@@ -9,7 +9,8 @@
 //! written with one statement per table). Each write keeps its own
 //! result and its own checks (`expectedVersion`, unique values, slugs) against the writes
 //! before it, exactly as if they had run one after another; one that fails is undone alone.
-//! A write is answered only after the commit that holds it.
+//! A write is answered only after the commit that holds it. On PostgreSQL a group of plain
+//! creates is first tried as one statement with no transaction (`bulk`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
