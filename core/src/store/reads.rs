@@ -428,16 +428,6 @@ pub struct SqliteRow {
     cells: Vec<Cell>,
 }
 
-impl SqliteRow {
-    fn cell(&self, col: &str) -> Result<&Cell, DbErr> {
-        self.columns
-            .iter()
-            .position(|c| c == col)
-            .and_then(|i| self.cells.get(i))
-            .ok_or_else(|| DbErr::Type(format!("no column {col}")))
-    }
-}
-
 impl Row {
     /// Where a column is: a statement's run of columns is then read by position from there,
     /// one lookup by name instead of one per column (a PostgreSQL row hashes the name each
@@ -459,41 +449,12 @@ impl Row {
 
     /// A column by position.
     pub fn try_get_at<T: FromCell>(&self, i: usize) -> Result<T, DbErr> {
-        match self {
-            Row::Orm(row) => row.try_get_by_index(i),
-            Row::Pg(row) => {
-                use sqlx::Row as _;
-                row.try_get(i)
-                    .map_err(|e| DbErr::Type(format!("column {i}: {e}")))
-            }
-            Row::Sqlite(row) => {
-                let cell = row
-                    .cells
-                    .get(i)
-                    .ok_or_else(|| DbErr::Type(format!("no column {i}")))?;
-                T::from_cell(cell)
-                    .ok_or_else(|| DbErr::Type(format!("column {i}: unexpected {cell:?}")))
-            }
-        }
+        self.cell_at(i, &i)
     }
 
     /// A text column by position, borrowed where the row holds it (see [`Self::text`]).
     pub fn text_at(&self, i: usize) -> Result<std::borrow::Cow<'_, str>, DbErr> {
-        match self {
-            Row::Orm(row) => row
-                .try_get_by_index::<String>(i)
-                .map(std::borrow::Cow::Owned),
-            Row::Pg(row) => {
-                use sqlx::Row as _;
-                row.try_get::<&str, _>(i)
-                    .map(std::borrow::Cow::Borrowed)
-                    .map_err(|e| DbErr::Type(format!("column {i}: {e}")))
-            }
-            Row::Sqlite(row) => match row.cells.get(i) {
-                Some(Cell::Text(s)) => Ok(std::borrow::Cow::Borrowed(s)),
-                cell => Err(DbErr::Type(format!("column {i}: unexpected {cell:?}"))),
-            },
-        }
+        self.text_cell_at(i, &i)
     }
 
     /// A column by name (the first argument, a table prefix, is kept for the call shape of
@@ -501,12 +462,7 @@ impl Row {
     pub fn try_get<T: FromCell>(&self, pre: &str, col: &str) -> Result<T, DbErr> {
         match self {
             Row::Orm(row) => row.try_get(pre, col),
-            Row::Pg(row) => pg_get(row, col),
-            Row::Sqlite(row) => {
-                let cell = row.cell(col)?;
-                T::from_cell(cell)
-                    .ok_or_else(|| DbErr::Type(format!("column {col}: unexpected {cell:?}")))
-            }
+            _ => self.cell_at(self.position(col)?, &col),
         }
     }
 
@@ -515,22 +471,52 @@ impl Row {
     pub fn text(&self, col: &str) -> Result<std::borrow::Cow<'_, str>, DbErr> {
         match self {
             Row::Orm(row) => row.try_get::<String>("", col).map(std::borrow::Cow::Owned),
-            Row::Pg(row) => pg_get::<&str>(row, col).map(std::borrow::Cow::Borrowed),
-            Row::Sqlite(row) => match row.cell(col)? {
-                Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(s)),
-                cell => Err(DbErr::Type(format!("column {col}: unexpected {cell:?}"))),
+            _ => self.text_cell_at(self.position(col)?, &col),
+        }
+    }
+
+    /// Column `i` (`name` says which in errors).
+    fn cell_at<T: FromCell>(&self, i: usize, name: &dyn std::fmt::Display) -> Result<T, DbErr> {
+        match self {
+            Row::Orm(row) => row.try_get_by_index(i),
+            Row::Pg(row) => {
+                use sqlx::Row as _;
+                row.try_get(i)
+                    .map_err(|e| DbErr::Type(format!("column {name}: {e}")))
+            }
+            Row::Sqlite(row) => {
+                let cell = row
+                    .cells
+                    .get(i)
+                    .ok_or_else(|| DbErr::Type(format!("no column {name}")))?;
+                T::from_cell(cell)
+                    .ok_or_else(|| DbErr::Type(format!("column {name}: unexpected {cell:?}")))
+            }
+        }
+    }
+
+    /// Text column `i`, borrowed where the row holds it.
+    fn text_cell_at(
+        &self,
+        i: usize,
+        name: &dyn std::fmt::Display,
+    ) -> Result<std::borrow::Cow<'_, str>, DbErr> {
+        match self {
+            Row::Orm(row) => row
+                .try_get_by_index::<String>(i)
+                .map(std::borrow::Cow::Owned),
+            Row::Pg(row) => {
+                use sqlx::Row as _;
+                row.try_get::<&str, _>(i)
+                    .map(std::borrow::Cow::Borrowed)
+                    .map_err(|e| DbErr::Type(format!("column {name}: {e}")))
+            }
+            Row::Sqlite(row) => match row.cells.get(i) {
+                Some(Cell::Text(s)) => Ok(std::borrow::Cow::Borrowed(s)),
+                cell => Err(DbErr::Type(format!("column {name}: unexpected {cell:?}"))),
             },
         }
     }
-}
-
-fn pg_get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, DbErr>
-where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-{
-    use sqlx::Row as _;
-    row.try_get(col)
-        .map_err(|e| DbErr::Type(format!("column {col}: {e}")))
 }
 
 /// A Rust type a SQLite value converts to, beside its sea-orm and PostgreSQL conversions.
