@@ -361,6 +361,11 @@ pub struct DbConfig {
     /// out (a server, proxy or firewall may have dropped it). Busy connections are not: the
     /// driver's default pings on every checkout, a round trip per statement.
     pub ping_idle_after_ms: u64,
+    /// A pooled connection idle this long is closed (down to `min_connections`); 0 keeps it.
+    pub idle_timeout_ms: u64,
+    /// A pooled connection is closed once this old, when it is next returned (the server's
+    /// per-connection memory is given back); 0 keeps it for good.
+    pub max_lifetime_ms: u64,
     /// SQLite: how long a writer waits for the write lock before failing.
     pub sqlite_busy_timeout_ms: u64,
     /// SQLite: idle read connections kept for the request path's reads, which run on the
@@ -494,6 +499,8 @@ impl Default for DbConfig {
             min_connections: 1,
             acquire_timeout_ms: 5_000,
             ping_idle_after_ms: 10_000,
+            idle_timeout_ms: 600_000,
+            max_lifetime_ms: 1_800_000,
             sqlite_busy_timeout_ms: 5_000,
             sqlite_readers: 8,
             sqlite_reader_cache_kib: 16_384,

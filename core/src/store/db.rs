@@ -34,6 +34,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(config.db.max_connections.max(1))
                 .min_connections(config.db.min_connections)
                 .acquire_timeout(Duration::from_millis(config.db.acquire_timeout_ms))
+                .idle_timeout(millis_or_never(config.db.idle_timeout_ms))
+                .max_lifetime(millis_or_never(config.db.max_lifetime_ms))
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening SQLite database {}", path.display()))?;
@@ -45,6 +47,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(config.db.max_connections.max(1))
                 .min_connections(config.db.min_connections)
                 .acquire_timeout(Duration::from_millis(config.db.acquire_timeout_ms))
+                .idle_timeout(millis_or_never(config.db.idle_timeout_ms))
+                .max_lifetime(millis_or_never(config.db.max_lifetime_ms))
                 .test_before_acquire_if_idle_for(Duration::from_millis(
                     config.db.ping_idle_after_ms,
                 ))
@@ -54,6 +58,11 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .context("connecting to PostgreSQL")
         }
     }
+}
+
+/// A duration setting in milliseconds, 0 meaning none.
+fn millis_or_never(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 /// Opens up to `n` of the PostgreSQL pool's connections ahead of the first requests; how many
@@ -93,5 +102,38 @@ pub async fn optimize(db: &DatabaseConnection) {
         && let Err(e) = db.execute_unprepared("PRAGMA optimize=0x10002").await
     {
         tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pool_keeps_connections_as_configured() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.db.idle_timeout_ms = 0;
+        config.db.max_lifetime_ms = 90_000;
+        let db = connect(&config).await.expect("connect");
+        let options = db.get_sqlite_connection_pool().options().clone();
+        assert_eq!(
+            options.get_idle_timeout(),
+            None,
+            "0: never closed for idling"
+        );
+        assert_eq!(options.get_max_lifetime(), Some(Duration::from_secs(90)));
+
+        let defaults = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let db = connect(&defaults).await.expect("connect");
+        let options = db.get_sqlite_connection_pool().options().clone();
+        assert_eq!(options.get_idle_timeout(), Some(Duration::from_secs(600)));
+        assert_eq!(options.get_max_lifetime(), Some(Duration::from_secs(1_800)));
     }
 }
