@@ -586,7 +586,11 @@ async fn serve(
         signal.cancel();
     });
     http::serve(listener, state.clone(), shutdown).await?;
+    // Closed rather than dropped: each connection says goodbye to the server.
     state.content.reads().close().await;
+    if let Err(e) = state.db.close_by_ref().await {
+        tracing::warn!(error = %e, "closing the database connections");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -59,6 +59,10 @@ pub struct Config {
     pub search_interval_ms: u64,
     /// How often due scheduled publishes and unpublishes are looked for, milliseconds.
     pub schedule_interval_ms: u64,
+    /// At shutdown, how long the background workers (indexer, scheduler, webhooks, hooks,
+    /// retention, media sweep) get to finish the pass they are in, milliseconds, before the
+    /// database connections are closed anyway.
+    pub shutdown_grace_ms: u64,
     /// When set, `GET /metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
     pub log: LogConfig,
@@ -470,6 +474,7 @@ impl Default for Config {
             meili_index_prefix: "zellige-".to_owned(),
             metrics_token: None,
             schedule_interval_ms: 250,
+            shutdown_grace_ms: 10_000,
             search_interval_ms: 250,
             log: LogConfig::default(),
             db: DbConfig::default(),

@@ -888,3 +888,77 @@ async fn webhook_deliveries_pending_at_kill_9_are_delivered_after_restart() {
         assert_eq!(count(&got), total, "every event, none lost");
     });
 }
+
+/// SIGTERM stops `zellige serve` cleanly: it stops listening, its background workers end the
+/// pass they are in (within `shutdown_grace_ms`), its connections are closed, and it exits 0.
+#[tokio::test]
+async fn serve_stops_on_sigterm_after_its_workers() {
+    on_backends!(|t| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = zellige(&env_of(&t))
+            .env("RUST_LOG", "info")
+            .env("ZELLIGE_SEARCH_INTERVAL_MS", "20")
+            .env("ZELLIGE_SHUTDOWN_GRACE_MS", "5000")
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let ready = loop {
+            let answered = std::net::TcpStream::connect(("127.0.0.1", port))
+                .and_then(|mut s| {
+                    s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+                    let mut answer = String::new();
+                    s.read_to_string(&mut answer)?;
+                    Ok(answer)
+                })
+                .is_ok_and(|a| a.starts_with("HTTP/1.1 200"));
+            if answered || Instant::now() > deadline {
+                break answered;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(ready, "the server never became ready ({})", t.name);
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(term.success());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "still running 20 s after SIGTERM ({})",
+                t.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut logs = String::new();
+        for pipe in [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut text = String::new();
+            BufReader::new(pipe)
+                .read_to_string(&mut text)
+                .expect("read logs");
+            logs.push_str(&text);
+        }
+        assert!(status.success(), "exit {status:?} ({}): {logs}", t.name);
+        assert!(logs.contains("stopped"), "no `stopped` in: {logs}");
+        assert!(
+            !logs.contains("still busy at shutdown") && !logs.contains("closing the database"),
+            "{logs}"
+        );
+    });
+}

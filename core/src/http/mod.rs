@@ -318,38 +318,41 @@ pub async fn serve(
     // Background work that lives as long as the server: the search indexer, the scheduler of
     // publishes and unpublishes, webhook deliveries, the media sweep, retention, and the
     // `after-publish` hook runner.
-    tokio::spawn(crate::search::worker::run(
-        state.search.clone(),
-        state.content.clone(),
-        Duration::from_millis(state.config.search_interval_ms.max(10)),
-        shutdown.clone(),
-    ));
-    tokio::spawn(crate::content::schedule::run(
-        state.content.clone(),
-        Duration::from_millis(state.config.schedule_interval_ms.max(10)),
-        shutdown.clone(),
-    ));
-    tokio::spawn(crate::webhooks::worker::run(
-        state.webhooks.clone(),
-        shutdown.clone(),
-    ));
-    tokio::spawn(crate::media::sweeper(
-        state.media.clone(),
-        Duration::from_secs(state.config.media.sweep_interval_secs.max(1)),
-        shutdown.clone(),
-    ));
-    tokio::spawn(crate::retention::run(
-        state.db.clone(),
-        state.config.retention.clone(),
-        shutdown.clone(),
-    ));
+    let mut workers = vec![
+        tokio::spawn(crate::search::worker::run(
+            state.search.clone(),
+            state.content.clone(),
+            Duration::from_millis(state.config.search_interval_ms.max(10)),
+            shutdown.clone(),
+        )),
+        tokio::spawn(crate::content::schedule::run(
+            state.content.clone(),
+            Duration::from_millis(state.config.schedule_interval_ms.max(10)),
+            shutdown.clone(),
+        )),
+        tokio::spawn(crate::webhooks::worker::run(
+            state.webhooks.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(crate::media::sweeper(
+            state.media.clone(),
+            Duration::from_secs(state.config.media.sweep_interval_secs.max(1)),
+            shutdown.clone(),
+        )),
+        tokio::spawn(crate::retention::run(
+            state.db.clone(),
+            state.config.retention.clone(),
+            shutdown.clone(),
+        )),
+    ];
     if let Some(host) = state.plugins.clone() {
-        tokio::spawn(crate::plugins::worker::run(
+        workers.push(tokio::spawn(crate::plugins::worker::run(
             host,
             Duration::from_millis(state.config.plugins.hooks_interval_ms.max(10)),
             shutdown.clone(),
-        ));
+        )));
     }
+    let grace = Duration::from_millis(state.config.shutdown_grace_ms);
     // TCP_NODELAY: a streamed body (media files) goes out in several writes after the
     // headers; with Nagle's algorithm each keep-alive response then waited for the client's
     // delayed ACK (40 ms).
@@ -359,12 +362,24 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
     });
-    axum::serve(
+    let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
+    .await;
+    // The workers saw the same cancellation: each ends after the pass it is in, so that the
+    // caller may close the database connections under none of them.
+    if tokio::time::timeout(grace, futures::future::join_all(workers))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "background workers still busy at shutdown"
+        );
+    }
+    served
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
