@@ -68,6 +68,7 @@ impl Planning {
         }
     }
 
+    /// The value of `plan_cache_mode` in this mode.
     fn setting(self) -> &'static str {
         match self {
             Planning::WithValues => "auto",
@@ -75,12 +76,9 @@ impl Planning {
         }
     }
 
-    /// Switches a session to this mode.
-    fn set(self) -> &'static str {
-        match self {
-            Planning::WithValues => "SET plan_cache_mode = auto",
-            Planning::ByShape => "SET plan_cache_mode = force_generic_plan",
-        }
+    /// The statement that switches a session to this mode (one of two fixed values).
+    fn set(self) -> sqlx::AssertSqlSafe<String> {
+        sqlx::AssertSqlSafe(format!("SET plan_cache_mode = {}", self.setting()))
     }
 }
 
