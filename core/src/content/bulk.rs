@@ -255,6 +255,15 @@ impl Content {
         }
         let tenant = &first.ctx;
         let model = self.model(tenant).await.ok()?;
+        // A type with unique fields always needs its lookups: known before staging anything,
+        // which the transaction would then do again.
+        if run.iter().any(|w| {
+            model
+                .get(&w.entry_type)
+                .is_ok_and(|ct| ct.fields.iter().any(|f| f.unique))
+        }) {
+            return None;
+        }
         let mut slugs: Vec<(String, String)> = Vec::with_capacity(run.len());
         let mut docs: Vec<DocRow> = Vec::with_capacity(run.len());
         let mut outcomes: Vec<Result<usize, ContentError>> = Vec::with_capacity(run.len());
@@ -418,8 +427,8 @@ impl Staged<'_> {
         }
     }
 
-    /// Whether the only check this create needs under the lock is that its slug is free: no
-    /// unique field, no reference or media to look up.
+    /// Whether, in a type without unique fields, the only check this create needs under the
+    /// lock is that its slug is free: no reference or media to look up.
     fn needs_only_its_slug(&self) -> bool {
         let present = |name: &str| {
             self.data
@@ -430,7 +439,7 @@ impl Staged<'_> {
             .ct
             .fields
             .iter()
-            .any(|f| f.unique || (f.kind == super::model::FieldKind::Media && present(&f.name)))
+            .any(|f| f.kind == super::model::FieldKind::Media && present(&f.name))
             && values::references(self.ct, &self.data).is_empty()
     }
 

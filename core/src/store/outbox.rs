@@ -133,8 +133,7 @@ pub(crate) async fn insert_and_record(
 
 /// PostgreSQL: inserts `parts`, reserves the events' sequence numbers and inserts the events,
 /// in one statement (data-modifying `WITH`s), one round trip under the tenant's lock for every
-/// write. The events travel as one JSON array, whose `NULL`s (events without an entry) need no
-/// special case, and keep their order through `WITH ORDINALITY`.
+/// write.
 async fn record_reserving(
     conn: &impl Exec,
     ctx: &TenantCtx,
@@ -163,29 +162,13 @@ async fn record_reserving(
 /// events there are.
 fn push_record_ctes(sql: &mut Sql, ctx: &TenantCtx, events: Vec<NewEvent>, now: i64) -> i64 {
     let n = events.len() as i64;
-    let rows = event_rows(events);
     sql.push("reserved AS (UPDATE tenants SET event_seq = event_seq + ")
         .bind(n)
         .push(" WHERE id = ")
         .bind(ctx.id().to_owned())
         .push(" RETURNING event_seq), ");
-    push_recorded(sql, ctx, rows, n, now, "reserved");
+    push_recorded(sql, ctx, events, now, "reserved");
     n
-}
-
-/// The events as the rows of one JSON array (see [`record_reserving`]).
-fn event_rows(events: Vec<NewEvent>) -> Vec<serde_json::Value> {
-    events
-        .into_iter()
-        .map(|e| {
-            serde_json::json!([
-                e.kind.as_str(),
-                e.entry_type,
-                e.entry_id,
-                e.payload.to_string()
-            ])
-        })
-        .collect()
 }
 
 /// What [`insert_gated`] requires of the tenant when its statement takes the lock.
@@ -212,19 +195,10 @@ pub(crate) async fn insert_gated(
     events: Vec<NewEvent>,
     now: i64,
 ) -> Result<bool, DbErr> {
-    use sea_orm::sea_query::ArrayType;
     if conn.backend() != DbBackend::Postgres || events.is_empty() {
         return Ok(false);
     }
     let n = events.len() as i64;
-    let strings = |items: Vec<String>| {
-        sea_orm::Value::Array(
-            ArrayType::String,
-            Some(Box::new(
-                items.into_iter().map(sea_orm::Value::from).collect(),
-            )),
-        )
-    };
     let (types, slugs): (Vec<String>, Vec<String>) = gate.slugs.iter().cloned().unzip();
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push("WITH lock AS (UPDATE tenants SET event_seq = event_seq + ")
@@ -236,9 +210,9 @@ pub(crate) async fn insert_gated(
         .push(" AND event_seq = (SELECT t.event_seq FROM tenants t WHERE t.id = ")
         .bind(ctx.id().to_owned())
         .push(") AND NOT EXISTS (SELECT 1 FROM UNNEST(")
-        .bind(strings(types))
+        .bind(types)
         .push("::text[], ")
-        .bind(strings(slugs))
+        .bind(slugs)
         .push("::text[]) AS c(type, slug) JOIN entry_docs d ON d.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(
@@ -250,7 +224,7 @@ pub(crate) async fn insert_gated(
         return Ok(false);
     }
     sql.push(", ");
-    push_recorded(&mut sql, ctx, event_rows(events), n, now, "lock");
+    push_recorded(&mut sql, ctx, events, now, "lock");
     sql.push(" SELECT count(*) AS n FROM recorded");
     let recorded: i64 = match conn.row(sql).await? {
         Some(row) => row.try_get("", "n")?,
@@ -259,17 +233,23 @@ pub(crate) async fn insert_gated(
     Ok(recorded == n)
 }
 
-/// The `recorded AS (INSERT INTO outbox …)` part: the events `rows` (as built by
-/// [`push_record_ctes`]) numbered below the `event_seq` that `reserved` (a `WITH` returning
-/// the tenant's sequence after reserving `n`) returns.
-fn push_recorded(
-    sql: &mut Sql,
-    ctx: &TenantCtx,
-    rows: Vec<serde_json::Value>,
-    n: i64,
-    now: i64,
-    reserved: &str,
-) {
+/// The `recorded AS (INSERT INTO outbox …)` part: the events numbered below the `event_seq`
+/// that `reserved` (a `WITH` returning the tenant's sequence after reserving one number per
+/// event) returns. They travel as one JSON array, whose `NULL`s (events without an entry) need
+/// no special case, and keep their order through `WITH ORDINALITY`.
+fn push_recorded(sql: &mut Sql, ctx: &TenantCtx, events: Vec<NewEvent>, now: i64, reserved: &str) {
+    let n = events.len() as i64;
+    let rows: Vec<serde_json::Value> = events
+        .into_iter()
+        .map(|e| {
+            serde_json::json!([
+                e.kind.as_str(),
+                e.entry_type,
+                e.entry_id,
+                e.payload.to_string()
+            ])
+        })
+        .collect();
     sql.push(
         "recorded AS (INSERT INTO outbox \
          (tenant_id, tenant_seq, kind, entry_type, entry_id, payload, created_at) SELECT ",
