@@ -14,6 +14,8 @@ use crate::config::{Config, DatabaseTarget};
 
 /// Opens the configured database. SQLite: WAL, `synchronous=NORMAL` (a committed transaction
 /// survives a process kill), foreign keys on, a busy timeout for concurrent writers.
+/// PostgreSQL: a pool whose sessions reuse one generic plan per prepared statement
+/// ([`GENERIC_PLANS`]).
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     match config.database() {
         DatabaseTarget::Sqlite(path) => {
@@ -52,7 +54,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .test_before_acquire_if_idle_for(Duration::from_millis(
                     config.db.ping_idle_after_ms,
                 ))
-                .sqlx_logging(false);
+                .sqlx_logging(false)
+                .map_sqlx_postgres_opts(|pg| pg.options([GENERIC_PLANS]));
             Database::connect(options)
                 .await
                 .context("connecting to PostgreSQL")
@@ -61,6 +64,16 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
 }
 
 /// A duration setting in milliseconds, 0 meaning none.
+/// The pool's sessions plan each prepared statement once (`plan_cache_mode`), as the read
+/// connections do for statements planned by their shape (`pg_reads`). Left to choose
+/// (`auto`), PostgreSQL planned the statement that writes a group of creates anew on two
+/// executions in three under a create load, at 0.44 ms a time against 0.84 ms to run it: the
+/// generic plan of an `UNNEST` over bound arrays is estimated at the default hundred rows a
+/// function returns, and so looks dearer than a plan for the four rows at hand. Every
+/// statement this pool runs is a write, a lookup by key or a worker's scan by key, whose plan
+/// does not depend on the values; the reads whose plan does run on their own connections.
+const GENERIC_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
+
 fn millis_or_never(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
