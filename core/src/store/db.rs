@@ -63,17 +63,18 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     }
 }
 
-/// A duration setting in milliseconds, 0 meaning none.
 /// The pool's sessions plan each prepared statement once (`plan_cache_mode`), as the read
 /// connections do for statements planned by their shape (`pg_reads`). Left to choose
 /// (`auto`), PostgreSQL planned the statement that writes a group of creates anew on two
 /// executions in three under a create load, at 0.44 ms a time against 0.84 ms to run it: the
 /// generic plan of an `UNNEST` over bound arrays is estimated at the default hundred rows a
-/// function returns, and so looks dearer than a plan for the four rows at hand. Every
-/// statement this pool runs is a write, a lookup by key or a worker's scan by key, whose plan
-/// does not depend on the values; the reads whose plan does run on their own connections.
+/// function returns, and so looks dearer than a plan for the four rows at hand. This pool
+/// runs writes and reads by key (lookups, a tenant's rows in key order for the admin lists and
+/// the workers), whose plans do not depend on the values; the content pages, whose plans do,
+/// run on their own connections (`pg_reads`).
 const GENERIC_PLANS: (&str, &str) = ("plan_cache_mode", "force_generic_plan");
 
+/// A duration setting in milliseconds, 0 meaning none.
 fn millis_or_never(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
