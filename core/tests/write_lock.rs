@@ -12,10 +12,12 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Map, Value, json};
 use zellige::ErrorCode;
 use zellige::auth::{self, NewUser, Role, UserChange};
-use zellige::content::EntryInput;
+use zellige::content::entries::Entry;
 use zellige::content::entries::Lookup;
 use zellige::content::types::ChangeOptions;
+use zellige::content::{Content, ContentError, EntryInput};
 use zellige::store::entries::Stage;
+use zellige::tenancy::TenantCtx;
 
 fn input(v: Value) -> EntryInput {
     match v {
@@ -46,19 +48,7 @@ async fn concurrent_creates_keep_unique_values_unique() {
         let ctx = Arc::new(t.ctx("marrakech-safi").await);
         let content = t.content.clone();
         let tasks: Vec<_> = (0..WRITERS)
-            .map(|_| {
-                let (ctx, content) = (ctx.clone(), content.clone());
-                tokio::spawn(async move {
-                    content
-                        .create(
-                            &ctx,
-                            "licence",
-                            input(json!({"code": "MRK-2017-001"})),
-                            None,
-                        )
-                        .await
-                })
-            })
+            .map(|_| spawn_create(&ctx, &content, "licence", json!({"code": "MRK-2017-001"})))
             .collect();
         let mut ok = 0;
         for task in tasks {
@@ -82,17 +72,12 @@ async fn concurrent_creates_without_slug_all_get_distinct_slugs() {
         let content = t.content.clone();
         let tasks: Vec<_> = (0..WRITERS)
             .map(|_| {
-                let (ctx, content) = (ctx.clone(), content.clone());
-                tokio::spawn(async move {
-                    content
-                        .create(
-                            &ctx,
-                            "article",
-                            input(json!({"title": {"ar": "معرض الصناعة التقليدية بآسفي"}})),
-                            None,
-                        )
-                        .await
-                })
+                spawn_create(
+                    &ctx,
+                    &content,
+                    "article",
+                    json!({"title": {"ar": "معرض الصناعة التقليدية بآسفي"}}),
+                )
             })
             .collect();
         let mut slugs = HashSet::new();
@@ -444,19 +429,12 @@ async fn creates_waiting_on_the_lock_see_what_its_holder_wrote() {
             content.create(&ctx, "article", wanted, None).await
         })
     };
-    let deriving = {
-        let (ctx, content) = (ctx.clone(), content.clone());
-        tokio::spawn(async move {
-            content
-                .create(
-                    &ctx,
-                    "article",
-                    input(json!({"title": {"ar": "سوق الخميس"}})),
-                    None,
-                )
-                .await
-        })
-    };
+    let deriving = spawn_create(
+        &ctx,
+        &content,
+        "article",
+        json!({"title": {"ar": "سوق الخميس"}}),
+    );
     wait_for_a_lock_waiter(&t.db).await;
     holder.commit().await.expect("commit");
 
@@ -515,14 +493,7 @@ async fn creates_waiting_on_a_type_change_are_checked_against_the_new_type() {
     )
     .await;
 
-    let waiting = {
-        let (ctx, content) = (ctx.clone(), content.clone());
-        tokio::spawn(async move {
-            content
-                .create(&ctx, "notice", input(json!({"code": "MRK-2017-002"})), None)
-                .await
-        })
-    };
+    let waiting = spawn_create(&ctx, &content, "notice", json!({"code": "MRK-2017-002"}));
     wait_for_a_lock_waiter(&t.db).await;
     holder.commit().await.expect("commit");
     let refused = waiting
@@ -547,7 +518,7 @@ async fn the_statement_of_a_group_of_creates_is_planned_once_per_session() {
     config.db.max_connections = 1;
     config.db.min_connections = 1;
     let db = zellige::store::db::connect(&config).await.expect("connect");
-    let content = zellige::content::Content::new(db.clone(), &config.limits);
+    let content = Content::new(db.clone(), &config.limits);
     for i in 0..12 {
         content
             .create(
@@ -591,6 +562,17 @@ async fn hold_lock(
             .unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     txn
+}
+
+/// A create on a task of its own: it may wait on a lock while the test goes on.
+fn spawn_create(
+    ctx: &Arc<TenantCtx>,
+    content: &Content,
+    entry_type: &'static str,
+    data: Value,
+) -> tokio::task::JoinHandle<Result<Entry, ContentError>> {
+    let (ctx, content) = (ctx.clone(), content.clone());
+    tokio::spawn(async move { content.create(&ctx, entry_type, input(data), None).await })
 }
 
 fn sql(text: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
