@@ -4,12 +4,14 @@
 
 mod common;
 
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Map, Value, json};
 use zellige::ErrorCode;
 use zellige::content::types::ChangeOptions;
 use zellige::content::{ContentError, EntryInput, Lookup, PageArgs, Status};
 use zellige::store::entries::Stage;
 use zellige::store::outbox;
+use zellige_migrations::{Migrator, MigratorTrait};
 
 fn obj(v: Value) -> Map<String, Value> {
     match v {
@@ -591,6 +593,194 @@ async fn date_ranges_and_sorted_events() {
             })
             .collect();
         assert_eq!(titles, ["نشاط 2", "نشاط 5", "نشاط 12", "نشاط 28"]);
+    });
+}
+
+/// Creates a draft and answers its id.
+async fn create(
+    t: &common::TestDb,
+    ctx: &zellige::tenancy::TenantCtx,
+    entry_type: &str,
+    data: Value,
+) -> String {
+    let created = t.content.create(ctx, entry_type, input(data), None).await;
+    created.expect("create").id
+}
+
+/// Only sortable fields keep an index row for no value: `isNull`, an empty string in a
+/// filter, the empty group of an aggregate and a sort must still see the entries without one.
+#[tokio::test]
+async fn entries_without_a_value_are_found_grouped_and_sorted() {
+    on_backends!(|t| {
+        let ctx = t.tenant("marrakech-safi").await;
+        let event = create(
+            &t,
+            &ctx,
+            "event",
+            json!({"title": {"ar": "مَعْرِض الصناعة التقليدية"}, "startsAt": "2017-12-05T10:00:00Z"}),
+        )
+        .await;
+        // (city: sortable, province: filterable only, relatedEvents: a reference)
+        let rows = [
+            json!({"title": {"ar": "لقاء إعلامي"}, "city": "مراكش", "province": "الحوز"}),
+            json!({"title": {"ar": "دورة تكوينية"}}),
+            json!({"title": {"ar": "زيارة ميدانية"}, "city": "آسفي", "relatedEvents": [event.clone()]}),
+            json!({"title": {"ar": "يوم دراسي"}, "province": "الحوز"}),
+        ];
+        let mut ids = Vec::new();
+        for data in rows {
+            ids.push(create(&t, &ctx, "article", data).await);
+        }
+        let matching = |filter: Value| {
+            let t = &t;
+            let ctx = &ctx;
+            async move {
+                let args = PageArgs {
+                    filter: Some(filter),
+                    ..Default::default()
+                };
+                let page = t
+                    .content
+                    .list(ctx, "article", &args, Stage::Draft)
+                    .await
+                    .expect("list");
+                let n = t
+                    .content
+                    .count(ctx, "article", &args, Stage::Draft)
+                    .await
+                    .expect("count");
+                let mut got: Vec<String> = page.entries.into_iter().map(|(e, _)| e.id).collect();
+                assert_eq!(n, got.len() as i64, "count and list agree");
+                got.sort();
+                got
+            }
+        };
+        let some = |which: &[usize]| {
+            let mut v: Vec<String> = which.iter().map(|&i| ids[i].clone()).collect();
+            v.sort();
+            v
+        };
+        let cases: [(Value, &[usize]); 12] = [
+            (json!({"province": {"isNull": true}}), &[1, 2]),
+            (json!({"province": {"isNull": false}}), &[0, 3]),
+            (json!({"province": {"eq": ""}}), &[1, 2]),
+            (json!({"province": {"ne": ""}}), &[0, 3]),
+            (json!({"province": {"ne": "الحوز"}}), &[1, 2]),
+            (json!({"province": {"in": ["", "الحوز"]}}), &[0, 1, 2, 3]),
+            (json!({"province": {"notIn": [""]}}), &[0, 3]),
+            (json!({"province": {"contains": ""}}), &[0, 1, 2, 3]),
+            (json!({"city": {"isNull": true}}), &[1, 3]),
+            (json!({"relatedEvents": {"isNull": true}}), &[0, 1, 3]),
+            (json!({"relatedEvents": {"isNull": false}}), &[2]),
+            (
+                json!({"AND": [{"province": {"isNull": true}}, {"city": {"isNull": false}}]}),
+                &[2],
+            ),
+        ];
+        for (filter, want) in &cases {
+            assert_eq!(matching(filter.clone()).await, some(want), "{filter}");
+        }
+
+        let groups = t
+            .content
+            .group_counts(
+                &ctx,
+                "article",
+                &PageArgs::default(),
+                Stage::Draft,
+                &["province".into(), "city".into()],
+            )
+            .await
+            .expect("groups");
+        let mut got: Vec<(Vec<Option<String>>, i64)> =
+            groups.into_iter().map(|g| (g.keys, g.count)).collect();
+        got.sort();
+        let key =
+            |p: Option<&str>, c: Option<&str>| vec![p.map(str::to_owned), c.map(str::to_owned)];
+        assert_eq!(
+            got,
+            [
+                (key(None, None), 1),
+                (key(None, Some("آسفي")), 1),
+                (key(Some("الحوز"), None), 1),
+                (key(Some("الحوز"), Some("مراكش")), 1),
+            ]
+        );
+
+        // A sort walks the sortable field's rows: the entries without a city come first.
+        let page = t
+            .content
+            .list(
+                &ctx,
+                "article",
+                &PageArgs {
+                    order_by: vec![("city".into(), false)],
+                    ..Default::default()
+                },
+                Stage::Draft,
+            )
+            .await
+            .expect("sorted");
+        let cities: Vec<Option<String>> = page
+            .entries
+            .iter()
+            .map(|(e, _)| {
+                e.data
+                    .get("city")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert_eq!(
+            cities,
+            [
+                None,
+                None,
+                Some("آسفي".to_owned()),
+                Some("مراكش".to_owned())
+            ]
+        );
+
+        // A database written by an earlier release holds an empty row for every indexed field
+        // without a value: the migration keeps only the sortable fields' ones.
+        let empty_rows = |field: &'static str| {
+            let t = &t;
+            async move {
+                let empty = format!("type = 'article' AND field = '{field}' AND v = ''");
+                t.count_where("entry_fields", &empty).await
+            }
+        };
+        assert_eq!(
+            (empty_rows("province").await, empty_rows("city").await),
+            (0, 2)
+        );
+        for id in [&ids[1], &ids[2]] {
+            t.db.execute_raw(Statement::from_string(
+                t.db.get_database_backend(),
+                format!(
+                    "INSERT INTO entry_fields (tenant_id, entry_id, stage, type, field, locale, v) \
+                     VALUES ('{}', '{id}', 0, 'article', 'province', '', '')",
+                    ctx.id()
+                ),
+            ))
+            .await
+            .expect("an old empty row");
+        }
+        let old = matching(json!({"province": {"isNull": true}})).await;
+        assert_eq!(
+            old,
+            some(&[1, 2]),
+            "the queries read the rows of both releases"
+        );
+        Migrator::down(&t.db, Some(1)).await.expect("down");
+        Migrator::up(&t.db, None).await.expect("up");
+        assert_eq!(
+            (empty_rows("province").await, empty_rows("city").await),
+            (0, 2)
+        );
+        for (filter, want) in &cases {
+            assert_eq!(matching(filter.clone()).await, some(want), "{filter}");
+        }
     });
 }
 

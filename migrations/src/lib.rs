@@ -15,6 +15,7 @@ mod m20261201_000007_media_keys;
 mod m20261202_000008_plugin_wasm;
 mod m20261204_000009_plugins_rev;
 mod m20261205_000010_entry_probe;
+mod m20261205_000011_absent_values;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_plugin_wasm::Migration),
             Box::new(m20261204_000009_plugins_rev::Migration),
             Box::new(m20261205_000010_entry_probe::Migration),
+            Box::new(m20261205_000011_absent_values::Migration),
         ]
     }
 }

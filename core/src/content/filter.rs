@@ -189,8 +189,8 @@ impl Compiler<'_> {
             };
             let cond = match op.as_str() {
                 "isNull" => match v {
-                    Value::Bool(true) => index(IndexOp::Null),
-                    Value::Bool(false) => Cond::Not(Box::new(index(IndexOp::Null))),
+                    Value::Bool(true) => Cond::Not(Box::new(index(IndexOp::Any))),
+                    Value::Bool(false) => index(IndexOp::Any),
                     _ => self.err(&p, "type", "expected true or false"),
                 },
                 "in" | "notIn" => {
@@ -205,7 +205,17 @@ impl Compiler<'_> {
                             None => continue,
                         }
                     }
-                    let c = index(IndexOp::In(enc));
+                    // The empty string is how the index says "no value" (`eq` below).
+                    let none = enc.iter().any(String::is_empty);
+                    enc.retain(|e| !e.is_empty());
+                    let c = match (none, enc.is_empty()) {
+                        (false, _) => index(IndexOp::In(enc)),
+                        (true, true) => Cond::Not(Box::new(index(IndexOp::Any))),
+                        (true, false) => Cond::Or(vec![
+                            index(IndexOp::In(enc)),
+                            Cond::Not(Box::new(index(IndexOp::Any))),
+                        ]),
+                    };
                     if op == "in" {
                         c
                     } else {
@@ -213,6 +223,8 @@ impl Compiler<'_> {
                     }
                 }
                 "contains" | "startsWith" => match v.as_str() {
+                    // Every value contains the empty string, and so does no value.
+                    Some("") if op == "contains" => Cond::And(Vec::new()),
                     Some(s) if op == "contains" => index(IndexOp::Contains(s.to_owned())),
                     Some(s) => index(IndexOp::Prefix(s.to_owned())),
                     None => self.err(&p, "type", "expected a string"),
@@ -222,6 +234,9 @@ impl Compiler<'_> {
                         continue;
                     };
                     match op.as_str() {
+                        // An empty string is stored as no value: the two are one for filters.
+                        "eq" if enc.is_empty() => Cond::Not(Box::new(index(IndexOp::Any))),
+                        "ne" if enc.is_empty() => index(IndexOp::Any),
                         "eq" => index(IndexOp::Eq(enc)),
                         "ne" => Cond::Not(Box::new(index(IndexOp::Eq(enc)))),
                         "lt" => index(IndexOp::Cmp(CmpOp::Lt, enc)),

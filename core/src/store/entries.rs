@@ -930,8 +930,10 @@ pub enum IndexOp {
     Cmp(CmpOp, String),
     Prefix(String),
     Contains(String),
-    /// The field has no value (`isNull: true`).
-    Null,
+    /// The field has a value (`isNull: false`; `isNull: true` is its negation). Only sortable
+    /// fields keep a row for no value (`values::index_rows`), so no value is the absence of a
+    /// row with one.
+    Any,
 }
 
 /// A filter over one type's documents, with values already encoded.
@@ -1093,8 +1095,8 @@ fn push_index_op(sql: &mut Sql, col: &str, op: &IndexOp) {
                 .bind(format!("%{}%", escape_like(s)))
                 .push(" ESCAPE '\\'");
         }
-        IndexOp::Null => {
-            sql.push(col).push(" = ''");
+        IndexOp::Any => {
+            sql.push(col).push(" <> ''");
         }
     }
 }
@@ -1243,6 +1245,11 @@ fn split_sort_range(q: &ListQuery) -> (Option<Cond>, Vec<IndexOp>) {
     (rest, on_sort)
 }
 
+/// The value of the `i`th group key: `''` for none.
+fn group_key(i: usize) -> String {
+    format!("COALESCE(g{i}.v, '')")
+}
+
 fn sort_expr(i: usize, key: &SortKey) -> String {
     match &key.target {
         SortTarget::System(col) => col.column().to_owned(),
@@ -1283,15 +1290,18 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
     if let Shape::Groups(keys, _) = &shape {
         sql.push("SELECT ");
         for i in 0..keys.len() {
-            sql.push(&format!("g{i}.v AS k{i}, "));
+            sql.push(&format!("{} AS k{i}, ", group_key(i)));
         }
         sql.push("COUNT(DISTINCT d.entry_id) AS n FROM entry_docs d");
+        // An entry without a value of a field has no row of it (or, for a sortable field, an
+        // empty one): it joins none and falls in the empty group.
         for (i, (field, locale)) in keys.iter().enumerate() {
             let a = format!("g{i}");
-            sql.push(&format!(" JOIN entry_fields {a} ON {a}.tenant_id = d.tenant_id AND {a}.type = d.type AND {a}.stage = d.stage AND {a}.entry_id = d.entry_id AND {a}.field = "))
+            sql.push(&format!(" LEFT JOIN entry_fields {a} ON {a}.tenant_id = d.tenant_id AND {a}.type = d.type AND {a}.stage = d.stage AND {a}.entry_id = d.entry_id AND {a}.field = "))
                 .bind(field.clone())
                 .push(&format!(" AND {a}.locale = "))
-                .bind(locale.clone());
+                .bind(locale.clone())
+                .push(&format!(" AND {a}.v <> ''"));
         }
     } else if count_only {
         sql.push("SELECT COUNT(*) AS n FROM entry_docs d");
@@ -1349,7 +1359,7 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
         push_cond(&mut sql, ctx, q, c, id);
     }
     if let Shape::Groups(keys, limit) = &shape {
-        let cols: Vec<String> = (0..keys.len()).map(|i| format!("g{i}.v")).collect();
+        let cols: Vec<String> = (0..keys.len()).map(group_key).collect();
         sql.push(" GROUP BY ").push(&cols.join(", "));
         sql.push(" ORDER BY n DESC, ").push(&cols.join(", "));
         sql.push(&format!(" LIMIT {limit}"));
