@@ -265,6 +265,7 @@ impl Content {
             return None;
         }
         let mut slugs: Vec<(String, String)> = Vec::with_capacity(run.len());
+        let mut seen: HashSet<(String, String)> = HashSet::with_capacity(run.len());
         let mut docs: Vec<DocRow> = Vec::with_capacity(run.len());
         let mut outcomes: Vec<Result<usize, ContentError>> = Vec::with_capacity(run.len());
         for (w, s) in run.iter().zip(self.stage_run(&model, run)) {
@@ -280,7 +281,7 @@ impl Content {
             }
             let slug = s.wanted_slug(w.ctx.default_locale());
             let key = (s.ct.name.clone(), slug.clone());
-            if !slug::is_valid_slug(&slug) || slugs.contains(&key) {
+            if !slug::is_valid_slug(&slug) || !seen.insert(key.clone()) {
                 return None;
             }
             slugs.push(key);
