@@ -1294,14 +1294,24 @@ fn build_shaped(ctx: &TenantCtx, q: &ListQuery, backend: DbBackend, shape: Shape
         }
         sql.push("COUNT(DISTINCT d.entry_id) AS n FROM entry_docs d");
         // An entry without a value of a field has no row of it (or, for a sortable field, an
-        // empty one): it joins none and falls in the empty group.
+        // empty one): it joins none and falls in the empty group. The join's other key columns
+        // are bound, not taken from `d`: PostgreSQL carries the `WHERE`'s constants into an
+        // inner join but not into the nullable side of an outer one, and would hash on all four.
         for (i, (field, locale)) in keys.iter().enumerate() {
             let a = format!("g{i}");
-            sql.push(&format!(" LEFT JOIN entry_fields {a} ON {a}.tenant_id = d.tenant_id AND {a}.type = d.type AND {a}.stage = d.stage AND {a}.entry_id = d.entry_id AND {a}.field = "))
-                .bind(field.clone())
-                .push(&format!(" AND {a}.locale = "))
-                .bind(locale.clone())
-                .push(&format!(" AND {a}.v <> ''"));
+            sql.push(&format!(
+                " LEFT JOIN entry_fields {a} ON {a}.entry_id = d.entry_id AND {a}.tenant_id = "
+            ))
+            .bind(ctx.id().to_owned())
+            .push(&format!(" AND {a}.type = "))
+            .bind(q.entry_type.clone())
+            .push(&format!(" AND {a}.stage = "))
+            .bind(q.stage.code())
+            .push(&format!(" AND {a}.field = "))
+            .bind(field.clone())
+            .push(&format!(" AND {a}.locale = "))
+            .bind(locale.clone())
+            .push(&format!(" AND {a}.v <> ''"));
         }
     } else if count_only {
         sql.push("SELECT COUNT(*) AS n FROM entry_docs d");

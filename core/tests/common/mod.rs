@@ -43,16 +43,11 @@ impl TestDb {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        self.count_where(table, "1 = 1").await
-    }
-
-    /// The rows of `table` that `condition` (SQL) holds for.
-    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let row = self
             .db
             .query_one_raw(sea_orm::Statement::from_string(
                 self.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
             ))
             .await
             .expect("count")
