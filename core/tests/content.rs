@@ -782,6 +782,42 @@ async fn entries_without_a_value_are_found_grouped_and_sorted() {
         for (filter, want) in &cases {
             assert_eq!(matching(filter.clone()).await, some(want), "{filter}");
         }
+
+        // Making a field sortable rebuilds the type's index rows: the entries without it get
+        // their empty row, and a sort by it meets all of them.
+        let mut article: Value =
+            serde_json::from_str(include_str!("../../schema/content-types/article.json"))
+                .expect("article.json");
+        for field in article["fields"].as_array_mut().expect("fields") {
+            if field["name"] == "province" {
+                field["sortable"] = Value::Bool(true);
+            }
+        }
+        t.content
+            .update_type(&ctx, "article", article, &ChangeOptions::default(), None)
+            .await
+            .expect("province sortable");
+        let ctx = t.ctx("marrakech-safi").await;
+        assert_eq!(empty_rows("province").await, 2);
+        let page = t
+            .content
+            .list(
+                &ctx,
+                "article",
+                &PageArgs {
+                    order_by: vec![("province".into(), true)],
+                    ..Default::default()
+                },
+                Stage::Draft,
+            )
+            .await
+            .expect("sorted by province");
+        let provinces: Vec<Option<&str>> = page
+            .entries
+            .iter()
+            .map(|(e, _)| e.data.get("province").and_then(Value::as_str))
+            .collect();
+        assert_eq!(provinces, [Some("الحوز"), Some("الحوز"), None, None]);
     });
 }
 
