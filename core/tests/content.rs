@@ -607,6 +607,25 @@ async fn create(
     created.expect("create").id
 }
 
+/// The values of an article field on the drafts sorted by it, in the order listed.
+async fn values_in_order(
+    t: &common::TestDb,
+    ctx: &zellige::tenancy::TenantCtx,
+    field: &str,
+    descending: bool,
+) -> Vec<Option<String>> {
+    let args = PageArgs {
+        order_by: vec![(field.into(), descending)],
+        ..Default::default()
+    };
+    let page = t.content.list(ctx, "article", &args, Stage::Draft).await;
+    page.expect("sorted")
+        .entries
+        .iter()
+        .map(|(e, _)| e.data.get(field).and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
 /// Only sortable fields keep an index row for no value: `isNull`, an empty string in a
 /// filter, the empty group of an aggregate and a sort must still see the entries without one.
 #[tokio::test]
@@ -708,29 +727,7 @@ async fn entries_without_a_value_are_found_grouped_and_sorted() {
         );
 
         // A sort walks the sortable field's rows: the entries without a city come first.
-        let page = t
-            .content
-            .list(
-                &ctx,
-                "article",
-                &PageArgs {
-                    order_by: vec![("city".into(), false)],
-                    ..Default::default()
-                },
-                Stage::Draft,
-            )
-            .await
-            .expect("sorted");
-        let cities: Vec<Option<String>> = page
-            .entries
-            .iter()
-            .map(|(e, _)| {
-                e.data
-                    .get("city")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect();
+        let cities = values_in_order(&t, &ctx, "city", false).await;
         assert_eq!(
             cities,
             [
@@ -799,25 +796,16 @@ async fn entries_without_a_value_are_found_grouped_and_sorted() {
             .expect("province sortable");
         let ctx = t.ctx("marrakech-safi").await;
         assert_eq!(empty_rows("province").await, 2);
-        let page = t
-            .content
-            .list(
-                &ctx,
-                "article",
-                &PageArgs {
-                    order_by: vec![("province".into(), true)],
-                    ..Default::default()
-                },
-                Stage::Draft,
-            )
-            .await
-            .expect("sorted by province");
-        let provinces: Vec<Option<&str>> = page
-            .entries
-            .iter()
-            .map(|(e, _)| e.data.get("province").and_then(Value::as_str))
-            .collect();
-        assert_eq!(provinces, [Some("الحوز"), Some("الحوز"), None, None]);
+        let provinces = values_in_order(&t, &ctx, "province", true).await;
+        assert_eq!(
+            provinces,
+            [
+                Some("الحوز".to_owned()),
+                Some("الحوز".to_owned()),
+                None,
+                None
+            ]
+        );
     });
 }
 

@@ -187,9 +187,11 @@ impl Compiler<'_> {
                 locale: locale.clone(),
                 op,
             };
+            // No value: no index row with one (`IndexOp::Any`).
+            let none = || Cond::Not(Box::new(index(IndexOp::Any)));
             let cond = match op.as_str() {
                 "isNull" => match v {
-                    Value::Bool(true) => Cond::Not(Box::new(index(IndexOp::Any))),
+                    Value::Bool(true) => none(),
                     Value::Bool(false) => index(IndexOp::Any),
                     _ => self.err(&p, "type", "expected true or false"),
                 },
@@ -206,15 +208,12 @@ impl Compiler<'_> {
                         }
                     }
                     // The empty string is how the index says "no value" (`eq` below).
-                    let none = enc.iter().any(String::is_empty);
+                    let has_empty = enc.iter().any(String::is_empty);
                     enc.retain(|e| !e.is_empty());
-                    let c = match (none, enc.is_empty()) {
+                    let c = match (has_empty, enc.is_empty()) {
                         (false, _) => index(IndexOp::In(enc)),
-                        (true, true) => Cond::Not(Box::new(index(IndexOp::Any))),
-                        (true, false) => Cond::Or(vec![
-                            index(IndexOp::In(enc)),
-                            Cond::Not(Box::new(index(IndexOp::Any))),
-                        ]),
+                        (true, true) => none(),
+                        (true, false) => Cond::Or(vec![index(IndexOp::In(enc)), none()]),
                     };
                     if op == "in" {
                         c
@@ -235,7 +234,7 @@ impl Compiler<'_> {
                     };
                     match op.as_str() {
                         // An empty string is stored as no value: the two are one for filters.
-                        "eq" if enc.is_empty() => Cond::Not(Box::new(index(IndexOp::Any))),
+                        "eq" if enc.is_empty() => none(),
                         "ne" if enc.is_empty() => index(IndexOp::Any),
                         "eq" => index(IndexOp::Eq(enc)),
                         "ne" => Cond::Not(Box::new(index(IndexOp::Eq(enc)))),
