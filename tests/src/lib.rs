@@ -158,8 +158,14 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
         if let Some((admin, name)) = self.pg_drop.take() {
-            // Best effort, on a separate runtime thread: the test's runtime may be gone.
-            let _ = std::thread::spawn(move || {
+            // On a thread of its own: the test's runtime may be gone. Waited for a while only:
+            // `DROP DATABASE` waits until every backend has absorbed its barrier, and one of
+            // this app's connections still authenticating on the test's (current-thread)
+            // runtime cannot answer while that thread waits here, which left PostgreSQL waiting
+            // out its `authentication_timeout` (a minute). Once the test returns, its runtime
+            // closes those connections and the drop finishes.
+            let (done, finished) = std::sync::mpsc::channel::<()>();
+            std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -175,11 +181,15 @@ impl Drop for TestApp {
                         }
                     });
                 }
-            })
-            .join();
+                let _ = done.send(());
+            });
+            let _ = finished.recv_timeout(PG_DROP_WAIT);
         }
     }
 }
+
+/// How long a test waits for its PostgreSQL database to be dropped before going on.
+const PG_DROP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn uuid_like() -> String {
     // The clock alone is not unique: tests of one binary start on parallel threads and

@@ -74,8 +74,13 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg_drop.take() {
-            // Best effort, on a separate runtime thread: the test's runtime may be gone.
-            let _ = std::thread::spawn(move || {
+            // On a thread of its own (the test's runtime may be gone), and waited for a while
+            // only: `DROP DATABASE` waits for every backend to absorb its barrier, and a read
+            // connection still authenticating on the test's current-thread runtime cannot
+            // answer while that thread waits here (PostgreSQL then waits out its
+            // `authentication_timeout`). Once the test returns, its runtime closes them.
+            let (done, finished) = std::sync::mpsc::channel::<()>();
+            std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -90,8 +95,9 @@ impl Drop for TestDb {
                         }
                     });
                 }
-            })
-            .join();
+                let _ = done.send(());
+            });
+            let _ = finished.recv_timeout(std::time::Duration::from_secs(5));
         }
     }
 }
