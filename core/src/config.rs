@@ -389,6 +389,10 @@ pub struct DbConfig {
     /// `max_connections`). Opened on demand instead, the background workers opened several at
     /// once under load, and requests stalled meanwhile.
     pub postgres_pool_warm: usize,
+    /// PostgreSQL: rows at which `serve` gives a content table never analyzed its first
+    /// statistics, instead of waiting for autovacuum (`store::db::first_statistics`); 0 leaves
+    /// it to autovacuum.
+    pub postgres_first_analyze_rows: u64,
 }
 
 /// Every size, count and time limit the server enforces. Defaults follow the SPEC.
@@ -512,6 +516,7 @@ impl Default for DbConfig {
             postgres_readers: 16,
             postgres_readers_warm: 16,
             postgres_pool_warm: 16,
+            postgres_first_analyze_rows: 1_000,
         }
     }
 }

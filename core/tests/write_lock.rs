@@ -513,12 +513,7 @@ async fn the_statement_of_a_group_of_creates_is_planned_once_per_session() {
         return;
     };
     let ctx = t.tenant("marrakech-safi").await;
-    // One connection, so that its prepared statements are the ones every create used.
-    let mut config = (*t.config).clone();
-    config.db.max_connections = 1;
-    config.db.min_connections = 1;
-    let db = zellige::store::db::connect(&config).await.expect("connect");
-    let content = Content::new(db.clone(), &config.limits);
+    let (_, db, content) = one_session(&t).await;
     for i in 0..12 {
         content
             .create(
@@ -547,6 +542,100 @@ async fn the_statement_of_a_group_of_creates_is_planned_once_per_session() {
         (12, 0),
         "each create is one statement, planned once (generic, custom)"
     );
+}
+
+/// PostgreSQL: a session's plan for the group statement made before the tables had statistics
+/// checks new slugs by reading the tenant's documents; once the server has given the tables
+/// their first statistics (`store::db::first_statistics`), the plan is made again and each new
+/// slug is one probe of the slug index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_database_gets_statistics_and_creates_then_probe_their_slugs() {
+    let Some(t) = common::postgres().await else {
+        return;
+    };
+    let ctx = t.tenant("marrakech-safi").await;
+    let (config, db, content) = one_session(&t).await;
+    let create = |i: i64| {
+        let (content, ctx) = (content.clone(), ctx.clone());
+        async move {
+            content
+                .create(
+                    &ctx,
+                    "article",
+                    input(json!({"title": {"ar": format!("معرض الصناعة التقليدية رقم {i}")}})),
+                    None,
+                )
+                .await
+                .expect("create");
+        }
+    };
+    // The server's threshold: planned with statistics of fewer rows, a probe is a sequential scan
+    // (as cheap at that size), and that plan would stay while the table grows.
+    let first = config.db.postgres_first_analyze_rows as i64;
+    const THEN: i64 = 120;
+    for i in 0..first {
+        create(i).await;
+    }
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let analyzer = tokio::spawn(zellige::store::db::first_statistics(
+        t.db.clone(),
+        first as u64,
+        shutdown.clone(),
+    ));
+    tokio::time::timeout(std::time::Duration::from_secs(30), analyzer)
+        .await
+        .expect("every content table analyzed (the outbox and audit log hold as many rows)")
+        .expect("join");
+    let before = rows_read(&t.db, &db, first).await;
+    for i in first..first + THEN {
+        create(i).await;
+    }
+    let read = rows_read(&t.db, &db, first + THEN).await - before;
+    assert_eq!(t.count("entry_docs").await, first + THEN);
+    assert!(
+        read <= THEN,
+        "{THEN} creates read {read} rows or index entries of entry_docs: more than a probe each"
+    );
+}
+
+/// The store on one connection of the test database, so that its prepared statements and
+/// their plans are the ones every write used.
+async fn one_session(t: &common::TestDb) -> (zellige::Config, zellige::store::Db, Content) {
+    let mut config = (*t.config).clone();
+    config.db.max_connections = 1;
+    config.db.min_connections = 1;
+    let db = zellige::store::db::connect(&config).await.expect("connect");
+    let content = Content::new(db.clone(), &config.limits);
+    (config, db, content)
+}
+
+/// Rows and index entries of `entry_docs` read so far, once the statistics of `writer` (a
+/// one-connection pool) show at least `scans` scans of the table.
+async fn rows_read(db: &zellige::store::Db, writer: &zellige::store::Db, scans: i64) -> i64 {
+    // The session's counters reach the statistics views once it is idle after this.
+    writer
+        .execute_unprepared("SELECT pg_stat_force_next_flush()")
+        .await
+        .expect("flush statistics");
+    let mut read = 0;
+    for _ in 0..100 {
+        let row = db
+            .query_one_raw(sql(
+                "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n, \
+                 coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS scans \
+                 FROM pg_stat_user_tables WHERE relname = 'entry_docs'",
+                vec![],
+            ))
+            .await
+            .expect("statistics")
+            .expect("row");
+        read = row.try_get("", "n").expect("n");
+        if row.try_get::<i64>("", "scans").expect("scans") >= scans {
+            return read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    read
 }
 
 /// A writer's transaction on PostgreSQL after `statements`, the first of which takes the

@@ -316,8 +316,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     // Background work that lives as long as the server: the search indexer, the scheduler of
-    // publishes and unpublishes, webhook deliveries, the media sweep, retention, and the
-    // `after-publish` hook runner.
+    // publishes and unpublishes, webhook deliveries, the media sweep, retention, a new
+    // database's first statistics, and the `after-publish` hook runner.
     let mut workers = vec![
         tokio::spawn(crate::search::worker::run(
             state.search.clone(),
@@ -342,6 +342,11 @@ pub async fn serve(
         tokio::spawn(crate::retention::run(
             state.db.clone(),
             state.config.retention.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(crate::store::db::first_statistics(
+            state.db.clone(),
+            state.config.db.postgres_first_analyze_rows,
             shutdown.clone(),
         )),
     ];

@@ -99,6 +99,88 @@ pub async fn warm(db: &DatabaseConnection, n: usize) -> Result<usize, sea_orm::D
     }
 }
 
+/// The tables whose plans follow their statistics: content and what every write appends to.
+const PLANNED_TABLES: [&str; 5] = [
+    "entry_docs",
+    "entry_fields",
+    "entry_versions",
+    "outbox",
+    "audit_log",
+];
+
+/// How often [`first_statistics`] looks at tables never analyzed.
+const FIRST_STATISTICS_EVERY: Duration = Duration::from_secs(1);
+
+/// PostgreSQL: gives each of [`PLANNED_TABLES`] its first statistics as soon as it holds `rows`
+/// rows, then ends (at once on a database that has them, and on SQLite). The pool's sessions
+/// keep one plan per statement ([`GENERIC_PLANS`]), and a plan made on tables never analyzed
+/// chooses among indexes of equal estimated cost: on PostgreSQL 15 the check of a group's new
+/// slugs read every document of the tenant through `ix_entry_docs_published`, a create load on
+/// a new database ran at half speed, until autovacuum's first `ANALYZE` (up to a minute, its
+/// nap). An `ANALYZE` invalidates the plans made before it. Taken on a few dozen rows, the
+/// statistics make a scan of the table the cheaper probe, and that plan then stays while the
+/// table grows: `rows` (a thousand by default) is where an index probe wins. `rows` 0: left to
+/// autovacuum.
+pub async fn first_statistics(
+    db: DatabaseConnection,
+    rows: u64,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    if rows == 0 || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    loop {
+        match analyze_young(&db, rows).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "first statistics of the content tables"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(FIRST_STATISTICS_EVERY) => {}
+        }
+    }
+}
+
+/// Analyzes the tables never analyzed that hold at least `rows` rows; how many tables are still
+/// without statistics afterwards.
+async fn analyze_young(db: &DatabaseConnection, rows: u64) -> Result<usize, sea_orm::DbErr> {
+    // `reltuples` is -1 until a table's first `ANALYZE` or `VACUUM` (PostgreSQL 14 and later).
+    let young = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT t.name FROM unnest($1::text[]) AS t(name) \
+             JOIN pg_class c ON c.oid = to_regclass(t.name) WHERE c.reltuples < 0",
+            [PLANNED_TABLES.map(str::to_owned).to_vec().into()],
+        ))
+        .await?;
+    let mut left = 0;
+    for row in young {
+        let name: String = row.try_get("", "name")?;
+        // Only the names above reach this text.
+        let Some(table) = PLANNED_TABLES.iter().find(|t| **t == name) else {
+            continue;
+        };
+        let held = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM (SELECT 1 FROM {table} LIMIT $1) AS s"),
+                [(rows as i64).into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if held < rows as i64 {
+            left += 1;
+            continue;
+        }
+        db.execute_unprepared(&format!("ANALYZE {table}")).await?;
+        tracing::info!(table, "first statistics taken");
+    }
+    Ok(left)
+}
+
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("applying migrations")

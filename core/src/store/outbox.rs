@@ -213,10 +213,14 @@ pub(crate) async fn insert_gated(
         .bind(types)
         .push("::text[], ")
         .bind(slugs)
-        .push("::text[]) AS c(type, slug) JOIN entry_docs d ON d.tenant_id = ")
+        // A probe per new slug, each costed on its own (a `LIMIT` keeps it from being
+        // flattened into a join): the plan is made once per session, and a join was costed as
+        // ten probes (a generic plan's guess at the arrays' length) against one scan of the
+        // tenant's documents, so it scanned them until the table held a few thousand rows.
+        .push("::text[]) AS c(type, slug) CROSS JOIN LATERAL (SELECT 1 FROM entry_docs d WHERE d.tenant_id = ")
         .bind(ctx.id().to_owned())
         .push(
-            " AND d.type = c.type AND d.stage IN (0, 1) AND d.slug = c.slug) \
+            " AND d.type = c.type AND d.stage IN (0, 1) AND d.slug = c.slug LIMIT 1) AS taken) \
              RETURNING event_seq)",
         );
     let (_, apart) = super::sql::push_insert_ctes_after(&mut sql, parts, Some("lock"));
