@@ -129,8 +129,11 @@ pub async fn first_statistics(
     if rows == 0 || db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return;
     }
+    // Analyzed once each: a role that does not own a table has its `ANALYZE` skipped (with a
+    // warning), and is not asked again every second.
+    let mut tried = std::collections::HashSet::new();
     loop {
-        match analyze_young(&db, rows).await {
+        match analyze_young(&db, rows, &mut tried).await {
             Ok(0) => return,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "first statistics of the content tables"),
@@ -142,9 +145,13 @@ pub async fn first_statistics(
     }
 }
 
-/// Analyzes the tables never analyzed that hold at least `rows` rows; how many tables are still
-/// without statistics afterwards.
-async fn analyze_young(db: &DatabaseConnection, rows: u64) -> Result<usize, sea_orm::DbErr> {
+/// Analyzes the tables never analyzed (and not `tried` before) that hold at least `rows` rows;
+/// how many tables are left to wait for.
+async fn analyze_young(
+    db: &DatabaseConnection,
+    rows: u64,
+    tried: &mut std::collections::HashSet<&'static str>,
+) -> Result<usize, sea_orm::DbErr> {
     // `reltuples` is -1 until a table's first `ANALYZE` or `VACUUM` (PostgreSQL 14 and later).
     let young = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
@@ -158,9 +165,12 @@ async fn analyze_young(db: &DatabaseConnection, rows: u64) -> Result<usize, sea_
     for row in young {
         let name: String = row.try_get("", "name")?;
         // Only the names above reach this text.
-        let Some(table) = PLANNED_TABLES.iter().find(|t| **t == name) else {
+        let Some(&table) = PLANNED_TABLES.iter().find(|t| **t == name) else {
             continue;
         };
+        if tried.contains(table) {
+            continue;
+        }
         let held = db
             .query_one_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
@@ -175,6 +185,7 @@ async fn analyze_young(db: &DatabaseConnection, rows: u64) -> Result<usize, sea_
             left += 1;
             continue;
         }
+        tried.insert(table);
         db.execute_unprepared(&format!("ANALYZE {table}")).await?;
         tracing::info!(table, "first statistics taken");
     }
