@@ -576,6 +576,10 @@ async fn a_new_database_gets_statistics_and_creates_then_probe_their_slugs() {
     for i in 0..first {
         create(i).await;
     }
+    // The row counts the analyzer goes by are the statistics collector's.
+    db.execute_unprepared("SELECT pg_stat_force_next_flush()")
+        .await
+        .expect("flush statistics");
     let shutdown = tokio_util::sync::CancellationToken::new();
     let analyzer = tokio::spawn(zellige::store::db::first_statistics(
         t.db.clone(),

@@ -553,12 +553,14 @@ pub fn python_venv_or_skip(suite: &str) -> bool {
 }
 
 /// Background work idle for the length of a test (the search indexer, the scheduler, webhook
-/// deliveries and the `after-publish` runner pass once an hour), so that counted statements are the requests' own.
+/// deliveries and the `after-publish` runner pass once an hour, and a new database's first
+/// statistics are left to autovacuum), so that counted statements are the requests' own.
 pub fn quiet(config: &mut Config) {
     config.search_interval_ms = 3_600_000;
     config.schedule_interval_ms = 3_600_000;
     config.webhooks.interval_ms = 3_600_000;
     config.plugins.hooks_interval_ms = 3_600_000;
+    config.db.postgres_first_analyze_rows = 0;
 }
 
 /// The Meilisearch server that `ZELLIGE_TEST_MEILI_URL` (with `ZELLIGE_TEST_MEILI_KEY`) points

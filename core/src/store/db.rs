@@ -109,7 +109,7 @@ const PLANNED_TABLES: [&str; 5] = [
 ];
 
 /// How often [`first_statistics`] looks at tables never analyzed.
-const FIRST_STATISTICS_EVERY: Duration = Duration::from_secs(1);
+const FIRST_STATISTICS_EVERY: Duration = Duration::from_secs(2);
 
 /// PostgreSQL: gives each of [`PLANNED_TABLES`] its first statistics as soon as it holds `rows`
 /// rows, then ends (at once on a database that has them, and on SQLite). The pool's sessions
@@ -130,7 +130,7 @@ pub async fn first_statistics(
         return;
     }
     // Analyzed once each: a role that does not own a table has its `ANALYZE` skipped (with a
-    // warning), and is not asked again every second.
+    // warning), and is not asked again on every pass.
     let mut tried = std::collections::HashSet::new();
     loop {
         match analyze_young(&db, rows, &mut tried).await {
@@ -146,7 +146,9 @@ pub async fn first_statistics(
 }
 
 /// Analyzes the tables never analyzed (and not `tried` before) that hold at least `rows` rows;
-/// how many tables are left to wait for.
+/// how many tables are left to wait for. One statement when there is nothing to do, since it
+/// runs every few seconds for as long as a table is small: the row counts are the statistics
+/// collector's (`n_live_tup`, as autovacuum's own thresholds), which lag by a second or so.
 async fn analyze_young(
     db: &DatabaseConnection,
     rows: u64,
@@ -156,32 +158,26 @@ async fn analyze_young(
     let young = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "SELECT t.name FROM unnest($1::text[]) AS t(name) \
-             JOIN pg_class c ON c.oid = to_regclass(t.name) WHERE c.reltuples < 0",
-            [PLANNED_TABLES.map(str::to_owned).to_vec().into()],
+            "SELECT t.name, s.n_live_tup >= $2 AS ready FROM unnest($1::text[]) AS t(name) \
+             JOIN pg_class c ON c.oid = to_regclass(t.name) \
+             JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.reltuples < 0",
+            [
+                PLANNED_TABLES.map(str::to_owned).to_vec().into(),
+                (rows as i64).into(),
+            ],
         ))
         .await?;
     let mut left = 0;
     for row in young {
         let name: String = row.try_get("", "name")?;
-        // Only the names above reach this text.
+        // Only the names above reach the statement's text.
         let Some(&table) = PLANNED_TABLES.iter().find(|t| **t == name) else {
             continue;
         };
         if tried.contains(table) {
             continue;
         }
-        let held = db
-            .query_one_raw(sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                format!("SELECT count(*) AS n FROM (SELECT 1 FROM {table} LIMIT $1) AS s"),
-                [(rows as i64).into()],
-            ))
-            .await?
-            .map(|row| row.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
-        if held < rows as i64 {
+        if !row.try_get::<bool>("", "ready")? {
             left += 1;
             continue;
         }
